@@ -1,0 +1,1 @@
+"""QuantConnect deploy bot for Slack."""

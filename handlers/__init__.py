@@ -1,0 +1,1 @@
+"""Thin Slack listeners: parse, authorize, ack within 3 s, hand off to bot services."""
