@@ -1,0 +1,26 @@
+"""The validated content of a deploy modal submission: what the modal hands to the request service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DeployForm(BaseModel):
+    """A deploy request as the requester filled it in. Holds choices only, never a credential."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_key: str = Field(description="Seed model name of the brokerage, e.g. InteractiveBrokersSettings")
+    profile: str = Field(description="Credential profile name (the secret store holds the values)")
+    project_id: int
+    project_name: str
+    node_id: str | None = Field(default=None, description="A live node id, or None for the first free one")
+    version_id: str = "-1"
+    settings: dict[str, Any] = Field(default_factory=dict, description="Cleaned setting fields, QC names")
+    holdings: list[dict[str, Any]] = Field(default_factory=list, description="BrokerageHolding dicts (aliases)")
+    cash: list[dict[str, Any]] = Field(default_factory=list, description="CashAmount dicts")
+    data_providers: list[str] = Field(default_factory=lambda: ["QuantConnectBrokerage"])
+    automatic_redeploy: bool = False
+    reason: str

@@ -1,0 +1,45 @@
+"""The bot's services, built once at start and handed to every handler (no globals to import)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.config import Settings
+    from bot.deployer import Deployer
+    from bot.notifier import Notifier
+    from bot.policy import Policy
+    from bot.projects import ProjectCatalog
+    from bot.quantconnect.client import QuantConnectClient
+    from bot.requests import RequestService
+    from bot.secrets.profiles import CredentialProfiles
+    from bot.store import Store
+    from bot.watcher import Watcher
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything a handler may use. Handlers never call QuantConnect or build Slack payloads themselves."""
+
+    settings: Settings
+    store: Store
+    qc: QuantConnectClient
+    profiles: CredentialProfiles
+    slack: WebClient
+    policy: Policy
+    projects: ProjectCatalog
+    notifier: Notifier
+    requests: RequestService
+    deployer: Deployer
+    watcher: Watcher
+    clock: Callable[[], datetime] = field(default=utc_now)

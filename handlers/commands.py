@@ -1,0 +1,104 @@
+"""The `/qc` slash command: one listener that dispatches on the first word to a subcommand handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from slack_bolt import Ack, App
+    from slack_sdk import WebClient
+
+    from bot.services import Services
+
+log = logging.getLogger("bot.handlers.commands")
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What a subcommand handler gets: the parsed command and the means to answer."""
+
+    ack: Ack
+    body: dict[str, Any]
+    client: WebClient
+    services: Services
+    args: str
+
+    @property
+    def user_id(self) -> str:
+        """The Slack user who typed the command."""
+        return str(self.body.get("user_id", ""))
+
+    @property
+    def channel_id(self) -> str:
+        """The channel the command was typed in."""
+        return str(self.body.get("channel_id", ""))
+
+    def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Acknowledge with an ephemeral answer visible only to the person who typed the command."""
+        payload: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+        if blocks:
+            payload["blocks"] = blocks
+        self.ack(**payload)
+
+
+SubcommandHandler = Callable[[CommandContext], None]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A `/qc` subcommand with its help line and example."""
+
+    name: str
+    summary: str
+    example: str
+    handler: SubcommandHandler
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def subcommand(name: str, summary: str, example: str) -> Callable[[SubcommandHandler], SubcommandHandler]:
+    """Decorator that registers a `/qc <name>` handler with its help text."""
+
+    def decorate(handler: SubcommandHandler) -> SubcommandHandler:
+        SUBCOMMANDS[name] = Subcommand(name, summary, example, handler)
+        return handler
+
+    return decorate
+
+
+def help_text() -> str:
+    """Every command with an example, in registration order."""
+    lines = ["*QuantConnect deploy bot* — commands:"]
+    for cmd in SUBCOMMANDS.values():
+        lines.append(f"• `/qc {cmd.name}` — {cmd.summary}\n   e.g. `{cmd.example}`")
+    return "\n".join(lines)
+
+
+@subcommand("help", "show every command with an example", "/qc help")
+def _help(ctx: CommandContext) -> None:
+    ctx.reply(help_text())
+
+
+def register(app: App, services: Services) -> None:
+    """Register the `/qc` command listener and load every subcommand module."""
+    # Importing these modules registers their subcommands through @subcommand.
+    import handlers.deploy_command  # noqa: F401
+    import handlers.live_commands  # noqa: F401
+
+    @app.command("/qc")
+    def qc_command(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        text = str(body.get("text") or "").strip()
+        name, _, args = text.partition(" ")
+        name = name.lower() or "help"
+        ctx = CommandContext(ack=ack, body=body, client=client, services=services, args=args.strip())
+        command = SUBCOMMANDS.get(name)
+        if command is None:
+            known = ", ".join(f"`{n}`" for n in SUBCOMMANDS)
+            ctx.reply(f"I don't know `/qc {name}`. Try one of {known}, or `/qc help` for examples.")
+            return
+        log.info("command", extra={"user_id": ctx.user_id, "subcommand": name})
+        command.handler(ctx)
