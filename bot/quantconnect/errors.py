@@ -1,0 +1,89 @@
+"""Typed errors of the QuantConnect client; every message is plain language and free of secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.errors import BotError
+
+if TYPE_CHECKING:
+    from bot.quantconnect.models import Node
+
+
+class QuantConnectError(BotError):
+    """Base of every failure talking to QuantConnect."""
+
+    def __init__(self, user_message: str, *, endpoint: str | None = None) -> None:
+        super().__init__(user_message)
+        self.endpoint = endpoint
+
+
+class AuthenticationError(QuantConnectError):
+    """QuantConnect refused the user id / API token (HTTP 401 or a hash / user id error)."""
+
+
+class RequestRefused(QuantConnectError):
+    """QuantConnect answered `success: false`; `errors` holds its messages verbatim."""
+
+    def __init__(self, user_message: str, *, endpoint: str | None = None, errors: Sequence[str] = ()) -> None:
+        super().__init__(user_message, endpoint=endpoint)
+        self.errors: list[str] = list(errors)
+
+
+class Unavailable(QuantConnectError):
+    """QuantConnect could not be reached or answered with a server error (5xx)."""
+
+
+class Timeout(Unavailable):
+    """QuantConnect did not answer within the client's timeout."""
+
+
+class LiveCreateUncertain(Unavailable):
+    """live/create got no clear answer and live/read showed no deployment started by that call."""
+
+    def __init__(self, user_message: str, *, project_id: int, endpoint: str | None = "live/create") -> None:
+        super().__init__(user_message, endpoint=endpoint)
+        self.project_id = project_id
+
+
+class BuildFailed(QuantConnectError):
+    """The project did not compile; `logs` holds the compiler output."""
+
+    def __init__(self, user_message: str, *, project_id: int, compile_id: str, logs: Sequence[str]) -> None:
+        super().__init__(user_message, endpoint="compile/read")
+        self.project_id = project_id
+        self.compile_id = compile_id
+        self.logs: list[str] = list(logs)
+
+
+class CompileTimeout(QuantConnectError):
+    """The compile did not finish within the allowed time."""
+
+    def __init__(self, user_message: str, *, project_id: int, compile_id: str, last_state: str) -> None:
+        super().__init__(user_message, endpoint="compile/read")
+        self.project_id = project_id
+        self.compile_id = compile_id
+        self.last_state = last_state
+
+
+class NoFreeNode(QuantConnectError):
+    """No live node is free for the project; `nodes` are the live nodes that were considered."""
+
+    def __init__(self, user_message: str, *, project_id: int, nodes: Sequence[Node]) -> None:
+        super().__init__(user_message, endpoint="projects/nodes/read")
+        self.project_id = project_id
+        self.nodes: list[Node] = list(nodes)
+
+
+class NodeBusy(NoFreeNode):
+    """The live node asked for by name or id is running another algorithm."""
+
+
+class UnknownNode(QuantConnectError):
+    """The node asked for is not a live node of the project."""
+
+    def __init__(self, user_message: str, *, project_id: int, node_id: str) -> None:
+        super().__init__(user_message, endpoint="projects/nodes/read")
+        self.project_id = project_id
+        self.node_id = node_id
