@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.deployer import Deployer
+    from bot.live_ops import LiveOps
     from bot.notifier import Notifier
     from bot.policy import Policy
     from bot.projects import ProjectCatalog
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from bot.requests import RequestService
     from bot.secrets.profiles import CredentialProfiles
     from bot.store import Store
+    from bot.sweeper import ExpirySweeper
     from bot.watcher import Watcher
 
 
@@ -42,4 +44,6 @@ class Services:
     requests: RequestService
     deployer: Deployer
     watcher: Watcher
+    live_ops: LiveOps
+    sweeper: ExpirySweeper
     clock: Callable[[], datetime] = field(default=utc_now)

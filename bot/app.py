@@ -1,0 +1,108 @@
+"""create_app(settings, services) -> slack_bolt.App: registers handlers and the one error handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+import handlers
+from bot.config import Settings
+from bot.errors import BotError
+from bot.ids import Block, Callback
+from bot.services import Services
+
+log = logging.getLogger("bot.app")
+
+
+def build_slack_client(settings: Settings) -> WebClient:
+    """A Web API client for SLACK_API_URL that waits out 429s (Retry-After) and retries dropped connections."""
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=15,
+    )
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
+    client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def create_app(settings: Settings, services: Services) -> App:
+    """Build the Bolt app with every listener and the error handler; signature checks always on."""
+    app = App(
+        client=services.slack,
+        signing_secret=settings.slack_signing_secret.get_secret_value() or None,
+        request_verification_enabled=True,
+        # auth.test at construction would make start-up depend on Slack; `python -m bot check` does that check.
+        token_verification_enabled=False,
+        process_before_response=False,
+        logger=logging.getLogger("bot.bolt"),
+    )
+    handlers.register(app, services)
+
+    @app.error
+    def handle_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
+        return _answer_error(error, body, response, services)
+
+    return app
+
+
+def user_facing_message(error: Exception) -> str:
+    """What a person is told about an error: our own message, or a reference to the logs for anything else."""
+    if isinstance(error, BotError):
+        return error.user_message
+    reference = uuid.uuid4().hex[:8]
+    log.error("unexpected error (reference %s)", reference, exc_info=error)
+    return f"Something went wrong on the bot's side (reference `{reference}`). The operators can find it in the logs."
+
+
+def _answer_error(
+    error: Exception, body: dict[str, Any], response: BoltResponse | None, services: Services
+) -> BoltResponse | None:
+    """Turn an error raised by a listener into an answer the person who acted can read."""
+    message = user_facing_message(error)
+    if isinstance(error, BotError):
+        log.warning("refused: %s", message)
+    acked = response is not None and response.status == 200
+    if not acked:
+        # Not yet acknowledged: the HTTP answer itself carries the message.
+        if body.get("type") == "view_submission":
+            view = body.get("view") or {}
+            if view.get("callback_id") == Callback.DEPLOY:
+                errors = {Block.REASON.value: message[:1900]}
+                return BoltResponse(
+                    status=200,
+                    body=json.dumps({"response_action": "errors", "errors": errors}),
+                    headers={"content-type": "application/json"},
+                )
+        if body.get("command"):
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_type": "ephemeral", "text": message}),
+                headers={"content-type": "application/json"},
+            )
+    _tell_user(body, message, services)
+    return BoltResponse(status=200, body="") if not acked else None
+
+
+def _tell_user(body: dict[str, Any], message: str, services: Services) -> None:
+    """Send an ephemeral message to the user in the channel they acted in (or the deploy channel)."""
+    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    channel = (
+        body.get("channel_id")
+        or (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or services.settings.deploy_channel_id
+    )
+    if not user:
+        return
+    try:
+        services.slack.chat_postEphemeral(channel=channel, user=user, text=message)
+    except SlackApiError as exc:
+        log.warning("could not tell %s about an error: %s", user, exc.response.get("error"))

@@ -1,0 +1,54 @@
+"""HTTP mode: a WSGI app serving Slack at POST /slack/events and GET /healthz, run by waitress."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from waitress.server import BaseWSGIServer, MultiSocketServer
+
+log = logging.getLogger("bot.server")
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+class BotWsgiApp:
+    """Routes /healthz to a health check and everything else to Bolt's WSGI handler."""
+
+    def __init__(self, app: App, health: Callable[[], dict[str, Any]]) -> None:
+        self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.health = health
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            return self._healthz(start_response)
+        return self.slack(environ, start_response)
+
+    def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            report = self.health()
+        except Exception as exc:  # a health check must answer, whatever broke
+            log.warning("health check failed: %s", type(exc).__name__)
+            report = {"ok": False, "error": type(exc).__name__}
+        status = "200 OK" if report.get("ok") else "503 Service Unavailable"
+        body = json.dumps(report).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def make_server(
+    wsgi_app: BotWsgiApp, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 8
+) -> BaseWSGIServer | MultiSocketServer:
+    """A waitress server (production WSGI server) bound but not yet running; port 0 picks a free port."""
+    from waitress import create_server
+
+    return create_server(wsgi_app, host=host, port=port, threads=threads, ident="qc-deploy-bot")
