@@ -1,0 +1,75 @@
+"""Ordered schema migration steps and the code that applies the missing ones on start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from bot.store import tables
+
+# Any constant works: it only has to be the same in every process migrating the same PostgreSQL database.
+_PG_MIGRATION_LOCK_KEY = 0x71C_B07
+
+
+@dataclass(frozen=True)
+class MigrationStep:
+    """One schema change, applied once, in order, inside the migration transaction."""
+
+    version: int
+    description: str
+    apply: Callable[[sa.Connection], None]
+
+
+def _create_everything(connection: sa.Connection) -> None:
+    tables.metadata.create_all(connection)
+
+
+# Append new steps at the end; never edit or reorder applied ones. Step 1 creates the schema exactly as
+# tables.py describes it today, so a fresh database gets step 1 and is stamped with every later version:
+# a later step only ever runs on a database created before it (and must also update tables.py).
+STEPS: tuple[MigrationStep, ...] = (MigrationStep(1, "create all tables", _create_everything),)
+
+LATEST_VERSION: int = STEPS[-1].version
+
+
+def current_version(connection: sa.Connection) -> int:
+    """The highest applied version, 0 when the database has never been migrated."""
+    if not sa.inspect(connection).has_table(tables.schema_version.name):
+        return 0
+    return connection.execute(sa.select(sa.func.max(tables.schema_version.c.version))).scalar_one() or 0
+
+
+def migrate(engine: sa.Engine) -> int:
+    """Apply every missing step in one transaction (serialized across processes); return the new version."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # SQLite is already serialized by BEGIN IMMEDIATE; PostgreSQL needs an explicit lock so two
+            # replicas starting together do not both create the tables.
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK_KEY)))
+        version = current_version(connection)
+        pending = STEPS if version == 0 else tuple(step for step in STEPS if step.version > version)
+        if version == 0:
+            STEPS[0].apply(connection)
+        else:
+            for step in pending:
+                step.apply(connection)
+        now = datetime.now(UTC)
+        for step in pending:
+            connection.execute(
+                sa.insert(tables.schema_version).values(
+                    version=step.version, description=step.description, applied_at=now
+                )
+            )
+        return max(version, LATEST_VERSION)
+
+
+def is_current(engine: sa.Engine) -> bool:
+    """True when the database is reachable and carries every migration step."""
+    try:
+        with engine.begin() as connection:
+            return current_version(connection) == LATEST_VERSION
+    except sa.exc.SQLAlchemyError:
+        return False

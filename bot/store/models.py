@@ -1,0 +1,173 @@
+"""Values the store hands out and takes in: request statuses, requests, deployments, audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.store.jsonsafe import json_safe
+
+
+class RequestStatus(StrEnum):
+    """Where a deploy request stands in its life."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    COMPILING = "compiling"
+    DEPLOYING = "deploying"
+    LIVE = "live"
+    ENDED = "ended"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+S = RequestStatus
+
+TERMINAL: frozenset[RequestStatus] = frozenset({S.ENDED, S.FAILED, S.REJECTED, S.CANCELLED, S.EXPIRED})
+OPEN: frozenset[RequestStatus] = frozenset({S.PENDING, S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE})
+
+# The only moves the store accepts; anything else is a programming error, not a race.
+ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    S.PENDING: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED, S.EXPIRED}),
+    S.APPROVED: frozenset({S.COMPILING, S.FAILED}),
+    S.COMPILING: frozenset({S.DEPLOYING, S.FAILED}),
+    S.DEPLOYING: frozenset({S.LIVE, S.FAILED}),
+    S.LIVE: frozenset({S.ENDED, S.FAILED}),
+    **{status: frozenset() for status in TERMINAL},
+}
+
+# QuantConnect live statuses after which nothing more will happen to a deployment.
+TERMINAL_LIVE_STATUSES: frozenset[str] = frozenset(
+    {"DeployError", "RuntimeError", "Stopped", "Liquidated", "Deleted", "Completed", "Invalid"}
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NewRequest(_Frozen):
+    """What a requester asked for; everything the store needs to create a deploy request."""
+
+    project_id: int
+    project_name: str
+    model_key: str
+    brokerage_id: str
+    profile: str
+    version_id: str = "-1"
+    node_id: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    holdings: list[dict[str, Any]] = Field(default_factory=list)
+    cash: list[dict[str, Any]] = Field(default_factory=list)
+    data_providers: tuple[str, ...] = ("QuantConnectBrokerage",)
+    automatic_redeploy: bool = False
+    reason: str = ""
+    requester_id: str
+    is_paper: bool
+    approvals_needed: int = Field(ge=0)
+    channel_id: str | None = None
+    expires_at: datetime | None = None
+    dedupe_key: str | None = None
+
+    @field_validator("settings", "holdings", "cash", mode="before")
+    @classmethod
+    def _no_secrets(cls, value: Any, info: Any) -> Any:
+        # Raises SecretRejected (not a ValueError), so pydantic lets it through unchanged.
+        return json_safe(value, info.field_name)
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("expires_at must be timezone-aware")
+        return value
+
+
+class DeployRequest(_Frozen):
+    """A deploy request as stored, with its current status and everything decided about it."""
+
+    id: str
+    project_id: int
+    project_name: str
+    model_key: str
+    brokerage_id: str
+    profile: str
+    node_id: str | None
+    version_id: str
+    settings: dict[str, Any]
+    holdings: list[dict[str, Any]]
+    cash: list[dict[str, Any]]
+    data_providers: tuple[str, ...]
+    automatic_redeploy: bool
+    reason: str
+    requester_id: str
+    is_paper: bool
+    approvals_needed: int
+    status: RequestStatus
+    channel_id: str | None
+    message_ts: str | None
+    compile_id: str | None
+    node_used: str | None
+    deploy_id: str | None
+    errors: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    dedupe_key: str | None
+    revision: int
+
+    @property
+    def is_open(self) -> bool:
+        """True while the request still holds its project's lock."""
+        return self.status in OPEN
+
+
+class ApprovalOutcome(_Frozen):
+    """The result of one approval click."""
+
+    request: DeployRequest
+    counted: bool
+    approvals: tuple[str, ...]
+    became_approved: bool
+
+
+class Deployment(_Frozen):
+    """A live deployment being watched, with QuantConnect's last reported status."""
+
+    request_id: str
+    project_id: int
+    deploy_id: str
+    status: str
+    message: str | None
+    launched: datetime | None
+    stopped: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    next_poll_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+
+    @property
+    def is_active(self) -> bool:
+        """True until QuantConnect reports a status after which nothing more happens."""
+        return self.status not in TERMINAL_LIVE_STATUSES
+
+
+class AuditEvent(_Frozen):
+    """One append-only line of the audit trail."""
+
+    id: int
+    at: datetime
+    request_id: str | None
+    project_id: int | None
+    actor: str
+    action: str
+    detail: dict[str, Any]

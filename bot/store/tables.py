@@ -1,0 +1,134 @@
+"""The database schema as SQLAlchemy Core tables (the latest version; see migrations.py for upgrades)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that only accepts aware datetimes, is stored as UTC and always comes back aware UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError(f"refusing a naive datetime {value!r}: pass a timezone-aware one")
+        value = value.astimezone(UTC)
+        # SQLite has no time zones: store naive UTC text so string comparison orders correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)
+
+
+def _json() -> sa.JSON:
+    # none_as_null: a Python None is SQL NULL rather than the JSON literal 'null'.
+    return sa.JSON(none_as_null=True)
+
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("project_id", sa.BigInteger, nullable=False),
+    sa.Column("project_name", sa.String(200), nullable=False),
+    sa.Column("model_key", sa.String(100), nullable=False),
+    sa.Column("brokerage_id", sa.String(100), nullable=False),
+    sa.Column("profile", sa.String(100), nullable=False),
+    sa.Column("node_id", sa.String(100), nullable=True),
+    sa.Column("version_id", sa.String(50), nullable=False),
+    sa.Column("settings", _json(), nullable=False),
+    sa.Column("holdings", _json(), nullable=False),
+    sa.Column("cash", _json(), nullable=False),
+    sa.Column("data_providers", _json(), nullable=False),
+    sa.Column("automatic_redeploy", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("requester_id", sa.String(50), nullable=False),
+    sa.Column("is_paper", sa.Boolean, nullable=False),
+    sa.Column("approvals_needed", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("channel_id", sa.String(50), nullable=True),
+    sa.Column("message_ts", sa.String(50), nullable=True),
+    sa.Column("compile_id", sa.String(200), nullable=True),
+    sa.Column("node_used", sa.String(100), nullable=True),
+    sa.Column("deploy_id", sa.String(200), nullable=True),
+    sa.Column("errors", _json(), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("decided_by", sa.String(50), nullable=True),
+    sa.Column("decided_at", UTCDateTime, nullable=True),
+    sa.Column("decision_note", sa.Text, nullable=True),
+    sa.Column("dedupe_key", sa.String(200), nullable=True, unique=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Index("ix_requests_status_expires", "status", "expires_at"),
+    sa.Index("ix_requests_project", "project_id", "created_at"),
+    sa.Index("ix_requests_requester", "requester_id", "created_at"),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("user_id", sa.String(50), primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("project_id", sa.BigInteger, nullable=False),
+    sa.Column("deploy_id", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(50), nullable=False),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("launched", UTCDateTime, nullable=True),
+    sa.Column("stopped", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("next_poll_at", UTCDateTime, nullable=True),
+    sa.Column("lease_owner", sa.String(200), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Index("ix_deployments_status_poll", "status", "next_poll_at"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("request_id", sa.String(32), nullable=True),
+    sa.Column("project_id", sa.BigInteger, nullable=True),
+    sa.Column("actor", sa.String(50), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("detail", _json(), nullable=False),
+    sa.Index("ix_audit_request", "request_id", "id"),
+    sa.Index("ix_audit_project", "project_id", "id"),
+)
+
+project_locks = sa.Table(
+    "project_locks",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("requests.id"), nullable=False),
+    sa.Column("holder_id", sa.String(50), nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+)
