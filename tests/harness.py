@@ -1,0 +1,171 @@
+"""End-to-end harness: the real bot in HTTP mode (waitress, signatures on) against the fake Slack and QuantConnect.
+
+Usage::
+
+    with running_bot(tmp_path, profiles={"ib-main": ("InteractiveBrokersBrokerage", {...})}) as bot:
+        bot.sender.command("deploy", user_id="U1")          # a signed slash command over real HTTP
+        view = bot.slack.wait_for("views.open").body["view"]
+        bot.clock.advance(minutes=61)                        # time moves for the bot, not for the fakes
+        bot.restart()                                        # a new process-side app on the same database
+
+Each `running_bot` starts its own fakes unless given some, so tests stay independent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.runtime import BotRuntime
+from bot.secrets.env_store import env_name
+from bot.secrets.keys import BROKERAGE_FIELD, profile_key
+from bot.server import BotWsgiApp, make_server
+from bot.services import Services
+from tests.fakes.fake_quantconnect import FakeQuantConnect
+from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.slack_requests import SlackSender
+
+SIGNING_SECRET = "test-signing-secret-8f2b1c"
+DEPLOY_CHANNEL = "CDEPLOY"
+APPROVERS = ("UAPPROVER1", "UAPPROVER2")
+REQUESTER = "UREQUESTER"
+
+ProfileSpec = tuple[str, Mapping[str, str]]
+
+
+class OffsetClock:
+    """Real UTC time plus an offset that tests can advance (expiry, leases) while fakes keep real time."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> None:
+        """Move the bot's clock forward by `delta` or timedelta(**kwargs)."""
+        with self._lock:
+            self._offset += delta if delta is not None else timedelta(**kwargs)
+
+
+def profile_env(profiles: Mapping[str, ProfileSpec]) -> dict[str, str]:
+    """Environment variables that store credential profiles in the env secret backend."""
+    env: dict[str, str] = {}
+    for name, (brokerage_id, credentials) in profiles.items():
+        env[env_name(profile_key(name, BROKERAGE_FIELD))] = brokerage_id
+        for field_name, value in credentials.items():
+            env[env_name(profile_key(name, field_name))] = str(value)
+    return env
+
+
+def base_env(tmp_path: Path, slack: FakeSlack, qc: FakeQuantConnect) -> dict[str, str]:
+    """The environment of a bot wired to the fakes, with fast intervals for tests."""
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "DEPLOY_CHANNEL_ID": DEPLOY_CHANNEL,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        "QC_API_URL": qc.base_url,
+        "QC_USER_ID": str(qc.user_id),
+        "QC_API_TOKEN": qc.api_token,
+        "QC_TIMEOUT_SECONDS": "5",
+        "COMPILE_TIMEOUT_SECONDS": "20",
+        "APPROVER_USER_IDS": ",".join(APPROVERS),
+        "WATCH_INTERVAL_SECONDS": "0.05",
+        "WATCH_RUNNING_INTERVAL_SECONDS": "0.2",
+        "PROJECT_CACHE_SECONDS": "60",
+        "SECRET_BACKENDS": "env",
+        "HTTP_THREADS": "8",
+        "LOG_LEVEL": "DEBUG",
+    }
+
+
+@dataclass
+class BotHarness:
+    """A running bot plus the fakes it talks to."""
+
+    tmp_path: Path
+    env: dict[str, str]
+    slack: FakeSlack
+    qc: FakeQuantConnect
+    clock: OffsetClock = field(default_factory=OffsetClock)
+    runtime: BotRuntime | None = None
+    url: str = ""
+    sender: SlackSender | None = None
+    _server: Any = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def services(self) -> Services:
+        """The running bot's services."""
+        assert self.runtime is not None, "bot not running"
+        return self.runtime.services
+
+    @property
+    def settings(self) -> Settings:
+        """The running bot's settings."""
+        assert self.runtime is not None, "bot not running"
+        return self.runtime.settings
+
+    def start(self) -> None:
+        """Build the bot from `env` and serve it on a free loopback port."""
+        settings = Settings.from_env(self.env, mode="http", dotenv_path=None)
+        self.runtime = BotRuntime.create(settings, clock=self.clock, environ=self.env)
+        self._server = make_server(
+            BotWsgiApp(self.runtime.app, self.runtime.health), host="127.0.0.1", port=0, threads=8
+        )
+        self.url = f"http://127.0.0.1:{self._server.effective_port}/"
+        self._thread = threading.Thread(target=self._server.run, name="waitress", daemon=True)
+        self._thread.start()
+        self.runtime.start_workers()
+        self.sender = SlackSender(self.url, SIGNING_SECRET)
+
+    def stop(self) -> None:
+        """Stop serving and stop the bot's workers (the database file stays)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime = None
+
+    def restart(self) -> None:
+        """Simulate a process restart: a new app, services and workers on the same database."""
+        self.stop()
+        self.start()
+
+
+@contextmanager
+def running_bot(
+    tmp_path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    profiles: Mapping[str, ProfileSpec] | None = None,
+    slack: FakeSlack | None = None,
+    qc: FakeQuantConnect | None = None,
+) -> Iterator[BotHarness]:
+    """Start fakes (unless given) and the bot; stop everything afterwards."""
+    with ExitStack() as stack:
+        if slack is None:
+            slack = stack.enter_context(FakeSlack())
+        if qc is None:
+            qc = stack.enter_context(FakeQuantConnect())
+        full_env = {**base_env(tmp_path, slack, qc), **profile_env(profiles or {}), **(env or {})}
+        harness = BotHarness(tmp_path=tmp_path, env=full_env, slack=slack, qc=qc)
+        harness.start()
+        try:
+            yield harness
+        finally:
+            harness.stop()
