@@ -62,10 +62,10 @@ _formatter = logging.Formatter()
 
 
 def redact(text: str) -> str:
-    """Mask the values of every installed registry (and the default one) in `text`."""
+    """Mask the values of the default registry and of every installed one in `text`."""
     with _install_lock:
-        registries = list(_installed) if _installed else [DEFAULT_REGISTRY]
-    for registry in registries:
+        extra = [registry for registry in _installed if registry is not DEFAULT_REGISTRY]
+    for registry in (DEFAULT_REGISTRY, *extra):
         text = registry.redact(text)
     return text
 

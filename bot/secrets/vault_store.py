@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
@@ -24,6 +25,17 @@ def _plain(value: str | SecretStr | None) -> str | None:
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     return value or None
+
+
+def _import_hvac() -> ModuleType:
+    try:
+        import hvac
+        import hvac.exceptions
+    except ImportError:
+        raise SecretBackendError(
+            "vault", "the Vault backend needs the hvac package: pip install 'qc-deploy-bot[vault]'."
+        ) from None
+    return hvac
 
 
 def vault_location(key: str, path_prefix: str) -> tuple[str, str]:
@@ -71,6 +83,8 @@ class VaultSecretStore:
             )
         for credential in (self._token, self._secret_id):
             registry.register(credential.get_secret_value() or None)
+        # Fail at start-up, not on the first deployment, when the optional extra is not installed.
+        self._hvac = _import_hvac()
         self._lock = threading.Lock()
         self._client: hvac.Client | None = None
 
@@ -80,13 +94,7 @@ class VaultSecretStore:
         return f"VaultSecretStore({where}, auth={auth})"
 
     def _new_client(self) -> hvac.Client:
-        try:
-            import hvac
-        except ImportError:
-            raise SecretBackendError(
-                self.name, "the Vault backend needs the hvac package: pip install 'qc-deploy-bot[vault]'."
-            ) from None
-        client = hvac.Client(url=self.url, timeout=self.timeout, namespace=self.namespace)
+        client = self._hvac.Client(url=self.url, timeout=self.timeout, namespace=self.namespace)
         if self._use_approle:
             self._login(client)
         else:
@@ -113,9 +121,9 @@ class VaultSecretStore:
 
     def _guard(self, call: Callable[[], T], action: str, *, login: bool = False) -> T:
         """Run one hvac call, turning any failure into a SecretBackendError that names what was attempted."""
-        import hvac.exceptions as vault_errors
         import requests
 
+        vault_errors = self._hvac.exceptions
         where = f"Vault at {self.url}"
         try:
             return call()
@@ -153,7 +161,7 @@ class VaultSecretStore:
             ) from None
 
     def _request(self, operation: Callable[[hvac.Client], T], action: str) -> T:
-        import hvac.exceptions as vault_errors
+        vault_errors = self._hvac.exceptions
 
         client = self._connected()
 
@@ -172,7 +180,7 @@ class VaultSecretStore:
         return self._guard(attempt, action)
 
     def _read_secret(self, path: str) -> dict[str, str] | None:
-        import hvac.exceptions as vault_errors
+        vault_errors = self._hvac.exceptions
 
         def read(client: hvac.Client) -> dict[str, Any] | None:
             try:
@@ -200,7 +208,7 @@ class VaultSecretStore:
         return values
 
     def _list(self, path: str) -> list[str]:
-        import hvac.exceptions as vault_errors
+        vault_errors = self._hvac.exceptions
 
         def list_(client: hvac.Client) -> list[str]:
             try:
