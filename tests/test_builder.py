@@ -242,3 +242,10 @@ def test_request_knows_its_model_and_paper_flag() -> None:
     assert request.model is get("BybitSettings")
     assert request.is_paper is True
     assert _build("KrakenSettings").is_paper is False
+
+
+def test_a_shared_provider_id_without_model_key_means_the_brokerage_itself() -> None:
+    request = _build("BinanceUSSettings", data_providers=[DataProviderConfig("BinanceBrokerage", None)])
+    provider = request.to_body()["dataProviders"]["BinanceBrokerage"]
+    assert provider["binance-exchange-name"] == "BinanceUS"
+    assert provider["binanceus-api-key"] == EXAMPLE_PROFILES["BinanceUSSettings"][1]["binanceus-api-key"]

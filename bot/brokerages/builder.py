@@ -10,7 +10,12 @@ from pydantic import SecretStr, ValidationError
 
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
-from bot.brokerages.data_providers import QUANTCONNECT_PROVIDER_ID, DataProviderConfig, find_option
+from bot.brokerages.data_providers import (
+    QUANTCONNECT_PROVIDER_ID,
+    DataProviderConfig,
+    DataProviderOption,
+    find_option,
+)
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.brokerages.fields import Support
 from bot.brokerages.holdings import CASH_FIELD, HOLDINGS_FIELD, BrokerageHolding, CashAmount
@@ -116,6 +121,17 @@ def _check_items(
     return errors
 
 
+def _option_for(
+    config: DataProviderConfig, brokerage_model: type[BrokerageSettings]
+) -> DataProviderOption | None:
+    # Without a model key, an id shared by several models (BinanceBrokerage) means the brokerage's own.
+    if config.model_key is None and config.provider_id == brokerage_model.brokerage_id:
+        own = find_option(config.provider_id, brokerage_model.key)
+        if own is not None:
+            return own
+    return find_option(config.provider_id, config.model_key)
+
+
 def _provider_entry(
     config: DataProviderConfig,
     brokerage_model: type[BrokerageSettings],
@@ -124,7 +140,7 @@ def _provider_entry(
 ) -> DataProviderEntry:
     if config.provider_id == QUANTCONNECT_PROVIDER_ID:
         return DataProviderEntry(QUANTCONNECT_PROVIDER_ID, None)
-    option = find_option(config.provider_id, config.model_key)
+    option = _option_for(config, brokerage_model)
     if option is None or option.model_key is None:
         raise ValueError(f"{config.provider_id} cannot be used as a data provider.")
     model = registry.get(option.model_key)
@@ -155,7 +171,7 @@ def _data_provider_entries(
     problems: list[str] = []
     seen: set[str] = set()
     for config in configs:
-        option = find_option(config.provider_id, config.model_key)
+        option = _option_for(config, model)
         name = option.display_name if option else config.provider_id
         if config.provider_id in seen:
             problems.append(f"{name} is listed twice.")
