@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -70,18 +70,30 @@ def redact(text: str) -> str:
     return text
 
 
+def _mask_value(value: object) -> object:
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:
+        return value
+    masked = redact(text)
+    return value if masked == text else masked
+
+
 def _redact_record(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
     except Exception:
-        # A broken format string must still reach the handler, which reports it; mask the raw parts.
-        message = None
-    if message is not None:
+        # A broken format string still reaches the handler, whose error report prints msg and args raw:
+        # mask each part instead of the (unformattable) whole.
+        record.msg = _mask_value(record.msg)
+        if isinstance(record.args, Mapping):
+            record.args = {name: _mask_value(value) for name, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_mask_value(value) for value in record.args)
+    else:
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, ()
-    else:
-        record.msg = redact(str(record.msg))
     if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
         # Formatters reuse a cached exc_text instead of formatting exc_info again, so the masked traceback is
         # what every handler prints, including handlers added after start-up.
