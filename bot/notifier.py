@@ -1,0 +1,376 @@
+"""The only place that writes to the deploy channel: request cards, thread replies, error lists, ephemerals.
+
+Card refreshes and thread replies go through one background sender thread so that deployer and watcher
+threads never wait on Slack. Writes are paced per channel (Slack allows about one message per second per
+channel), HTTP 429 is waited out using Retry-After, and queued refreshes of the same card coalesce: the card
+is rendered from the store when it is sent, so the latest state always wins while thread replies keep their
+order.
+A Slack failure is logged and recorded as a `slack_error` audit event; it is never raised into the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.card import request_card
+from bot.blocks.common import Block, error_list_messages, escape, truncate
+from bot.brokerages import registry
+from bot.brokerages.errors import UnknownBrokerage
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from slack_sdk.web import SlackResponse
+
+    from bot.store import DeployRequest, Store
+
+log = logging.getLogger("bot.notifier")
+
+# Errors after which an ephemeral cannot reach the user in that channel; a direct message still can.
+_EPHEMERAL_UNREACHABLE = frozenset({"user_not_in_channel", "channel_not_found", "not_in_channel"})
+# chat.update errors meaning the card message is gone: post a fresh card instead of losing the update.
+_CARD_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found"})
+
+
+@dataclass(frozen=True)
+class _CardJob:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class _ThreadJob:
+    request_id: str
+    text: str
+    blocks: list[Block] | None = field(default=None, compare=False)
+
+
+_Job = _CardJob | _ThreadJob
+
+
+def model_display_name(model_key: str) -> str:
+    """The brokerage's display name, or its key when the model is unknown (a renamed model must not crash)."""
+    try:
+        return registry.get(model_key).display_name
+    except (UnknownBrokerage, KeyError):
+        return model_key
+
+
+def _header(response: Any, name: str) -> str | None:
+    headers = getattr(response, "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value[0] if isinstance(value, list) else value)
+    return None
+
+
+class Notifier:
+    """Posts and updates request cards in the deploy channel, paced and retried, from one sender thread."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        store: Store,
+        channel_id: str,
+        *,
+        clock: Callable[[], datetime],
+        min_interval: float = 1.0,
+        max_attempts: int = 6,
+        max_retry_wait: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.channel_id = channel_id
+        self.clock = clock
+        self.min_interval = min_interval
+        self.max_attempts = max_attempts
+        self.max_retry_wait = max_retry_wait
+        self._sleep = sleep
+        self._cond = threading.Condition()
+        self._queue: deque[_Job] = deque()
+        self._queued_cards: set[str] = set()
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._pace_lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+        # One card per request: serializes "has it been posted yet?" with the posting itself.
+        self._post_lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the sender thread (also started by the first queued message)."""
+        with self._cond:
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        if self._thread is None and not self._closed:
+            self._thread = threading.Thread(target=self._run, name="slack-notifier", daemon=True)
+            self._thread.start()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued message has been sent; False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._busy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Send what is queued, then stop the sender thread."""
+        self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    # -- public API ----------------------------------------------------------------------------------------
+
+    def post_card(self, request: DeployRequest) -> str | None:
+        """Post the request's card now and store where it is; returns its ts, or None if Slack refused."""
+        with self._post_lock:
+            current = self.store.get_request(request.id) or request
+            if current.message_ts:
+                return current.message_ts  # already posted (a redelivered submission): never post twice
+            channel = current.channel_id or self.channel_id
+            text, blocks = self.render(current)
+            self._pace(channel)
+            response = self._call(
+                "chat_postMessage", request_id=current.id, channel=channel, text=text, blocks=blocks
+            )
+            if response is None:
+                return None
+            ts = str(response["ts"])
+            self.store.set_card(current.id, str(response.get("channel") or channel), ts, now=self.clock())
+            return ts
+
+    def refresh_card(self, request_id: str) -> None:
+        """Queue a re-render of the card from the store; queued refreshes of one card coalesce."""
+        with self._cond:
+            if request_id in self._queued_cards:
+                return
+            self._queued_cards.add(request_id)
+            self._enqueue_locked(_CardJob(request_id))
+
+    def thread(self, request_id: str, text: str, blocks: list[Block] | None = None) -> None:
+        """Queue a short reply in the card's thread (kept in order with other replies)."""
+        with self._cond:
+            self._enqueue_locked(_ThreadJob(request_id, text, blocks))
+
+    def post_error_list(self, request_id: str, title: str, errors: Sequence[str]) -> None:
+        """Queue a readable error list as thread replies, split to fit Slack's limits."""
+        messages = error_list_messages(title, list(errors))
+        with self._cond:
+            for index, blocks in enumerate(messages, start=1):
+                part = f" (part {index} of {len(messages)})" if len(messages) > 1 else ""
+                self._enqueue_locked(_ThreadJob(request_id, truncate(title, 200) + part, blocks))
+
+    def ephemeral(self, channel: str, user: str, text: str, blocks: list[Block] | None = None) -> bool:
+        """Show `text` to one user now; falls back to a direct message when the channel cannot reach them."""
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks:
+            kwargs["blocks"] = blocks
+        failure: list[str] = []
+        if (
+            self._call(
+                "chat_postEphemeral",
+                request_id=None,
+                quiet={*_EPHEMERAL_UNREACHABLE},
+                failure=failure,
+                **kwargs,
+            )
+            is not None
+        ):
+            return True
+        if failure and failure[0] in _EPHEMERAL_UNREACHABLE:
+            direct: dict[str, Any] = {"channel": user, "text": text}
+            if blocks:
+                direct["blocks"] = blocks
+            return self._call("chat_postMessage", request_id=None, **direct) is not None
+        return False
+
+    def permalink(self, channel: str, message_ts: str) -> str | None:
+        """A link to a message, or None when Slack cannot give one."""
+        response = self._call("chat_getPermalink", request_id=None, channel=channel, message_ts=message_ts)
+        return None if response is None else str(response.get("permalink") or "") or None
+
+    def render(self, request: DeployRequest) -> tuple[str, list[Block]]:
+        """The card of a request as it stands in the store now."""
+        return request_card(
+            request,
+            approvals=self.store.approvals(request.id),
+            deployment=self.store.get_deployment(request.id),
+            model_name=model_display_name(request.model_key),
+            now=self.clock(),
+        )
+
+    # -- sender thread -------------------------------------------------------------------------------------
+
+    def _enqueue_locked(self, job: _Job) -> None:
+        if self._closed:
+            # Shutting down: send inline rather than lose the update.
+            threading.Thread(target=self._run_job, args=(job,), daemon=True).start()
+            return
+        self._queue.append(job)
+        self._start_locked()
+        self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                job = self._queue.popleft()
+                if isinstance(job, _CardJob):
+                    # A refresh asked for from now on must render again: it may see a newer state.
+                    self._queued_cards.discard(job.request_id)
+                self._busy = True
+            try:
+                self._run_job(job)
+            except Exception:
+                log.exception("notifier job failed", extra={"request_id": job.request_id})
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _run_job(self, job: _Job) -> None:
+        request = self.store.get_request(job.request_id)
+        if request is None:
+            log.warning("no such request for a Slack message", extra={"request_id": job.request_id})
+            return
+        if isinstance(job, _CardJob):
+            self._update_card(request)
+        else:
+            self._reply(request, job)
+
+    def _update_card(self, request: DeployRequest) -> None:
+        if not request.message_ts or not request.channel_id:
+            # The first post failed (Slack was down): post the card now so the channel still hears of it.
+            self.post_card(request)
+            return
+        self._pace(request.channel_id)
+        # Rendered after the pacing wait so that the latest state is what goes out.
+        fresh = self.store.get_request(request.id) or request
+        text, blocks = self.render(fresh)
+        failure: list[str] = []
+        response = self._call(
+            "chat_update",
+            request_id=request.id,
+            failure=failure,
+            channel=request.channel_id,
+            ts=request.message_ts,
+            text=text,
+            blocks=blocks,
+        )
+        if response is None and failure and failure[0] in _CARD_GONE:
+            log.warning("card message gone; posting a new one", extra={"request_id": request.id})
+            with self._post_lock:
+                self._pace(self.channel_id)
+                posted = self._call(
+                    "chat_postMessage",
+                    request_id=request.id,
+                    channel=self.channel_id,
+                    text=text,
+                    blocks=blocks,
+                )
+                if posted is not None:
+                    channel = str(posted.get("channel") or self.channel_id)
+                    self.store.set_card(request.id, channel, str(posted["ts"]), now=self.clock())
+
+    def _reply(self, request: DeployRequest, job: _ThreadJob) -> None:
+        channel = request.channel_id or self.channel_id
+        kwargs: dict[str, Any] = {"channel": channel, "text": job.text}
+        if job.blocks:
+            kwargs["blocks"] = job.blocks
+        if request.message_ts:
+            kwargs["thread_ts"] = request.message_ts
+        else:
+            # No card to thread under: say which request this is about in the channel itself.
+            kwargs["text"] = f"Request `{escape(request.id)}` ({escape(request.project_name)}): {job.text}"
+        self._pace(channel)
+        self._call("chat_postMessage", request_id=request.id, **kwargs)
+
+    # -- Slack calls ---------------------------------------------------------------------------------------
+
+    def _pace(self, channel: str) -> None:
+        """Wait for this channel's next write slot (about one write per `min_interval` per channel)."""
+        if self.min_interval <= 0:
+            return
+        with self._pace_lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(channel, 0.0))
+            self._next_slot[channel] = slot + self.min_interval
+        if slot > now:
+            self._sleep(slot - now)
+
+    def _call(
+        self,
+        method: str,
+        *,
+        request_id: str | None,
+        quiet: set[str] | None = None,
+        failure: list[str] | None = None,
+        **kwargs: Any,
+    ) -> SlackResponse | None:
+        """Call a Web API method, waiting out 429s; on failure log, audit and return None."""
+        error = "unknown"
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return getattr(self.client, method)(**kwargs)
+            except SlackApiError as exc:
+                response = exc.response
+                status = getattr(response, "status_code", None)
+                if status == 429 and attempt < self.max_attempts:
+                    wait = float(_header(response, "Retry-After") or 1)
+                    log.info("Slack rate limit; waiting", extra={"method": method, "retry_after": wait})
+                    self._sleep(min(max(wait, 0.0), self.max_retry_wait))
+                    continue
+                error = (
+                    str(response.get("error") or f"http_{status}") if response is not None else "no_response"
+                )
+                break
+            except Exception as exc:
+                # Network trouble. Not retried here: a post may have reached Slack, and the client's own
+                # connection retry handler already covers dropped connections. Log the type only: the text
+                # may carry URLs.
+                error = type(exc).__name__
+                break
+        if failure is not None:
+            failure.append(error)
+        if quiet and error in quiet:
+            return None
+        self._record_failure(method, error, request_id)
+        return None
+
+    def _record_failure(self, method: str, error: str, request_id: str | None) -> None:
+        api_method = method.replace("_", ".", 1)
+        log.warning(
+            "Slack call failed", extra={"method": api_method, "error": error, "request_id": request_id}
+        )
+        try:
+            self.store.add_event(
+                "bot",
+                "slack_error",
+                request_id=request_id,
+                detail={"method": api_method, "error": error},
+                now=self.clock(),
+            )
+        except Exception:
+            log.exception("could not record a slack_error audit event")

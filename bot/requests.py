@@ -1,0 +1,385 @@
+"""Deploy requests: create one from the modal, post it, and approve, reject, cancel or expire it safely.
+
+Every change is a compare-and-set through the store, so a double click, two approvers at once or a redelivered
+Slack request count once, and an approved request is handed to the deployer exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from bot.blocks.card import slack_date
+from bot.brokerages import registry
+from bot.brokerages.base import BrokerageSettings
+from bot.brokerages.builder import build_live_create_request
+from bot.brokerages.data_providers import DataProviderConfig, find_option
+from bot.brokerages.errors import FieldErrors, UnknownBrokerage
+from bot.brokerages.validation import FORMATS
+from bot.errors import BotError
+from bot.secrets.errors import SecretError
+from bot.store import DeployRequest, NewRequest, ProjectLocked, RequestStatus
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.forms import DeployForm
+    from bot.notifier import Notifier
+    from bot.policy import Policy
+    from bot.secrets.profiles import CredentialProfiles
+    from bot.store import Store
+
+log = logging.getLogger("bot.requests")
+
+S = RequestStatus
+
+COMPILE_PLACEHOLDER = "(assigned at deploy)"
+NODE_PLACEHOLDER = "(first free node at deploy)"
+
+
+class RequestRejected(BotError):
+    """A deploy request cannot be accepted; `field` names the modal block at fault (profile, project, ...)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a click did: whether it changed the request, and what to tell the person who clicked."""
+
+    changed: bool
+    message: str = ""
+    request: DeployRequest | None = None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The `live/create` body approval would send, credentials masked; or why it cannot be built yet."""
+
+    request: DeployRequest
+    model_name: str
+    body: dict[str, Any] | None
+    problems: list[str] = field(default_factory=list)
+
+
+def _placeholder_credential(model: type[BrokerageSettings], name: str) -> str:
+    """A value of the right shape for a credential field; the builder masks it, nothing real is read."""
+    info = model.field(name)
+    if info.format_hint in FORMATS:
+        return FORMATS[info.format_hint][1]
+    if info.value_type == "int":
+        return "0"
+    return "********"
+
+
+class RequestService:
+    """Creates, announces and decides deploy requests; hands approved ones to the deployer."""
+
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        profiles: CredentialProfiles,
+        notifier: Notifier,
+        submit_deploy: Callable[[str], None],
+        settings: Settings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.profiles = profiles
+        self.notifier = notifier
+        self.submit_deploy = submit_deploy
+        self.settings = settings
+        self.clock = clock
+        self._submitted: set[str] = set()
+        self._submit_lock = threading.Lock()
+
+    # -- creating --------------------------------------------------------------------------------------
+
+    def create(self, form: DeployForm, *, requester_id: str, dedupe_key: str | None = None) -> DeployRequest:
+        """Check and store a request (pending, or approved at once when no approval is needed)."""
+        decision = self.policy.may_request(requester_id)
+        if not decision:
+            raise RequestRejected("requester", decision.reason)
+        try:
+            model = registry.get(form.model_key)
+        except UnknownBrokerage as exc:
+            raise RequestRejected("brokerage", str(exc)) from None
+        self._check_profile(form.profile, model)
+        is_paper = model.is_paper(form.settings)
+        now = self.clock()
+        new = NewRequest(
+            project_id=form.project_id,
+            project_name=form.project_name,
+            model_key=model.key,
+            brokerage_id=model.brokerage_id,
+            profile=form.profile,
+            version_id=form.version_id,
+            node_id=form.node_id,
+            settings=dict(form.settings),
+            holdings=list(form.holdings),
+            cash=list(form.cash),
+            data_providers=tuple(form.data_providers),
+            automatic_redeploy=form.automatic_redeploy,
+            reason=form.reason,
+            requester_id=requester_id,
+            is_paper=is_paper,
+            approvals_needed=self.policy.approvals_needed(is_paper),
+            channel_id=self.settings.deploy_channel_id,
+            expires_at=self.policy.expires_at(now),
+            dedupe_key=dedupe_key,
+        )
+        try:
+            request = self.store.create_request(new, now=now)
+        except ProjectLocked as exc:
+            raise RequestRejected("project", f"{form.project_name}: {exc.user_message}") from None
+        log.info("request created", extra={"request_id": request.id, "status": str(request.status)})
+        return request
+
+    def _check_profile(self, profile: str, model: type[BrokerageSettings]) -> None:
+        try:
+            missing = self.profiles.missing_fields(profile, model)
+        except SecretError as exc:
+            raise RequestRejected("profile", exc.user_message) from None
+        if missing:
+            described = ", ".join(f"{model.field(name).label} ({name})" for name in missing)
+            raise RequestRejected(
+                "profile",
+                f"Profile {profile} is missing {described}. Store them in the secret store "
+                "(see docs/secrets.md) and submit again.",
+            )
+
+    def announce(self, request: DeployRequest, *, reply_channel: str | None = None) -> str | None:
+        """Post the card, confirm to the requester with a link, and start the deploy if already approved."""
+        ts = self.notifier.post_card(request)
+        channel = request.channel_id or self.settings.deploy_channel_id
+        where = reply_channel or channel
+        if ts is None:
+            # Slack refused the post; the queued refresh posts the card as soon as Slack answers again.
+            self.notifier.refresh_card(request.id)
+            self.notifier.ephemeral(
+                where,
+                request.requester_id,
+                f"Your request `{request.id}` for *{request.project_name}* is saved, but I could not post "
+                f"it to <#{channel}> yet; I will keep trying.",
+            )
+        else:
+            link = self.notifier.permalink(channel, ts)
+            card = f"<{link}|the request card>" if link else f"the request card in <#{channel}>"
+            if request.status is S.APPROVED:
+                next_step = "It needs no approval, so the deployment starts now."
+            else:
+                needed = request.approvals_needed
+                next_step = (
+                    f"It needs {needed} approval{'s' if needed != 1 else ''} before "
+                    f"{slack_date(request.expires_at) if request.expires_at else 'it expires'}."
+                )
+            self.notifier.ephemeral(
+                where,
+                request.requester_id,
+                f"Your deploy request `{request.id}` for *{request.project_name}* is posted: {card}. "
+                + next_step,
+            )
+        if request.status is S.APPROVED:
+            self._submit(request.id)
+        return ts
+
+    def _submit(self, request_id: str) -> None:
+        """Hand an approved request to the deployer once per process (its own CAS guards restarts)."""
+        with self._submit_lock:
+            if request_id in self._submitted:
+                return
+            self._submitted.add(request_id)
+        self.submit_deploy(request_id)
+
+    # -- deciding --------------------------------------------------------------------------------------
+
+    def _get(self, request_id: str) -> DeployRequest | Outcome:
+        request = self.store.get_request(request_id)
+        if request is None:
+            return Outcome(False, f"Request `{request_id}` does not exist.")
+        return request
+
+    def _not_pending(self, request: DeployRequest, now: datetime) -> str | None:
+        """Why the request can no longer be decided (expiring it if its time is up), or None if it can."""
+        if request.status is S.PENDING and request.expires_at is not None and request.expires_at <= now:
+            expired = self.store.transition(
+                request.id, from_statuses={S.PENDING}, to=S.EXPIRED, actor="bot", action="expired", now=now
+            )
+            if expired is not None:
+                self.notifier.refresh_card(request.id)
+                request = expired
+            else:
+                request = self.store.get_request(request.id) or request
+        if request.status is S.PENDING:
+            return None
+        return self.closed_message(request)
+
+    @staticmethod
+    def closed_message(request: DeployRequest) -> str:
+        """Plain words for a request that is no longer waiting for a decision."""
+        rid = f"Request `{request.id}`"
+        by = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != "policy" else ""
+        status = request.status
+        if status is S.EXPIRED:
+            when = f" on {slack_date(request.expires_at)}" if request.expires_at else ""
+            return (
+                f"{rid} expired{when} before it had enough approvals; nothing was deployed. "
+                "Ask again with `/qc deploy`."
+            )
+        if status is S.REJECTED:
+            return f"{rid} was already rejected{by}."
+        if status is S.CANCELLED:
+            return f"{rid} was cancelled{by}."
+        if status in (S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE):
+            return f"{rid} was already approved{by}; it is {status.value} now."
+        return f"{rid} has already finished ({status.value})."
+
+    def approve(self, request_id: str, user_id: str) -> Outcome:
+        """Count one approval; when it is the last one needed, start the deployment exactly once."""
+        found = self._get(request_id)
+        if isinstance(found, Outcome):
+            return found
+        now = self.clock()
+        closed = self._not_pending(found, now)
+        if closed:
+            return Outcome(False, closed, found)
+        decision = self.policy.may_approve(found, user_id)
+        if not decision:
+            return Outcome(False, decision.reason, found)
+        outcome = self.store.add_approval(request_id, user_id, now=now)
+        request = outcome.request
+        if not outcome.counted:
+            if request.status is S.PENDING and user_id in outcome.approvals:
+                left = request.approvals_needed - len(outcome.approvals)
+                return Outcome(
+                    False, f"You already approved request `{request_id}`; it needs {left} more.", request
+                )
+            return Outcome(False, self._not_pending(request, now) or self.closed_message(request), request)
+        self.notifier.refresh_card(request_id)
+        if outcome.became_approved:
+            log.info("request approved", extra={"request_id": request_id, "user_id": user_id})
+            self._submit(request_id)
+            return Outcome(True, "", request)
+        left = request.approvals_needed - len(outcome.approvals)
+        return Outcome(
+            True,
+            f"Your approval of `{request_id}` is counted ({len(outcome.approvals)} of "
+            f"{request.approvals_needed}); it needs {left} more from another approver.",
+            request,
+        )
+
+    def may_reject(self, request_id: str, user_id: str) -> Outcome:
+        """Whether the user may reject now (checked before the reason modal opens); changes nothing."""
+        found = self._get(request_id)
+        if isinstance(found, Outcome):
+            return found
+        closed = self._not_pending(found, self.clock())
+        if closed:
+            return Outcome(False, closed, found)
+        decision = self.policy.may_reject(found, user_id)
+        return Outcome(bool(decision), "" if decision else decision.reason, found)
+
+    def reject(self, request_id: str, user_id: str, note: str | None = None) -> Outcome:
+        """Reject a pending request with an optional reason."""
+        return self._decide(request_id, user_id, to=S.REJECTED, action="rejected", note=note)
+
+    def cancel(self, request_id: str, user_id: str) -> Outcome:
+        """Withdraw a pending request (its requester only)."""
+        return self._decide(request_id, user_id, to=S.CANCELLED, action="cancelled", note=None)
+
+    def _decide(
+        self, request_id: str, user_id: str, *, to: RequestStatus, action: str, note: str | None
+    ) -> Outcome:
+        found = self._get(request_id)
+        if isinstance(found, Outcome):
+            return found
+        now = self.clock()
+        closed = self._not_pending(found, now)
+        if closed:
+            return Outcome(False, closed, found)
+        decision = (
+            self.policy.may_cancel(found, user_id)
+            if to is S.CANCELLED
+            else self.policy.may_reject(found, user_id)
+        )
+        if not decision:
+            return Outcome(False, decision.reason, found)
+        note = (note or "").strip() or None
+        updated = self.store.transition(
+            request_id,
+            from_statuses={S.PENDING},
+            to=to,
+            actor=user_id,
+            action=action,
+            detail={"note": note} if note else None,
+            now=now,
+            decided_by=user_id,
+            decided_at=now,
+            decision_note=note,
+        )
+        if updated is None:
+            current = self.store.get_request(request_id) or found
+            return Outcome(False, self.closed_message(current), current)
+        log.info("request %s", action, extra={"request_id": request_id, "user_id": user_id})
+        self.notifier.refresh_card(request_id)
+        return Outcome(True, "", updated)
+
+    def expire_due(self) -> list[DeployRequest]:
+        """Expire every pending request past its deadline and refresh their cards."""
+        expired = self.store.expire_due(self.clock())
+        for request in expired:
+            self.notifier.refresh_card(request.id)
+        return expired
+
+    # -- preview ---------------------------------------------------------------------------------------
+
+    def preview(self, request_id: str) -> Preview:
+        """The masked `live/create` body approval would send; never reads a credential value."""
+        request = self.store.get_request(request_id)
+        if request is None:
+            raise BotError(f"Request `{request_id}` does not exist.")
+        try:
+            model = registry.get(request.model_key)
+        except UnknownBrokerage as exc:
+            return Preview(request, request.model_key, None, [str(exc)])
+        try:
+            # Names only: which credential fields the profile holds, so optional extras show up too.
+            names = [
+                s.name for s in self.profiles.field_status(request.profile, model) if s.is_set or s.required
+            ]
+        except SecretError as exc:
+            return Preview(request, model.display_name, None, [exc.user_message])
+        credentials = {name: SecretStr(_placeholder_credential(model, name)) for name in names}
+        providers = []
+        for provider_id in request.data_providers:
+            own = provider_id == model.brokerage_id
+            option = None if own else find_option(provider_id)
+            providers.append(
+                DataProviderConfig(provider_id, model.key if own else (option.model_key if option else None))
+            )
+        try:
+            built = build_live_create_request(
+                model=model,
+                settings=request.settings,
+                credentials=credentials,
+                holdings=request.holdings,  # type: ignore[arg-type]  # validated by the builder
+                cash=request.cash,  # type: ignore[arg-type]
+                data_providers=providers,
+                project_id=request.project_id,
+                compile_id=COMPILE_PLACEHOLDER,
+                node_id=request.node_id or NODE_PLACEHOLDER,
+                version_id=request.version_id,
+                automatic_redeploy=request.automatic_redeploy,
+            )
+        except FieldErrors as exc:
+            return Preview(request, model.display_name, None, list(exc.errors.values()))
+        return Preview(request, model.display_name, built.to_masked_body())
