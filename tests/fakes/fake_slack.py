@@ -53,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -196,10 +197,11 @@ class FakeSlack:
 
     def start(self) -> FakeSlack:
         """Bind 127.0.0.1 on a free port and serve from a daemon thread."""
-        server = ThreadingHTTPServer((self._host, 0), _make_handler(self))
-        server.daemon_threads = True
+        server = _QuietServer((self._host, 0), _make_handler(self))
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-slack", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="fake-slack", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -963,6 +965,17 @@ def parse_body(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
             with contextlib.suppress(json.JSONDecodeError):
                 body[key] = json.loads(value)
     return body
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Threading server that shrugs off clients hanging up (a timed-out client is a normal test case)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
