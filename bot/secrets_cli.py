@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.brokerages import registry
@@ -114,7 +115,10 @@ def _run_check(profiles: CredentialProfiles, profile: str, model_key: str | None
 def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
     """Run `secrets list|check`: exit 0 complete, 1 incomplete/unknown/backend failure, 2 usage/settings."""
     install_redaction()
-    env = os.environ if environ is None else environ
+    env = dict(os.environ if environ is None else environ)
+    if environ is None and "DOTENV_PATH" not in env and Path(".env").is_file():
+        # Run by hand from the checkout: read the same .env file the bot reads at start-up.
+        env["DOTENV_PATH"] = ".env"
     try:
         args = _parser().parse_args(argv)
     except _ParserExit as exc:

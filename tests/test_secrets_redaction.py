@@ -27,8 +27,7 @@ def registry() -> SecretRegistry:
 
 def test_registry_masks_longest_first_and_ignores_short_values() -> None:
     registry = SecretRegistry()
-    for value in ("abc", "pass-1234", "pass-1234-extended", None):
-        registry.register(value)
+    registry.register_many(["abc", "pass-1234", "pass-1234-extended", None])
     assert len(registry) == 2
     assert registry.redact("abc pass-1234-extended pass-1234") == "abc *** ***"
     assert "pass" not in repr(registry)

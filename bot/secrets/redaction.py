@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -30,6 +30,11 @@ class SecretRegistry:
             if value not in self._values:
                 self._values.add(value)
                 self._pattern = None
+
+    def register_many(self, values: Iterable[str | None]) -> None:
+        """Register several values at once (e.g. the Slack tokens read by the settings)."""
+        for value in values:
+            self.register(value)
 
     def __len__(self) -> int:
         with self._lock:
