@@ -269,7 +269,7 @@ def node_label(node: Node) -> str:
     """How a node reads in the select: its name and id, and who keeps it busy."""
     if node.busy:
         who = node.used_by or "another algorithm"
-        return truncate(f"{node.name or node.id} — busy, used by {who}", OPTION_TEXT_LIMIT)
+        return truncate(f"{node.name or node.id}: busy — used by {who}", OPTION_TEXT_LIMIT)
     gpu = ", GPU" if node.has_gpu else ""
     return truncate(f"{node.label}{gpu}", OPTION_TEXT_LIMIT)
 

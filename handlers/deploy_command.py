@@ -1,0 +1,144 @@
+"""`/qc deploy [project name or id]`: open the deploy modal at once, then fill in what needs slow look-ups."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, ProjectOption, deploy_modal
+from bot.brokerages import registry
+from bot.errors import BotError
+from handlers.commands import CommandContext, subcommand
+from handlers.views import nodes_for, profiles_for, update_view
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.services import Services
+
+log = logging.getLogger("bot.handlers.deploy_command")
+
+RESPONSE_URL_TIMEOUT_SECONDS = 5
+
+
+@subcommand(
+    "deploy",
+    "open the deploy form (optionally for a project, by name or id); the request then waits for approval",
+    "/qc deploy Momentum Strategy",
+)
+def deploy(ctx: CommandContext) -> None:
+    """Acknowledge, open the modal with the trigger_id (it lives 3 s), then list profiles and nodes."""
+    ctx.ack()
+    services = ctx.services
+    project = ProjectOption.for_query(ctx.args) if ctx.args else None
+    inputs = ModalInputs(
+        model_key=DEFAULT_MODEL_KEY,
+        profiles=None,
+        project=project,
+        metadata=ModalMetadata(channel_id=ctx.channel_id),
+        deploy_channel_id=services.settings.deploy_channel_id,
+    )
+    # Nothing slow happens before views.open: no QuantConnect call, no secret-store call.
+    try:
+        response = ctx.client.views_open(
+            trigger_id=str(ctx.body.get("trigger_id") or ""), view=deploy_modal(inputs)
+        )
+    except SlackApiError as exc:
+        explain_open_failure(ctx, str(exc.response.get("error") or "unknown_error"))
+        return
+    opened = response.get("view") or {}
+    fill_in(ctx.client, services, inputs, str(opened.get("id") or ""), opened.get("hash"))
+
+
+def fill_in(
+    client: WebClient, services: Services, inputs: ModalInputs, view_id: str, view_hash: str | None
+) -> None:
+    """After views.open: list the brokerage's profiles, then resolve a project named in the command."""
+    model = registry.get(inputs.model_key)
+    profiles, profiles_error = profiles_for(services, model)
+    current = ModalInputs(
+        model_key=inputs.model_key,
+        profiles=profiles,
+        profiles_error=profiles_error,
+        project=inputs.project,
+        metadata=inputs.metadata,
+        deploy_channel_id=inputs.deploy_channel_id,
+    )
+    if model.credential_fields():
+        updated = update_view(client, view_id, view_hash, deploy_modal(current), force=False)
+        if updated is None:
+            return  # the person already changed the modal; their version stands
+        view_hash = updated.get("hash")
+    if inputs.project is None:
+        return
+    project = inputs.project
+    try:
+        found = services.projects.find(project.query)
+        project = ProjectOption.for_project(found.project_id, found.name)
+    except BotError as exc:
+        # Left as typed: the note says why, and submission reports it next to the project field.
+        nodes_error: str | None = exc.user_message
+        nodes = None
+    else:
+        nodes, nodes_error = nodes_for(services, project)
+    resolved = ModalInputs(
+        model_key=current.model_key,
+        profiles=current.profiles,
+        profiles_error=current.profiles_error,
+        project=project,
+        nodes=nodes,
+        nodes_error=nodes_error,
+        metadata=current.metadata,
+        deploy_channel_id=current.deploy_channel_id,
+    )
+    update_view(client, view_id, view_hash, deploy_modal(resolved), force=False)
+
+
+def explain_open_failure(ctx: CommandContext, error: str) -> None:
+    """Tell the person why no modal appeared: ephemeral, else the response_url, else a DM."""
+    if error == "expired_trigger_id":
+        text = (
+            "I could not open the deploy form in time: Slack only lets a bot open it within 3 seconds of "
+            "the command, and that window passed. Please run `/qc deploy` again."
+        )
+    else:
+        text = f"I could not open the deploy form (Slack answered `{error}`). Please run `/qc deploy` again."
+    log.warning("views.open failed for /qc deploy: %s", error)
+    if _post_ephemeral(ctx.client, ctx.channel_id, ctx.user_id, text):
+        return
+    if _respond(ctx.body, text):
+        return
+    try:
+        ctx.client.chat_postMessage(channel=ctx.user_id, text=text)
+    except SlackApiError as exc:
+        log.warning(
+            "could not tell %s that the deploy form did not open: %s", ctx.user_id, exc.response.get("error")
+        )
+
+
+def _post_ephemeral(client: WebClient, channel_id: str, user_id: str, text: str) -> bool:
+    if not channel_id or not user_id:
+        return False
+    try:
+        client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+    except SlackApiError as exc:
+        log.info("ephemeral explanation not posted: %s", exc.response.get("error"))
+        return False
+    return True
+
+
+def _respond(body: dict[str, Any], text: str) -> bool:
+    url = body.get("response_url")
+    if not url:
+        return False
+    try:
+        response = WebhookClient(str(url), timeout=RESPONSE_URL_TIMEOUT_SECONDS).send(
+            text=text, response_type="ephemeral"
+        )
+    except Exception as exc:  # any transport failure: fall through to the next way of telling them
+        log.info("response_url explanation not sent: %s", type(exc).__name__)
+        return False
+    return response.status_code == 200
