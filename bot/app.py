@@ -22,7 +22,7 @@ log = logging.getLogger("bot.app")
 
 
 def build_slack_client(settings: Settings) -> WebClient:
-    """A Web API client for SLACK_API_URL that waits out 429s (Retry-After) and retries dropped connections."""
+    """A Web API client for SLACK_API_URL that waits out 429s and retries dropped connections."""
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
@@ -39,7 +39,7 @@ def create_app(settings: Settings, services: Services) -> App:
         client=services.slack,
         signing_secret=settings.slack_signing_secret.get_secret_value() or None,
         request_verification_enabled=True,
-        # auth.test at construction would make start-up depend on Slack; `python -m bot check` does that check.
+        # auth.test at construction would make start-up depend on Slack being reachable.
         token_verification_enabled=False,
         process_before_response=False,
         logger=logging.getLogger("bot.bolt"),
@@ -47,7 +47,9 @@ def create_app(settings: Settings, services: Services) -> App:
     handlers.register(app, services)
 
     @app.error
-    def handle_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> BoltResponse | None:
+    def handle_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None
+    ) -> BoltResponse | None:
         return _answer_error(error, body, response, services)
 
     return app
@@ -59,7 +61,10 @@ def user_facing_message(error: Exception) -> str:
         return error.user_message
     reference = uuid.uuid4().hex[:8]
     log.error("unexpected error (reference %s)", reference, exc_info=error)
-    return f"Something went wrong on the bot's side (reference `{reference}`). The operators can find it in the logs."
+    return (
+        f"Something went wrong on the bot's side (reference `{reference}`). "
+        "The operators can find it in the logs."
+    )
 
 
 def _answer_error(

@@ -87,8 +87,9 @@ class Settings:
         bot_token = reader.secret("SLACK_BOT_TOKEN", prefix="xoxb-")
         signing_secret = reader.secret("SLACK_SIGNING_SECRET", required=mode == "http")
         app_token = reader.secret("SLACK_APP_TOKEN", prefix="xapp-", required=mode == "socket")
-        channel = reader.text("DEPLOY_CHANNEL_ID", required=mode != "cli", pattern=_SLACK_CHANNEL_ID,
-                              example="C0123456789")
+        channel = reader.text(
+            "DEPLOY_CHANNEL_ID", required=mode != "cli", pattern=_SLACK_CHANNEL_ID, example="C0123456789"
+        )
         policy = PolicySettings(
             approver_user_ids=reader.ids("APPROVER_USER_IDS", _SLACK_USER_ID, "U0123ABCD"),
             approver_group_ids=reader.ids("APPROVER_GROUP_IDS", _SLACK_GROUP_ID, "S0123ABCD"),
@@ -119,7 +120,9 @@ class Settings:
             compile_timeout_seconds=reader.number("COMPILE_TIMEOUT_SECONDS", 600.0, minimum=5),
             deploy_workers=reader.integer("DEPLOY_WORKERS", 4, minimum=1, maximum=64),
             watch_interval_seconds=reader.number("WATCH_INTERVAL_SECONDS", 10.0, minimum=0.05),
-            watch_running_interval_seconds=reader.number("WATCH_RUNNING_INTERVAL_SECONDS", 60.0, minimum=0.05),
+            watch_running_interval_seconds=reader.number(
+                "WATCH_RUNNING_INTERVAL_SECONDS", 60.0, minimum=0.05
+            ),
             project_cache_seconds=reader.number("PROJECT_CACHE_SECONDS", 300.0, minimum=0),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
             log_format=reader.choice("LOG_FORMAT", "text", ("text", "json")),  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ class DeployForm(BaseModel):
     node_id: str | None = Field(default=None, description="A live node id, or None for the first free one")
     version_id: str = "-1"
     settings: dict[str, Any] = Field(default_factory=dict, description="Cleaned setting fields, QC names")
-    holdings: list[dict[str, Any]] = Field(default_factory=list, description="BrokerageHolding dicts (aliases)")
+    holdings: list[dict[str, Any]] = Field(default_factory=list, description="BrokerageHolding dicts")
     cash: list[dict[str, Any]] = Field(default_factory=list, description="CashAmount dicts")
     data_providers: list[str] = Field(default_factory=lambda: ["QuantConnectBrokerage"])
     automatic_redeploy: bool = False

@@ -44,7 +44,9 @@ class TextFormatter(logging.Formatter):
         """The record as text, with context fields appended."""
         text = super().format(record)
         context = " ".join(
-            f"{name}={getattr(record, name)}" for name in CONTEXT_FIELDS if getattr(record, name, None) is not None
+            f"{name}={getattr(record, name)}"
+            for name in CONTEXT_FIELDS
+            if getattr(record, name, None) is not None
         )
         return f"{text} [{context}]" if context else text
 

@@ -39,7 +39,7 @@ def build_services(
     from bot.projects import ProjectCatalog
     from bot.quantconnect.client import QuantConnectClient
     from bot.requests import RequestService
-    from bot.secrets import CredentialProfiles, DEFAULT_REGISTRY, SecretSettings, build_secret_store
+    from bot.secrets import DEFAULT_REGISTRY, CredentialProfiles, SecretSettings, build_secret_store
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
     from bot.watcher import Watcher
@@ -49,7 +49,9 @@ def build_services(
     secret_store = build_secret_store(SecretSettings.from_env(env), env)
     profiles = CredentialProfiles(secret_store)
     qc_user, qc_token = profiles.quantconnect_credentials()
-    qc = QuantConnectClient(qc_user, qc_token, base_url=settings.qc_api_url, timeout=settings.qc_timeout_seconds)
+    qc = QuantConnectClient(
+        qc_user, qc_token, base_url=settings.qc_api_url, timeout=settings.qc_timeout_seconds
+    )
     store = Store(settings.database_url)
     store.migrate()
     slack = build_slack_client(settings)

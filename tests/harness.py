@@ -1,4 +1,4 @@
-"""End-to-end harness: the real bot in HTTP mode (waitress, signatures on) against the fake Slack and QuantConnect.
+"""End-to-end harness: the real bot in HTTP mode (signatures on) against fake Slack and QuantConnect.
 
 Usage::
 
@@ -127,7 +127,7 @@ class BotHarness:
         self._thread = threading.Thread(target=self._server.run, name="waitress", daemon=True)
         self._thread.start()
         self.runtime.start_workers()
-        self.sender = SlackSender(self.url, SIGNING_SECRET)
+        self.sender = SlackSender(self.url, SIGNING_SECRET, response_url_base=self.slack.response_url_base)
 
     def stop(self) -> None:
         """Stop serving and stop the bot's workers (the database file stays)."""

@@ -39,7 +39,9 @@ def fields_section(pairs: Sequence[tuple[str, str]]) -> Block:
     """A section of up to 10 two-column `*label*\nvalue` fields."""
     return {
         "type": "section",
-        "fields": [mrkdwn(truncate(f"*{label}*\n{value}", PLAIN_TEXT_LABEL_LIMIT)) for label, value in pairs[:10]],
+        "fields": [
+            mrkdwn(truncate(f"*{label}*\n{value}", PLAIN_TEXT_LABEL_LIMIT)) for label, value in pairs[:10]
+        ],
     }
 
 
@@ -98,7 +100,7 @@ def chunk_lines(lines: Iterable[str], limit: int = SECTION_TEXT_LIMIT) -> list[s
 def error_list_messages(
     title: str, errors: Sequence[str], *, max_blocks: int = MESSAGE_BLOCK_LIMIT
 ) -> list[list[Block]]:
-    """A readable bulleted error list as one or more messages, each within Slack's section and block limits."""
+    """A readable bulleted error list as messages, each within Slack's section and block limits."""
     bullets = [f"• {escape(e.strip())}" for e in errors if e and e.strip()] or ["• (no details were given)"]
     sections = [section(chunk) for chunk in chunk_lines(bullets)]
     messages: list[list[Block]] = []
