@@ -45,7 +45,8 @@ def build_services(
     from bot.watcher import Watcher
 
     env = dict(settings.environ if environ is None else environ)
-    DEFAULT_REGISTRY.register_many(settings.secret_values())
+    for value in settings.secret_values():
+        DEFAULT_REGISTRY.register(value)
     secret_store = build_secret_store(SecretSettings.from_env(env), env)
     profiles = CredentialProfiles(secret_store)
     qc_user, qc_token = profiles.quantconnect_credentials()
