@@ -10,13 +10,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.store import normalize_url
 
@@ -80,7 +78,9 @@ def _start_server() -> str:
 
     def stop() -> None:
         subprocess.run(
-            _as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]), check=False
+            _as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            check=False,
+            capture_output=True,
         )
         shutil.rmtree(base, ignore_errors=True)
 
@@ -111,41 +111,43 @@ def _libpq(url: str) -> str:
     return normalize_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def fresh_database() -> str:
-    """A new empty database on the test server; falls back to emptying the given one without CREATEDB."""
-    try:
-        base = server_url()
-    except PostgresUnavailable as error:
-        pytest.skip(f"PostgreSQL unavailable: {error}")
+@cache
+def _test_database() -> str:
+    # One database per test process, emptied before each test: much cheaper than CREATE DATABASE per test.
+    base = server_url()
     name = f"qcbot_test_{secrets.token_hex(6)}"
     try:
         with psycopg.connect(_libpq(base), autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
     except psycopg.errors.InsufficientPrivilege:
-        with psycopg.connect(_libpq(base), autocommit=True) as connection:
-            connection.execute("DROP SCHEMA public CASCADE")
-            connection.execute("CREATE SCHEMA public")
-        return str(normalize_url(base).render_as_string(hide_password=False))
+        # A TEST_DATABASE_URL role without CREATEDB: use (and empty) its own database instead.
+        return normalize_url(base).render_as_string(hide_password=False)
+    atexit.register(_drop_database, base, name)
     return normalize_url(base).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_database(url: str) -> None:
-    """Drop a database made by fresh_database (leaves a TEST_DATABASE_URL database alone)."""
-    name = make_url(url).database
-    if not name or not name.startswith("qcbot_test_"):
-        return
-    with psycopg.connect(_libpq(server_url()), autocommit=True) as connection:
+def _drop_database(base: str, name: str) -> None:
+    with psycopg.connect(_libpq(base), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_database() -> str:
+    """URL of an empty PostgreSQL database (the public schema dropped and recreated); skips if none."""
+    try:
+        url = _test_database()
+    except PostgresUnavailable as error:
+        pytest.skip(f"PostgreSQL unavailable: {error}")
+    with psycopg.connect(_libpq(url), autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+    return url
 
 
 BACKENDS = ("sqlite", "postgresql")
 
 
-def database_for(backend: str, tmp_path: Path) -> Iterator[str]:
-    """Yield a URL for one test (a SQLite file in tmp_path or a fresh PostgreSQL database), then drop it."""
+def database_url(backend: str, tmp_path: Path) -> str:
+    """A URL of an empty database for one test: a SQLite file in tmp_path, or the emptied PostgreSQL one."""
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
-        return
-    url = fresh_database()
-    yield url
-    drop_database(url)
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    return fresh_database()
