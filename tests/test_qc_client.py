@@ -350,19 +350,21 @@ def test_live_create_without_project_id_sends_nothing(
 # ---- live/create recovery -------------------------------------------------------------------------
 
 
-def test_timed_out_live_create_is_resolved_through_live_read(qc: FakeQuantConnect, project_id: int) -> None:
+def test_timed_out_live_create_is_resolved_through_live_read(
+    client: QuantConnectClient, qc: FakeQuantConnect, project_id: int
+) -> None:
+    body = ready_body(client, project_id)
+    qc.delay("live/create", 0.6)
     with QuantConnectClient(
         qc.user_id,
         qc.api_token,
         base_url=qc.base_url,
-        timeout=0.3,
+        timeout=0.2,
         # Recovery waits until the delayed create has really finished on the server.
         sleep=lambda s: qc.wait_idle(10),
         recovery_attempts=3,
-    ) as c:
-        body = ready_body(c, project_id)
-        qc.delay("live/create", 1.0)
-        result = c.create_live(body)
+    ) as impatient:
+        result = impatient.create_live(body)
     assert result.recovered is True
     assert len(qc.calls_to("live/create")) == 1
     (deployment,) = qc.deployments(project_id)
@@ -528,7 +530,7 @@ def test_no_secret_in_debug_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with QuantConnectClient(
-        qc.user_id, qc.api_token, base_url=qc.base_url, timeout=0.3, sleep=lambda s: None, recovery_attempts=1
+        qc.user_id, qc.api_token, base_url=qc.base_url, sleep=lambda s: None, recovery_attempts=1
     ) as c:
         c.authenticate()
         body = ready_body(c, project_id)
