@@ -131,3 +131,18 @@ def test_vault_backed_check_and_denial(vault: FakeVault, capsys: pytest.CaptureF
     assert _states(out)["ib-password"] == "set"
     code, _, err = _run(capsys, ["check", "ib-vault"], {**environ, "VAULT_TOKEN": "wrong-token"})
     assert code == 1 and "permission denied" in err and "wrong-token" not in err
+
+
+def test_the_documented_dotenv_example_gives_complete_profiles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "secrets.md").read_text(encoding="utf-8")
+    block = docs.split("```dotenv\n", 1)[1].split("```", 1)[0]
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(block, encoding="utf-8")
+    environ = {"DOTENV_PATH": str(dotenv)}
+    assert main(["check", "ib-main"], environ=environ) == 0
+    assert main(["check", "binance-testnet", "--model", "BinanceFuturesUSDMSettings"], environ=environ) == 0
+    out = capsys.readouterr().out
+    assert "c0rrect horse$battery" not in out
+    assert "ib-password   set" in out
