@@ -1,4 +1,4 @@
-"""Notifier against the loopback fake Slack: cards, coalescing, pacing, 429s, failures, threads, ephemerals."""
+"""Notifier against the fake Slack: cards, coalescing, pacing, 429s, failures, threads, ephemerals."""
 
 from __future__ import annotations
 

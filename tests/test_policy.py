@@ -1,4 +1,4 @@
-"""Policy: approvers by id and by Slack user group (cached, fail closed), requesters, approvals, self-approval."""
+"""Policy: approvers by id and by user group (cached, fail closed), requesters, approvals, self-approval."""
 
 from __future__ import annotations
 
