@@ -1,0 +1,233 @@
+"""Shared pieces for the deployer, watcher and live-ops unit tests: a recording notifier and a wired world."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from bot.brokerages import registry
+from bot.brokerages.examples import EXAMPLE_PROFILES, example_cash
+from bot.config import PolicySettings, Settings
+from bot.deployer import Deployer
+from bot.quantconnect.client import QuantConnectClient
+from bot.secrets import CredentialProfiles, EnvSecretStore
+from bot.secrets.env_store import env_name
+from bot.secrets.keys import BROKERAGE_FIELD, profile_key
+from bot.store import DeployRequest, NewRequest, Store
+from tests.fakes.fake_quantconnect import FakeQuantConnect
+
+IB = "InteractiveBrokersSettings"
+
+
+@dataclass
+class RecordingNotifier:
+    """Records what the services would show in Slack, in order; never raises (like the real one)."""
+
+    cards: list[str] = field(default_factory=list)
+    threads: list[tuple[str, str]] = field(default_factory=list)
+    error_lists: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    ephemerals: list[tuple[str, str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refresh_card(self, request_id: str) -> None:
+        with self.lock:
+            self.cards.append(request_id)
+
+    def thread(self, request_id: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        with self.lock:
+            self.threads.append((request_id, text))
+
+    def post_error_list(self, request_id: str, title: str, errors: Sequence[str]) -> None:
+        with self.lock:
+            self.error_lists.append((request_id, title, list(errors)))
+
+    def ephemeral(
+        self, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> bool:
+        with self.lock:
+            self.ephemerals.append((channel, user, text))
+        return True
+
+    def texts(self, request_id: str | None = None) -> list[str]:
+        """Every thread reply and error-list line, optionally for one request."""
+        out = [text for rid, text in self.threads if request_id in (None, rid)]
+        for rid, title, errors in self.error_lists:
+            if request_id in (None, rid):
+                out.extend([title, *errors])
+        return out
+
+    def all_text(self) -> str:
+        return "\n".join(self.texts() + [text for _, _, text in self.ephemerals])
+
+
+class FixedClock:
+    """A settable UTC clock."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings with fast intervals for tests."""
+    values: dict[str, Any] = {
+        "slack_bot_token": SecretStr("xoxb-test"),
+        "slack_signing_secret": SecretStr("signing"),
+        "slack_app_token": None,
+        "deploy_channel_id": "CDEPLOY",
+        "policy": PolicySettings(approver_user_ids=frozenset({"UAPPROVER"})),
+        "qc_timeout_seconds": 2.0,
+        "compile_timeout_seconds": 5.0,
+        "watch_interval_seconds": 1.0,
+        "watch_running_interval_seconds": 10.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def profile_environ(profiles: Mapping[str, tuple[str, Mapping[str, str]]]) -> dict[str, str]:
+    """Environment variables holding credential profiles for the env secret store."""
+    env: dict[str, str] = {}
+    for name, (brokerage_id, credentials) in profiles.items():
+        env[env_name(profile_key(name, BROKERAGE_FIELD))] = brokerage_id
+        for field_name, value in credentials.items():
+            env[env_name(profile_key(name, field_name))] = value
+    return env
+
+
+def example_profile(model_key: str) -> tuple[str, dict[str, str]]:
+    """(brokerage id, credentials) of the example profile of a model."""
+    return registry.get(model_key).brokerage_id, dict(EXAMPLE_PROFILES[model_key][1])
+
+
+@dataclass
+class World:
+    """A fake QuantConnect, a real client and SQLite store, profiles and a recording notifier."""
+
+    qc: FakeQuantConnect
+    client: QuantConnectClient
+    store: Store
+    profiles: CredentialProfiles
+    notifier: RecordingNotifier
+    settings: Settings
+    clock: FixedClock
+    deployers: list[Deployer] = field(default_factory=list)
+
+    def deployer(self, **kwargs: Any) -> Deployer:
+        kwargs.setdefault("max_workers", 2)
+        kwargs.setdefault("compile_first_delay", 0.01)
+        kwargs.setdefault("compile_max_delay", 0.05)
+        kwargs.setdefault("recovery_delays", (0.05, 0.1))
+        deployer = Deployer(
+            self.store,
+            kwargs.pop("qc", self.client),
+            self.profiles,
+            self.notifier,
+            self.settings,
+            self.clock,
+            **kwargs,
+        )
+        self.deployers.append(deployer)
+        return deployer
+
+    def request(
+        self,
+        model_key: str = IB,
+        *,
+        project: str = "Momentum",
+        profile: str | None = None,
+        settings: dict[str, Any] | None = None,
+        node_id: str | None = None,
+        requester: str = "UREQ",
+        data_providers: tuple[str, ...] = ("QuantConnectBrokerage",),
+    ) -> DeployRequest:
+        """An approved request (approvals_needed=0) for a new fake project."""
+        model = registry.get(model_key)
+        project_id = self.qc.add_project(project)
+        chosen = dict(EXAMPLE_PROFILES[model_key][0]) if settings is None else settings
+        cash = [c.model_dump(by_alias=True, mode="json") for c in example_cash(model_key)]
+        return self.store.create_request(
+            NewRequest(
+                project_id=project_id,
+                project_name=project,
+                model_key=model_key,
+                brokerage_id=model.brokerage_id,
+                profile=profile or _profile_name(model_key),
+                node_id=node_id,
+                settings=model.validate_settings(chosen),
+                cash=cash,
+                data_providers=data_providers,
+                requester_id=requester,
+                is_paper=model.is_paper(chosen),
+                approvals_needed=0,
+            ),
+            now=self.clock(),
+        )
+
+
+def _profile_name(model_key: str) -> str:
+    return model_key.removesuffix("Settings").lower()
+
+
+def example_profiles() -> dict[str, tuple[str, dict[str, str]]]:
+    """One profile per model, named after it (e.g. `interactivebrokers`)."""
+    return {
+        _profile_name(key): example_profile(key)
+        for key in EXAMPLE_PROFILES
+        if key != "BaseLiveAlgorithmSettings"
+    }
+
+
+def make_client(qc: FakeQuantConnect, **overrides: Any) -> QuantConnectClient:
+    """A real client against the fake, with short delays."""
+    values: dict[str, Any] = {
+        "base_url": qc.base_url,
+        "timeout": 2.0,
+        "max_retries": 1,
+        "backoff_base": 0.01,
+        "recovery_attempts": 5,
+        "recovery_delay": 0.2,
+        "sleep": time.sleep,
+    }
+    values.update(overrides)
+    token = values.pop("api_token", qc.api_token)
+    return QuantConnectClient(qc.user_id, token, **values)
+
+
+def make_world(tmp_path: Path) -> Iterator[World]:
+    """Everything a deployer, watcher or live-ops test needs (wrap it in a fixture)."""
+    with FakeQuantConnect() as qc:
+        client = make_client(qc)
+        store = Store(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+        profiles = CredentialProfiles(EnvSecretStore(environ=profile_environ(example_profiles())))
+        built = World(qc, client, store, profiles, RecordingNotifier(), make_settings(), FixedClock())
+        try:
+            yield built
+        finally:
+            for deployer in built.deployers:
+                deployer.shutdown(wait=True)
+            client.close()
+            store.dispose()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll `predicate` until it holds or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
