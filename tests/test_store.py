@@ -478,9 +478,10 @@ def test_audit_is_append_only_and_ordered(store: Store) -> None:
     store.add_event("U-A", "stop", request_id=request.id, project_id=101, detail={"n": 1}, now=NOW)
     snapshot = store.events()
     store.add_event("bot", "note", project_id=202, detail={"n": 2}, now=NOW + timedelta(minutes=1))
-    store.add_event("bot", "note", detail={"n": 3}, now=NOW + timedelta(minutes=2))
+    returned = store.add_event("bot", "note", detail={"n": 3}, now=NOW + timedelta(minutes=2))
 
     everything = store.events()
+    assert everything[-1] == returned
     assert everything[: len(snapshot)] == snapshot
     assert [e.action for e in everything] == ["requested", "stop", "note", "note"]
     assert [e.id for e in everything] == sorted(e.id for e in everything)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,8 +32,7 @@ def write_event(
         "detail": json_safe(detail or {}, "detail"),
     }
     event_id = connection.execute(sa.insert(audit_events).values(**values)).inserted_primary_key[0]
-    row = connection.execute(sa.select(audit_events).where(audit_events.c.id == event_id)).one()
-    return AuditEvent.model_validate(row._asdict())
+    return AuditEvent.model_validate({**values, "id": event_id, "at": now.astimezone(UTC)})
 
 
 def read_events(

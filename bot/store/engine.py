@@ -38,10 +38,8 @@ def create_engine(url: str) -> Engine:
 
 
 def _sqlite_engine(url: URL) -> Engine:
-    engine = sa.create_engine(
-        url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-    )
+    # Pooled connections move between threads, one thread at a time.
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -26,18 +26,18 @@ class RequestStatus(StrEnum):
     EXPIRED = "expired"
 
 
-S = RequestStatus
+_S = RequestStatus
 
-TERMINAL: frozenset[RequestStatus] = frozenset({S.ENDED, S.FAILED, S.REJECTED, S.CANCELLED, S.EXPIRED})
-OPEN: frozenset[RequestStatus] = frozenset({S.PENDING, S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE})
+TERMINAL: frozenset[RequestStatus] = frozenset({_S.ENDED, _S.FAILED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED})
+OPEN: frozenset[RequestStatus] = frozenset({_S.PENDING, _S.APPROVED, _S.COMPILING, _S.DEPLOYING, _S.LIVE})
 
 # The only moves the store accepts; anything else is a programming error, not a race.
 ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
-    S.PENDING: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED, S.EXPIRED}),
-    S.APPROVED: frozenset({S.COMPILING, S.FAILED}),
-    S.COMPILING: frozenset({S.DEPLOYING, S.FAILED}),
-    S.DEPLOYING: frozenset({S.LIVE, S.FAILED}),
-    S.LIVE: frozenset({S.ENDED, S.FAILED}),
+    _S.PENDING: frozenset({_S.APPROVED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED}),
+    _S.APPROVED: frozenset({_S.COMPILING, _S.FAILED}),
+    _S.COMPILING: frozenset({_S.DEPLOYING, _S.FAILED}),
+    _S.DEPLOYING: frozenset({_S.LIVE, _S.FAILED}),
+    _S.LIVE: frozenset({_S.ENDED, _S.FAILED}),
     **{status: frozenset() for status in TERMINAL},
 }
 
