@@ -1,0 +1,184 @@
+"""Watcher: status changes reported once, cadence from an injected clock, outages, leases and restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.store import DeployRequest, RequestStatus
+from bot.watcher import UNKNOWN_STATUS, Watcher
+from tests.test_deployer_support import World, make_client, make_settings, make_world, wait_until
+
+S = RequestStatus
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    yield from make_world(tmp_path)
+
+
+def deployed(world: World, project: str = "Momentum") -> DeployRequest:
+    request = world.request(project=project)
+    done = world.deployer().deploy(request.id)
+    assert done is not None and done.status is S.LIVE
+    return done
+
+
+def watcher(world: World, owner: str = "proc-1", **kwargs: object) -> Watcher:
+    return Watcher(
+        world.store, world.client, world.notifier, world.settings, world.clock, owner=owner, **kwargs
+    )
+
+
+def status_replies(world: World, request_id: str) -> list[str]:
+    before = {"Deploying", "Compiling", "Build succeeded", "accepted deployment"}
+    return [t for t in world.notifier.texts(request_id) if not any(word in t for word in before)]
+
+
+def test_each_status_change_is_reported_once_until_running(world: World) -> None:
+    request = deployed(world)
+    w = watcher(world)
+    # The fake walks InQueue -> LoggingIn -> Initializing -> Running, one step per live/read.
+    for _ in range(3):
+        assert w.run_once(world.clock.advance(1)) == 1
+    replies = status_replies(world, request.id)
+    assert [r.split(":")[0] for r in replies] == ["🔑 LoggingIn", "⚙️ Initializing", "🟢 Running"]
+    # Running, unchanged: more polls, no more messages.
+    for _ in range(5):
+        w.run_once(world.clock.advance(10))
+    assert status_replies(world, request.id) == replies
+    deployment = world.store.get_deployment(request.id)
+    assert deployment is not None and deployment.status == "Running"
+    events = [e.action for e in world.store.events(request_id=request.id) if e.action.startswith("status:")]
+    assert events == ["status:LoggingIn", "status:Initializing", "status:Running"]
+
+
+def test_cadence_is_fast_until_running_then_slow(world: World) -> None:
+    request = deployed(world)
+    w = watcher(world)
+    now = world.clock()
+    assert w.run_once(now) == 1  # LoggingIn
+    assert w.run_once(now) == 0  # not due again yet
+    assert w.run_once(world.clock.advance(world.settings.watch_interval_seconds)) == 1  # Initializing
+    now = world.clock.advance(world.settings.watch_interval_seconds)
+    assert w.run_once(now) == 1  # Running
+    deployment = world.store.get_deployment(request.id)
+    assert deployment is not None and deployment.next_poll_at is not None
+    assert (deployment.next_poll_at - now).total_seconds() == world.settings.watch_running_interval_seconds
+    assert w.run_once(world.clock.advance(world.settings.watch_interval_seconds)) == 0
+    assert w.run_once(world.clock.advance(world.settings.watch_running_interval_seconds)) == 1
+
+
+def test_deploy_error_fails_the_request_with_the_message(world: World) -> None:
+    request = world.request()
+    world.qc.deploy_error_after(request.project_id, 1, "Login failed: invalid IB password")
+    request = world.deployer().deploy(request.id)  # type: ignore[assignment]
+    w = watcher(world)
+    assert w.run_once(world.clock.advance(1)) == 1
+    failed = world.store.get_request(request.id)
+    assert failed is not None and failed.status is S.FAILED
+    assert "Login failed" in failed.errors[0]
+    ((_, title, errors),) = world.notifier.error_lists
+    assert "DeployError" in title and errors == ["Login failed: invalid IB password"]
+    # Terminal: never polled again, and the project is free for a new request.
+    assert w.run_once(world.clock.advance(1000)) == 0
+    assert world.store.open_request_for_project(request.project_id) is None
+
+
+def test_runtime_error_after_running_fails(world: World) -> None:
+    request = deployed(world)
+    w = watcher(world)
+    for _ in range(3):
+        w.run_once(world.clock.advance(10))
+    world.qc.runtime_error_after(request.project_id, 1, "Division by zero in OnData")
+    w.run_once(world.clock.advance(10))
+    failed = world.store.get_request(request.id)
+    assert failed is not None and failed.status is S.FAILED
+    assert world.notifier.error_lists[-1][2] == ["Division by zero in OnData"]
+
+
+def test_stopped_ends_the_request(world: World) -> None:
+    request = deployed(world)
+    w = watcher(world)
+    w.run_once(world.clock.advance(1))
+    world.qc.set_status(request.project_id, "Stopped")
+    w.run_once(world.clock.advance(1))
+    ended = world.store.get_request(request.id)
+    assert ended is not None and ended.status is S.ENDED
+    assert status_replies(world, request.id)[-1].startswith("⏹️ Stopped")
+    assert [e.action for e in world.store.events(request_id=request.id)][-1] == "ended"
+
+
+def test_outage_backs_off_records_unknown_once_and_never_fails(world: World) -> None:
+    request = deployed(world)
+    fragile = make_client(world.qc, max_retries=0)
+    w = Watcher(world.store, fragile, world.notifier, world.settings, world.clock, owner="proc-1")
+    try:
+        world.qc.fail("live/read", status=503, times=4)
+        gaps = []
+        for _ in range(4):
+            now = world.clock()
+            assert w.run_once(now) == 1
+            deployment = world.store.get_deployment(request.id)
+            assert deployment is not None and deployment.status == UNKNOWN_STATUS
+            gap = (deployment.next_poll_at - now).total_seconds()  # type: ignore[operator]
+            gaps.append(gap)
+            world.clock.advance(gap)
+        assert gaps == sorted(gaps) and gaps[-1] > gaps[0]
+        unknown = [t for t in world.notifier.texts(request.id) if "Status unknown" in t]
+        assert len(unknown) == 1
+        assert world.store.get_request(request.id).status is S.LIVE  # type: ignore[union-attr]
+        # QuantConnect answers again: the real status is reported.
+        w.run_once(world.clock())
+        assert "answers again" in world.notifier.texts(request.id)[-1]
+    finally:
+        fragile.close()
+
+
+def test_lease_keeps_a_second_process_off_until_released(world: World) -> None:
+    request = deployed(world)
+    first, second = watcher(world, "proc-1"), watcher(world, "proc-2")
+    assert first.run_once(world.clock.advance(1)) == 1
+    assert second.run_once(world.clock.advance(1)) == 0
+    first.stop()  # a clean shutdown gives the lease back
+    assert second.run_once(world.clock()) == 1
+    deployment = world.store.get_deployment(request.id)
+    assert deployment is not None and deployment.lease_owner == "proc-2"
+
+
+def test_restart_resumes_from_the_store_without_duplicates(world: World) -> None:
+    request = deployed(world)
+    before = watcher(world, "proc-1")
+    before.run_once(world.clock.advance(1))  # LoggingIn
+    before.stop()
+    after = watcher(world, "proc-2")
+    for _ in range(4):
+        after.run_once(world.clock.advance(20))
+    replies = [r.split(":")[0] for r in status_replies(world, request.id)]
+    assert replies == ["🔑 LoggingIn", "⚙️ Initializing", "🟢 Running"]
+
+
+def test_a_crashed_owner_is_replaced_after_its_lease_expires(world: World) -> None:
+    request = deployed(world)
+    crashed = watcher(world, "proc-1", lease_seconds=30)
+    crashed.run_once(world.clock.advance(1))
+    successor = watcher(world, "proc-2", lease_seconds=30)
+    assert successor.run_once(world.clock.advance(10)) == 0
+    assert successor.run_once(world.clock.advance(31)) == 1
+    assert world.store.get_deployment(request.id).lease_owner == "proc-2"  # type: ignore[union-attr]
+
+
+def test_background_thread_reports_until_running(world: World) -> None:
+    fast = make_settings(watch_interval_seconds=0.05, watch_running_interval_seconds=0.2)
+    request = deployed(world)
+    w = Watcher(world.store, world.client, world.notifier, fast, lambda: datetime.now(UTC), owner="proc-1")
+    w.start()
+    try:
+        assert wait_until(lambda: world.store.get_deployment(request.id).status == "Running")  # type: ignore[union-attr]
+    finally:
+        w.stop()
+    assert status_replies(world, request.id)[-1].startswith("🟢 Running")
+    assert world.store.get_deployment(request.id).lease_owner is None  # type: ignore[union-attr]
