@@ -147,7 +147,7 @@ def load_environment(
     path = Path(base.get("DOTENV_PATH") or dotenv_path) if (base.get("DOTENV_PATH") or dotenv_path) else None
     if path is None or not path.is_file():
         return base
-    from_file = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    from_file = {k: v for k, v in dotenv_values(path, interpolate=False).items() if v is not None}
     return {**from_file, **base}
 
 
