@@ -1,0 +1,103 @@
+"""The App Home tab: published when a user opens it, and re-publishable for approvers after a change."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.home import PendingItem, RunningItem, home_view
+from bot.notifier import model_display_name
+from bot.policy import GroupLookupFailed
+from bot.store.models import TERMINAL, RequestStatus
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.services import Services
+
+log = logging.getLogger("bot.handlers.home")
+
+S = RequestStatus
+IN_FLIGHT = frozenset({S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE})
+# Enough rows to count the overflow honestly; the view itself shows far fewer.
+QUERY_LIMIT = 500
+FINISHED_SHOWN = 20
+
+
+def build_home(services: Services, user_id: str) -> dict[str, Any]:
+    """The Home view for `user_id`, read from the store as it stands now."""
+    store = services.store
+    policy = services.policy
+    now = services.clock()
+    is_approver = bool(policy.is_approver(user_id))
+    open_pending = [
+        request
+        for request in store.list_requests(statuses={S.PENDING}, limit=QUERY_LIMIT)
+        if request.expires_at is None or request.expires_at > now
+    ]
+    pending: list[PendingItem] = []
+    if is_approver:
+        for request in open_pending:
+            approvals = store.approvals(request.id)
+            # Only what this viewer can still act on: not their own (unless allowed), not already approved.
+            if user_id in approvals or not policy.may_approve(request, user_id):
+                continue
+            pending.append(PendingItem(request, approvals, model_display_name(request.model_key)))
+    running = [
+        RunningItem(request, store.get_deployment(request.id), model_display_name(request.model_key))
+        for request in store.list_requests(statuses=IN_FLIGHT, limit=QUERY_LIMIT)
+    ]
+    finished = store.list_requests(statuses=TERMINAL, limit=FINISHED_SHOWN)
+    return home_view(
+        viewer_id=user_id,
+        is_approver=is_approver,
+        pending=pending,
+        running=running,
+        finished=finished,
+        channel_id=services.settings.deploy_channel_id,
+        now=now,
+        pending_elsewhere=len(open_pending),
+    )
+
+
+def publish_home(services: Services, user_id: str) -> bool:
+    """Publish the Home tab of one user; False (logged) when Slack refuses."""
+    try:
+        services.slack.views_publish(user_id=user_id, view=build_home(services, user_id))
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else "no answer"
+        log.warning("views.publish failed", extra={"user_id": user_id, "error": error})
+        return False
+    return True
+
+
+def approver_ids(services: Services) -> list[str]:
+    """Every approver, listed by id or through an approver group (group lookups are cached by the policy)."""
+    settings = services.settings.policy
+    users = set(settings.approver_user_ids)
+    for group_id in settings.approver_group_ids:
+        try:
+            users |= services.policy.group_members(group_id)
+        except GroupLookupFailed:
+            # A group Slack cannot list must not stop the refresh of the other approvers' tabs.
+            log.warning("approver group lookup failed", extra={"group_id": group_id})
+    return sorted(users)
+
+
+def refresh_approver_homes(services: Services) -> int:
+    """Re-publish every approver's Home tab (after a request is created or decided); returns how many."""
+    return sum(publish_home(services, user_id) for user_id in approver_ids(services))
+
+
+def register(app: App, services: Services) -> None:
+    """Publish the Home tab whenever a user opens it."""
+
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = str(event.get("user") or "")
+        if user_id:
+            publish_home(services, user_id)
