@@ -104,6 +104,8 @@ class CredentialProfiles:
 
     def missing_fields(self, profile: str, model: type[BrokerageSettings]) -> list[str]:
         """Names of the required credential fields the profile lacks for `model` (empty when complete)."""
+        if not model.credential_fields():
+            return []  # e.g. QuantConnect paper trading: no profile is needed, whatever its name
         return [
             status.name
             for status in self.field_status(profile, model)
@@ -112,6 +114,8 @@ class CredentialProfiles:
 
     def resolve(self, profile: str, model: type[BrokerageSettings]) -> dict[str, SecretStr]:
         """Every credential of `model` the profile holds, keyed by QuantConnect name; complete or an error."""
+        if not model.credential_fields():
+            return {}
         self._check_brokerage(profile, model)
         resolved: dict[str, SecretStr] = {}
         missing: list[str] = []
