@@ -278,6 +278,9 @@ def submit_deploy(ack: Ack, body: dict[str, Any], view: dict[str, Any], services
         ack(response_action="errors", errors=errors_for_view({Block.REASON: exc.user_message}, view))
         return
     ack()
+    if request.message_ts:
+        # The same view submitted again (dedupe_key): its card is already posted.
+        return
     services.requests.announce(request, reply_channel=_metadata(view).channel_id or None)
 
 

@@ -1,0 +1,288 @@
+"""`/qc deploy` and the deploy modal end to end: signed HTTP into the running bot and the fakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from bot.brokerages import registry
+from bot.brokerages.examples import EXAMPLE_PROFILES
+from bot.ids import NODE_AUTO, Action, Block, Callback
+from tests.fakes.fake_slack import SlackCall, view_errors
+from tests.fakes.slack_requests import new_trigger_id, state_from_view, state_values
+from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+
+IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]
+TT_CREDENTIALS = EXAMPLE_PROFILES["TradingTechnologiesSettings"][1]
+PROFILES = {
+    "ib-main": ("InteractiveBrokersBrokerage", IB_CREDENTIALS),
+    "ib-partial": ("InteractiveBrokersBrokerage", {"ib-user-name": IB_CREDENTIALS["ib-user-name"]}),
+    "tt-main": ("TradingTechnologiesBrokerage", TT_CREDENTIALS),
+}
+ALL_SECRETS = [*IB_CREDENTIALS.values(), *TT_CREDENTIALS.values()]
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
+    # One bot for the module: starting and stopping one per test would dominate the run time.
+    with running_bot(tmp_path_factory.mktemp("deploy-modal"), profiles=PROFILES) as harness:
+        yield harness
+
+
+def _block(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return next(b for b in view["blocks"] if b.get("block_id") == block_id)
+
+
+def _view_update(bot: BotHarness, view_id: str, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """Wait for a views.update of `view_id` whose view passes `check`; returns the view as Slack holds it."""
+
+    def matches(call: SlackCall) -> bool:
+        return call.body.get("view_id") == view_id and check(call.body["view"])
+
+    call = bot.slack.wait_for("views.update", matches, timeout=10)
+    return call.response["view"]
+
+
+def _open(bot: BotHarness, text: str = "deploy", user_id: str = REQUESTER) -> dict[str, Any]:
+    """Run the command and return the opened view as Slack holds it (id, hash)."""
+    trigger = new_trigger_id()
+    response = bot.sender.command(text, user_id=user_id, trigger_id=trigger, channel_id="CWORK")
+    assert response.status_code == 200
+    call = bot.slack.wait_for("views.open", lambda c: c.body.get("trigger_id") == trigger)
+    return call.response["view"]
+
+
+def _with_state(view: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The view as the next payload carries it: its current state filled in by the person."""
+    filled = dict(view)
+    filled["state"] = {"values": state_values(view, state_from_view(view, overrides or {}))}
+    return filled
+
+
+def _choose_brokerage(
+    bot: BotHarness, view: dict[str, Any], model_key: str, **overrides: Any
+) -> dict[str, Any]:
+    options = _block(view, Block.BROKERAGE)["element"]["options"]
+    chosen = next(o for o in options if o["value"] == model_key)
+    response = bot.sender.action(
+        Action.BROKERAGE_SELECT,
+        user_id=REQUESTER,
+        view=_with_state(view, {Block.BROKERAGE: model_key, **overrides}),
+        block_id=Block.BROKERAGE,
+        action_type="static_select",
+        selected_option=chosen,
+    )
+    assert response.status_code == 200
+    return _view_update(
+        bot,
+        view["id"],
+        lambda v: _block(v, Block.BROKERAGE)["element"].get("initial_option", {}).get("value") == model_key,
+    )
+
+
+def _choose_project(bot: BotHarness, view: dict[str, Any], project_id: int, name: str) -> dict[str, Any]:
+    option = {"text": {"type": "plain_text", "text": f"{name} ({project_id})"}, "value": str(project_id)}
+    response = bot.sender.action(
+        Action.PROJECT_SELECT,
+        user_id=REQUESTER,
+        view=_with_state(view, {Block.PROJECT: option}),
+        block_id=Block.PROJECT,
+        action_type="external_select",
+        selected_option=option,
+    )
+    assert response.status_code == 200
+    return _view_update(bot, view["id"], lambda v: len(_block(v, Block.NODE)["element"]["options"]) > 1)
+
+
+def _submit(bot: BotHarness, view: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any] | None:
+    """Submit the modal; returns the JSON the app answered (None for a plain acknowledgement)."""
+    response = bot.sender.submit(view, state_from_view(view, overrides), user_id=REQUESTER)
+    assert response.status_code == 200
+    return json.loads(response.text) if response.text.strip() else None
+
+
+def test_deploy_opens_the_modal_before_any_slow_call(bot: BotHarness) -> None:
+    before = len(bot.qc.calls)
+    view = _open(bot)
+    assert view["callback_id"] == Callback.DEPLOY
+    assert view_errors(view) == []
+    assert _block(view, Block.BROKERAGE)["element"]["initial_option"]["value"] == "QuantConnectSettings"
+    assert len(bot.qc.calls) == before, "views.open must not wait for QuantConnect"
+    assert json.loads(view["private_metadata"]) == {"channel_id": "CWORK"}
+
+
+def test_project_argument_is_carried_then_resolved_after_the_modal_opened(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Argument Strategy")
+    # QuantConnect hangs: had the command waited for it, views.open would come only after the delay.
+    bot.qc.delay("projects/read", 3)
+    view = _open(bot, "deploy Argument Strategy")
+    assert _block(view, Block.PROJECT)["element"]["initial_option"]["value"] == "find:Argument Strategy"
+    resolved = _view_update(
+        bot, view["id"], lambda v: _block(v, Block.PROJECT)["element"]["initial_option"]["value"].isdigit()
+    )
+    assert bot.qc.calls_to("projects/read"), "the project was looked up after views.open"
+    assert _block(resolved, Block.PROJECT)["element"]["initial_option"]["value"] == str(project_id)
+    node_values = [o["value"] for o in _block(resolved, Block.NODE)["element"]["options"]]
+    assert node_values[0] == NODE_AUTO and len(node_values) == 4
+
+
+def test_unknown_project_argument_still_opens_the_modal(bot: BotHarness) -> None:
+    view = _open(bot, "deploy No Such Project 123")
+    assert view["callback_id"] == Callback.DEPLOY
+    noted = _view_update(bot, view["id"], lambda v: "No QuantConnect project" in json.dumps(v["blocks"]))
+    assert _block(noted, Block.PROJECT)["element"]["initial_option"]["text"]["text"] == "No Such Project 123"
+
+
+@pytest.mark.parametrize("model", registry.all_models(), ids=lambda m: m.key)
+def test_brokerage_change_builds_each_brokerages_modal(bot: BotHarness, model: type) -> None:
+    view = _open(bot)
+    updated = _choose_brokerage(bot, view, model.key, **{Block.REASON: "Keep me", Block.VERSION: "16543"})
+    assert view_errors(updated) == []
+    ids = {b.get("block_id") for b in updated["blocks"] if b["type"] == "input"}
+    assert {info.name for info in model.setting_fields()} <= ids
+    assert not {info.name for info in model.credential_fields()} & ids
+    assert _block(updated, Block.REASON)["element"]["initial_value"] == "Keep me"
+    assert _block(updated, Block.VERSION)["element"]["initial_value"] == "16543"
+    expected_profiles = sorted(name for name, (bid, _) in PROFILES.items() if bid == model.brokerage_id)
+    if model.credential_fields() and expected_profiles:
+        shown = [o["value"] for o in _block(updated, Block.PROFILE)["element"]["options"]]
+        assert shown == expected_profiles
+
+
+def test_brokerage_update_passes_the_view_hash(bot: BotHarness) -> None:
+    view = _open(bot)
+    _choose_brokerage(bot, view, "TradierSettings")
+    call = bot.slack.wait_for("views.update", lambda c: c.body.get("view_id") == view["id"])
+    assert call.body["hash"] == view["hash"]
+
+
+def test_project_type_ahead_lists_projects_from_quantconnect(bot: BotHarness) -> None:
+    bot.qc.add_project("Typeahead Alpha")
+    bot.qc.add_project("Typeahead Beta")
+    bot.services.projects.refresh()
+    view = _open(bot)
+    response = bot.sender.suggest(Action.PROJECT_SELECT, Block.PROJECT, "typeahead", view, user_id=REQUESTER)
+    assert response.status_code == 200
+    labels = [o["text"]["text"] for o in response.json()["options"]]
+    assert [label.split(" (")[0] for label in labels] == ["Typeahead Alpha", "Typeahead Beta"]
+
+
+def test_field_errors_come_back_in_the_submission_response(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Errors Strategy")
+    view = _open(bot)
+    view = _choose_brokerage(bot, view, "InteractiveBrokersSettings")
+    view = _choose_project(bot, view, project_id, "Errors Strategy")
+    answer = _submit(
+        bot,
+        view,
+        {
+            Block.PROFILE: "ib-main",
+            "ib-trading-mode": "live",
+            "ib-weekly-restart-utc-time": "25:61:00",
+            Block.VERSION: "newest",
+            Block.REASON: "",
+        },
+    )
+    assert answer is not None and answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"ib-weekly-restart-utc-time", Block.VERSION, Block.REASON}
+    assert "hh:mm:ss" in answer["errors"]["ib-weekly-restart-utc-time"]
+    assert not bot.services.store.list_requests(project_id=project_id)
+
+
+def test_trading_technologies_without_cash_is_refused_next_to_cash(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("TT Strategy")
+    view = _choose_project(
+        bot, _choose_brokerage(bot, _open(bot), "TradingTechnologiesSettings"), project_id, "TT"
+    )
+    answer = _submit(bot, view, {"tt-rest-environment": "uat", Block.REASON: "Try TT"})
+    assert answer is not None and set(answer["errors"]) == {Block.CASH}
+
+
+def test_incomplete_profile_is_refused_naming_the_missing_fields(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Partial Profile Strategy")
+    view = _open(bot)
+    view = _choose_brokerage(bot, view, "InteractiveBrokersSettings")
+    view = _choose_project(bot, view, project_id, "Partial Profile Strategy")
+    answer = _submit(
+        bot, view, {Block.PROFILE: "ib-partial", "ib-trading-mode": "live", Block.REASON: "New profile"}
+    )
+    assert answer is not None and answer["response_action"] == "errors"
+    message = answer["errors"][Block.PROFILE]
+    assert "ib-password" in message and "ib-account" in message and "ib-user-name" not in message
+    assert not bot.services.store.list_requests(project_id=project_id)
+    for secret in ALL_SECRETS:
+        assert secret not in bot.slack.all_text()
+
+
+def test_busy_node_is_refused_next_to_the_node(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Busy Node Strategy", default_nodes=False)
+    busy = bot.qc.add_node(project_id, "Live CPU busy", busy=True, used_by="Jane Trader")
+    bot.qc.add_node(project_id, "Live CPU free")
+    view = _choose_project(bot, _open(bot), project_id, "Busy Node Strategy")
+    labels = {o["value"]: o["text"]["text"] for o in _block(view, Block.NODE)["element"]["options"]}
+    assert labels[busy] == "Live CPU busy: busy — used by Jane Trader"
+    answer = _submit(bot, view, {Block.NODE: busy, Block.REASON: "Paper run"})
+    assert answer is not None and "Jane Trader" in answer["errors"][Block.NODE]
+
+
+def test_unreachable_quantconnect_is_reported_next_to_the_project(bot: BotHarness) -> None:
+    view = _open(bot)
+    unknown = {"text": {"type": "plain_text", "text": "Ghost (424200)"}, "value": "424200"}
+    bot.qc.fail("projects/read", status=503, times=4)
+    answer = _submit(bot, view, {Block.PROJECT: unknown, Block.REASON: "QuantConnect is down"})
+    assert answer is not None and answer["response_action"] == "errors"
+    assert "QuantConnect" in answer["errors"][Block.PROJECT]
+
+
+def test_valid_submission_creates_and_announces_the_request(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Happy Strategy")
+    view = _open(bot)
+    view = _choose_brokerage(bot, view, "InteractiveBrokersSettings")
+    view = _choose_project(bot, view, project_id, "Happy Strategy")
+    answer = _submit(
+        bot,
+        view,
+        {
+            Block.PROFILE: "ib-main",
+            "ib-trading-mode": "live",
+            Block.AUTOMATIC_REDEPLOY: ["true"],
+            Block.REASON: "Go live with the new signals",
+        },
+    )
+    assert answer is None
+    [request] = bot.services.store.list_requests(project_id=project_id)
+    assert request.profile == "ib-main" and request.requester_id == REQUESTER
+    assert request.settings == {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"}
+    assert request.automatic_redeploy is True and request.node_id is None
+    bot.slack.wait_for("chat.postMessage", lambda c: c.body.get("channel") == DEPLOY_CHANNEL)
+    for secret in ALL_SECRETS:
+        assert secret not in bot.slack.all_text()
+    # A second submission of the same view (a double click) is deduplicated by the view id.
+    _submit(bot, view, {Block.PROFILE: "ib-main", "ib-trading-mode": "live", Block.REASON: "again"})
+    assert len(bot.services.store.list_requests(project_id=project_id)) == 1
+
+
+def test_expired_trigger_id_is_explained_instead_of_failing_silently(bot: BotHarness) -> None:
+    trigger = new_trigger_id()
+    bot.slack.expire_trigger(trigger)
+    response = bot.sender.command("deploy", user_id="UEXPIRED", trigger_id=trigger, channel_id="CWORK")
+    assert response.status_code == 200
+    bot.slack.wait_for("chat.postEphemeral", lambda c: c.body.get("user") == "UEXPIRED")
+    [told] = bot.slack.ephemerals("UEXPIRED")
+    assert "3 seconds" in told["text"] and "/qc deploy" in told["text"]
+    assert told["channel"] == "CWORK"
+
+
+def test_paper_trading_needs_no_profile(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Paper Strategy")
+    view = _choose_project(bot, _open(bot), project_id, "Paper Strategy")
+    assert Block.PROFILE not in {b.get("block_id") for b in view["blocks"] if b["type"] == "input"}
+    answer = _submit(bot, view, {Block.CASH: "100,000 USD", Block.REASON: "Paper run of the new model"})
+    assert answer is None
+    [request] = bot.services.store.list_requests(project_id=project_id)
+    assert request.model_key == "QuantConnectSettings" and request.profile == ""
+    assert request.cash == [{"amount": 100000.0, "currency": "USD"}]
+    assert request.is_paper
