@@ -107,7 +107,12 @@ class Store:
                 ).first()
                 if existing is not None:
                     return _request(existing)
-            self._take_project_lock(connection, new, now)
+            holder = self._open_lock_holder(connection, new.project_id)
+            if holder is not None:
+                if new.dedupe_key is not None and holder.dedupe_key == new.dedupe_key:
+                    # A redelivery that passed the dedupe check above just before the first one committed.
+                    return _request(holder)
+                raise ProjectLocked(holder.id, holder.requester_id, holder.status)
             auto_approved = new.approvals_needed == 0
             request_id = new_request_id()
             connection.execute(
@@ -158,17 +163,18 @@ class Store:
             return self._read_request(connection, request_id)
 
     @staticmethod
-    def _take_project_lock(connection: sa.Connection, new: NewRequest, now: datetime) -> None:
+    def _open_lock_holder(connection: sa.Connection, project_id: int) -> sa.Row[Any] | None:
         lock = connection.execute(
-            sa.select(project_locks).where(project_locks.c.project_id == new.project_id).with_for_update()
+            sa.select(project_locks).where(project_locks.c.project_id == project_id).with_for_update()
         ).first()
         if lock is None:
-            return
+            return None
         holder = connection.execute(sa.select(requests).where(requests.c.id == lock.request_id)).first()
         if holder is not None and RequestStatus(holder.status) in OPEN:
-            raise ProjectLocked(holder.id, holder.requester_id, holder.status)
+            return holder
         # Transitions release locks in the same transaction, so this only heals a lock left by hand edits.
-        connection.execute(sa.delete(project_locks).where(project_locks.c.project_id == new.project_id))
+        connection.execute(sa.delete(project_locks).where(project_locks.c.project_id == project_id))
+        return None
 
     @staticmethod
     def _read_request(connection: sa.Connection, request_id: str) -> DeployRequest:
