@@ -68,7 +68,7 @@ def fill_in(
         deploy_channel_id=inputs.deploy_channel_id,
     )
     if model.credential_fields():
-        updated = update_view(client, view_id, view_hash, deploy_modal(current), force=False)
+        updated = update_view(client, view_id, view_hash, deploy_modal(current))
         if updated is None:
             return  # the person already changed the modal; their version stands
         view_hash = updated.get("hash")
@@ -94,7 +94,7 @@ def fill_in(
         metadata=current.metadata,
         deploy_channel_id=current.deploy_channel_id,
     )
-    update_view(client, view_id, view_hash, deploy_modal(resolved), force=False)
+    update_view(client, view_id, view_hash, deploy_modal(resolved))
 
 
 def explain_open_failure(ctx: CommandContext, error: str) -> None:

@@ -48,8 +48,8 @@ log = logging.getLogger("bot.handlers.views")
 T = TypeVar("T")
 
 # Slack allows 3 s for a view submission or an options request; leave room for the answer itself.
-SUBMIT_BUDGET_SECONDS = 2.2
-OPTIONS_BUDGET_SECONDS = 2.2
+SUBMIT_BUDGET_SECONDS = 2.0
+OPTIONS_BUDGET_SECONDS = 2.0
 
 
 class DeadlineExceeded(Exception):
@@ -129,21 +129,18 @@ def profiles_in_view(view: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 
 def update_view(
-    client: WebClient, view_id: str, view_hash: str | None, view: dict[str, Any], *, force: bool
+    client: WebClient, view_id: str, view_hash: str | None, view: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """views.update with the hash; on a hash conflict a person's own change (`force`) is applied anyway."""
+    """views.update guarded by the hash: an update built from an outdated view is dropped, not applied."""
     try:
         response = client.views_update(view_id=view_id, hash=view_hash, view=view)
     except SlackApiError as exc:
         error = exc.response.get("error")
-        if error == "hash_conflict" and force:
-            response = client.views_update(view_id=view_id, view=view)
-        elif error in ("hash_conflict", "not_found"):
-            # The person changed the modal meanwhile (or closed it): their newer view wins.
+        if error in ("hash_conflict", "not_found"):
+            # The modal changed meanwhile (or was closed): the newer view stands.
             log.info("deploy modal %s not updated: %s", view_id, error)
             return None
-        else:
-            raise
+        raise
     updated = response.get("view")
     return updated if isinstance(updated, dict) else None
 
@@ -242,7 +239,7 @@ def check_draft(services: Services, draft: FormDraft) -> tuple[Project | None, d
     except (DeadlineExceeded, BotError) as exc:
         errors[Block.PROJECT] = _project_problem(exc)
     # Both checks started together, so whatever remains of the budget is short.
-    profile_thread.join(timeout=0.3)
+    profile_thread.join(timeout=0.2)
     if "errors" in profile_result:
         errors.update(profile_result["errors"])
     elif profile_thread.is_alive():
@@ -320,7 +317,7 @@ def register(app: App, services: Services) -> None:
             metadata=_metadata(view),
             deploy_channel_id=services.settings.deploy_channel_id,
         )
-        update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs), force=True)
+        update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs))
 
     @app.action(Action.PROJECT_SELECT.value)
     def on_project_change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -348,7 +345,7 @@ def register(app: App, services: Services) -> None:
             metadata=_metadata(view),
             deploy_channel_id=services.settings.deploy_channel_id,
         )
-        update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs), force=True)
+        update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs))
 
     @app.options(Action.PROJECT_SELECT.value)
     def project_options(ack: Ack, body: dict[str, Any]) -> None:
