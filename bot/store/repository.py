@@ -91,13 +91,12 @@ class Store:
     def create_request(self, new: NewRequest, *, now: datetime) -> DeployRequest:
         """Insert a request, take its project's lock and audit it; a repeated dedupe_key returns the first."""
         _aware(now)
-        for attempt in range(_CREATE_ATTEMPTS):
+        for _ in range(_CREATE_ATTEMPTS - 1):
             try:
                 return self._create_request_once(new, now)
             except sa.exc.IntegrityError:
-                if attempt == _CREATE_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                continue
+        return self._create_request_once(new, now)
 
     def _create_request_once(self, new: NewRequest, now: datetime) -> DeployRequest:
         with self.engine.begin() as connection:
@@ -397,9 +396,10 @@ class Store:
                     next_poll_at=now,
                 )
             )
-            created = self._read_deployment(connection, request_id)
-            assert created is not None
-            return created
+            row = connection.execute(
+                sa.select(deployments).where(deployments.c.request_id == request_id)
+            ).one()
+            return _deployment(row)
 
     @staticmethod
     def _read_deployment(connection: sa.Connection, request_id: str) -> Deployment | None:
