@@ -86,6 +86,7 @@ def _help(ctx: CommandContext) -> None:
 def register(app: App, services: Services) -> None:
     """Register the `/qc` command listener and load every subcommand module."""
     # Importing these modules registers their subcommands through @subcommand.
+    import handlers.audit_command
     import handlers.deploy_command
     import handlers.live_commands  # noqa: F401
 
