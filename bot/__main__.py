@@ -10,7 +10,10 @@ from types import FrameType
 USAGE = """\
 python -m bot                 run the bot in Socket Mode (needs SLACK_APP_TOKEN; no public URL)
 python -m bot --http          run the bot in HTTP mode: POST /slack/events, GET /healthz on $PORT
+python -m bot check           check settings, Slack, QuantConnect, the database and every credential profile
 python -m bot secrets ...     list credential profiles and check one (never prints a value)
+python -m bot audit --since YYYY-MM-DD [--until ...] [--project ID] [--format csv|json] [--output FILE]
+                              export the audit trail
 """
 
 
@@ -60,6 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         from bot.secrets_cli import main as secrets_main
 
         return secrets_main(args[1:])
+    if args and args[0] == "check":
+        from bot.doctor import main as doctor_main
+
+        return doctor_main(args[1:])
+    if args and args[0] == "audit":
+        from bot.audit_export import main as audit_main
+
+        return audit_main(args[1:])
     if args and args[0] in {"-h", "--help", "help"}:
         print(USAGE)
         return 0
