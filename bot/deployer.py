@@ -20,7 +20,12 @@ from pydantic import SecretStr
 
 from bot.brokerages import registry
 from bot.brokerages.builder import build_live_create_request
-from bot.brokerages.data_providers import QUANTCONNECT_PROVIDER_ID, DataProviderConfig, find_option
+from bot.brokerages.data_providers import (
+    QUANTCONNECT_PROVIDER_ID,
+    DataProviderConfig,
+    DataProviderOption,
+    find_option,
+)
 from bot.brokerages.errors import FieldErrors
 from bot.errors import BotError
 from bot.ids import NODE_AUTO
@@ -449,7 +454,7 @@ class Deployer:
             log.exception("could not record the failure", extra={"request_id": request_id})
 
 
-def _provider_option(entry: str, model: type[BrokerageSettings]) -> Any:
+def _provider_option(entry: str, model: type[BrokerageSettings]) -> DataProviderOption | None:
     """The data-provider option a stored entry names (a model key or a provider id)."""
     try:
         provider_model = registry.get(entry)
