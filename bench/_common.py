@@ -1,0 +1,404 @@
+"""Bench plumbing: fakes with arrival times, a bare Bolt app, a bounded load generator, CPU/RSS sampling.
+
+Benches run from the repository root (`python bench/<name>.py`); they import the test fakes and harness, so
+the repository root goes on sys.path here. Everything listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import logging
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import httpx  # noqa: E402
+from slack_bolt import Ack, App  # noqa: E402
+from slack_sdk import WebClient  # noqa: E402
+
+from bot.server import BotWsgiApp, make_server  # noqa: E402
+from tests.fakes.fake_quantconnect import (  # noqa: E402
+    FakeDeployment,
+    FakeQuantConnect,
+    _Fault,
+)
+from tests.fakes.slack_requests import sign  # noqa: E402
+
+SERVER_THREADS = 8
+
+
+# ---- time limits ------------------------------------------------------------------------------------
+
+
+def quiet_logs() -> None:
+    """Warnings only: waitress reports every queued task, which would drown the table."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+def hard_cap(seconds: float) -> None:
+    """Abort the whole process (with every thread's traceback) if the bench runs longer than `seconds`."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
+
+
+def cancel_hard_cap() -> None:
+    """Disarm `hard_cap` once the bench has finished."""
+    faulthandler.cancel_dump_traceback_later()
+
+
+# ---- statistics -------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation between closest ranks; NaN when empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low, high = math.floor(rank), math.ceil(rank)
+    if low == high:
+        return ordered[low]
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summarize(latencies: Sequence[float], wall_seconds: float, errors: int = 0) -> dict[str, float]:
+    """p50/p95/p99/max/mean in milliseconds and throughput in requests per second."""
+    count = len(latencies)
+    return {
+        "n": count,
+        "errors": errors,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p95_ms": percentile(latencies, 95) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "max_ms": (max(latencies) * 1000) if latencies else math.nan,
+        "mean_ms": (sum(latencies) / count * 1000) if count else math.nan,
+        "throughput_rps": count / wall_seconds if wall_seconds > 0 else math.nan,
+    }
+
+
+# ---- load generation --------------------------------------------------------------------------------
+
+
+@dataclass
+class SignedRequest:
+    """One Slack request body to POST signed to an app's /slack/events; signed at send time like Slack."""
+
+    body: bytes
+    content_type: str = "application/x-www-form-urlencoded"
+
+
+@dataclass
+class LoadResult:
+    """Latencies (seconds) of the requests that were answered, plus what went wrong."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    skipped: int = 0
+    wall_seconds: float = 0.0
+
+    def summary(self) -> dict[str, float]:
+        """Latency percentiles and throughput; non-200 answers and transport errors count as errors."""
+        bad = len(self.errors) + sum(1 for status in self.statuses if status != 200)
+        return {**summarize(self.latencies, self.wall_seconds, bad), "skipped": self.skipped}
+
+
+def run_load(
+    url: str,
+    signing_secret: str,
+    requests: Sequence[SignedRequest],
+    *,
+    concurrency: int,
+    deadline: float,
+    timeout: float = 10.0,
+) -> LoadResult:
+    """POST every request (signed) with `concurrency` workers; requests not started by `deadline` are skipped.
+
+    Only the HTTP round trip is timed: the body is built beforehand and signing costs microseconds.
+    """
+    result = LoadResult()
+    lock = threading.Lock()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    endpoint = url.rstrip("/") + "/slack/events"
+    with httpx.Client(timeout=timeout, limits=limits) as client:
+
+        def send(request: SignedRequest) -> None:
+            if time.monotonic() > deadline:
+                with lock:
+                    result.skipped += 1
+                return
+            headers = sign(signing_secret, request.body, content_type=request.content_type)
+            started = time.perf_counter()
+            try:
+                response = client.post(endpoint, content=request.body, headers=headers)
+            except httpx.HTTPError as exc:
+                with lock:
+                    result.errors.append(type(exc).__name__)
+                return
+            elapsed = time.perf_counter() - started
+            with lock:
+                result.latencies.append(elapsed)
+                result.statuses.append(response.status_code)
+                result.bodies.append(response.text)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="load") as pool:
+            list(pool.map(send, requests))
+        result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll `predicate` until it is true or `timeout` passes; returns its last value."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+# ---- fakes ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """When (time.perf_counter) a request reached the fake QuantConnect server, and what it was."""
+
+    endpoint: str
+    at: float
+    body: Any
+
+
+class TimedFakeQuantConnect(FakeQuantConnect):
+    """FakeQuantConnect that also records each request's arrival time and can seed live deployments."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.arrivals: list[Arrival] = []
+        self._arrival_lock = threading.Lock()
+
+    def _begin(self, endpoint: str, body: Any, headers: dict[str, str]) -> _Fault | None:
+        at = time.perf_counter()
+        with self._arrival_lock:
+            self.arrivals.append(Arrival(endpoint, at, body))
+        return super()._begin(endpoint, body, headers)
+
+    def arrivals_of(self, endpoint: str, since: float = 0.0) -> list[Arrival]:
+        """Arrivals at `endpoint` from perf_counter time `since` on."""
+        with self._arrival_lock:
+            return [a for a in self.arrivals if a.endpoint == endpoint and a.at >= since]
+
+    def count(self, endpoint: str, since: float = 0.0) -> int:
+        """How many requests reached `endpoint` since `since`."""
+        return len(self.arrivals_of(endpoint, since))
+
+    def seed_live(self, project_id: int, status: str = "Running", brokerage: str = "Tradier") -> str:
+        """Put a deployment on the project's first node as if live/create had run; returns its deploy id."""
+        with self._lock:
+            project = self._projects[project_id]
+            node = project.nodes[0]
+            deployment = FakeDeployment(
+                deploy_id=f"L-bench-{project_id}",
+                project_id=project_id,
+                node_id=node.id,
+                brokerage=brokerage,
+                launched=datetime.now(UTC),
+                body={},
+                status=status,
+                pinned=True,  # stays put until the bench changes it: no walk along the default statuses
+            )
+            project.deployments.append(deployment)
+            node.busy, node.used_by, node.project_name = True, self.user_name, project.name
+            return deployment.deploy_id
+
+
+# ---- the bare Bolt app ------------------------------------------------------------------------------
+
+
+@contextmanager
+def bare_bolt_app(signing_secret: str, slack_api_url: str, bot_token: str) -> Iterator[str]:
+    """A Bolt app whose listeners only ack(), served like the bot (waitress, same threads); yields its URL.
+
+    It gets the same (valid) bot token as the bot, so Bolt's one-time auth.test succeeds and is cached.
+    """
+    app = App(
+        client=WebClient(token=bot_token, base_url=slack_api_url),
+        signing_secret=signing_secret,
+        request_verification_enabled=True,
+        token_verification_enabled=False,
+        process_before_response=False,
+        logger=logging.getLogger("bench.bare"),
+    )
+
+    @app.command("/qc")
+    def command(ack: Ack) -> None:
+        ack()
+
+    @app.view("deploy")
+    def submission(ack: Ack) -> None:
+        ack()
+
+    @app.action("approve")
+    def approve(ack: Ack) -> None:
+        ack()
+
+    @app.action("brokerage_select")
+    def brokerage(ack: Ack) -> None:
+        ack()
+
+    server = make_server(
+        BotWsgiApp(app, lambda: {"ok": True}), host="127.0.0.1", port=0, threads=SERVER_THREADS
+    )
+    thread = threading.Thread(target=server.run, name="bare-waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}/"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+# ---- process measurement ----------------------------------------------------------------------------
+
+
+@dataclass
+class ProcessSample:
+    """CPU seconds (user+system) and RSS of a process at one moment."""
+
+    at: float
+    cpu_seconds: float
+    rss_bytes: int
+
+
+def read_process(pid: int) -> ProcessSample:
+    """CPU time and RSS of `pid` from /proc (clock ticks and pages), no psutil needed."""
+    with open(f"/proc/{pid}/stat") as stat_file:
+        # The command name may hold spaces; fields after the closing parenthesis are fixed.
+        fields = stat_file.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    utime, stime = int(fields[11]), int(fields[12])
+    rss_pages = int(fields[21])
+    return ProcessSample(time.monotonic(), (utime + stime) / ticks, rss_pages * os.sysconf("SC_PAGE_SIZE"))
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The process's high-water RSS (VmHWM) in bytes."""
+    with open(f"/proc/{pid}/status") as status_file:
+        for line in status_file:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class ProcessSampler:
+    """Samples one process's CPU time and RSS on a background thread between start() and stop()."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[ProcessSample] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
+
+    def start(self) -> None:
+        """Take a first sample and keep sampling."""
+        self.samples.append(read_process(self.pid))
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.samples.append(read_process(self.pid))
+            except OSError:
+                return  # the process ended
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; CPU share of one core over the window, mean and peak RSS in MB."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            self.samples.append(read_process(self.pid))
+            high_water = peak_rss_bytes(self.pid)
+        except OSError:
+            high_water = 0
+        first, last = self.samples[0], self.samples[-1]
+        wall = last.at - first.at
+        rss = [s.rss_bytes for s in self.samples]
+        return {
+            "window_seconds": wall,
+            "cpu_seconds": last.cpu_seconds - first.cpu_seconds,
+            "cpu_share_of_one_core": (last.cpu_seconds - first.cpu_seconds) / wall if wall > 0 else math.nan,
+            "rss_mean_mb": sum(rss) / len(rss) / 2**20,
+            "rss_peak_sampled_mb": max(rss) / 2**20,
+            "rss_high_water_mb": high_water / 2**20,
+        }
+
+
+# ---- reporting --------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures came from: cores, memory, Python, load average at the time."""
+    try:
+        memory = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        memory = "unavailable"
+    return {
+        "nproc": os.cpu_count(),
+        "free_h": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg": os.getloadavg(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def print_table(title: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """A small fixed-width table on stdout."""
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "nan" if math.isnan(value) else f"{value:.1f}"
+        return str(value)
+
+    cells = [[cell(row.get(column, "")) for column in columns] for row in rows]
+    widths = [max(len(column), *(len(r[i]) for r in cells)) for i, column in enumerate(columns)]
+    print(f"\n{title}")
+    print("  ".join(column.ljust(widths[i]) for i, column in enumerate(columns)))
+    print("  ".join("-" * width for width in widths))
+    for row in cells:
+        print("  ".join(value.ljust(widths[i]) for i, value in enumerate(row)))
+
+
+def write_json(path: str | None, payload: Mapping[str, Any]) -> None:
+    """Write results as JSON when asked (`--json FILE`)."""
+    if not path:
+        return
+    Path(path).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"\nresults written to {path}")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a subprocess that cannot be told port 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

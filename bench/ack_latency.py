@@ -1,0 +1,279 @@
+"""Acknowledgement latency of the bot in HTTP mode against a bare Bolt app that only acks, same server stack.
+
+    python bench/ack_latency.py [--requests N] [--concurrency C] [--time-cap S] [--json FILE]
+
+Phases, each sent to the bare app and then to the bot with the same bodies (signed, over loopback HTTP):
+  command     `/qc deploy <project id>`, one per project: the bot acks, then opens a modal (views.open) and
+              fills it in (projects/read, projects/nodes/read, views.update) in the background.
+  brokerage   the recorded modal's brokerage select changed to Tradier (block_actions; views.update).
+  submit      each recorded modal submitted with `state_from_view`, each for a different project, so every
+              submission is accepted (the script counts accepted and refused answers).
+  approve     an Approve click by an approver on each request the submissions created (APPROVALS_PAPER=1).
+Reported: p50/p95/p99/max and throughput per phase and app, and our/bare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    SignedRequest,
+    TimedFakeQuantConnect,
+    bare_bolt_app,
+    cancel_hard_cap,
+    hard_cap,
+    machine_info,
+    print_table,
+    quiet_logs,
+    run_load,
+    wait_until,
+    write_json,
+)
+
+from bot.brokerages.examples import EXAMPLE_PROFILES
+from bot.ids import Action, Block
+from bot.store.models import RequestStatus
+from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.slack_requests import (
+    block_actions_body,
+    slash_command_body,
+    state_from_view,
+    view_submission_body,
+)
+from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, SIGNING_SECRET, running_bot
+
+MODEL_KEY = "TradierSettings"
+PROFILE = "tradier-main"
+TARGET_P99_MS = 300.0
+TARGET_RATIO = 1.5
+
+
+def bench_env() -> dict[str, str]:
+    """Production-like settings: default intervals, INFO-free logging, one approval even for paper."""
+    return {
+        "APPROVALS_PAPER": "1",
+        "LOG_LEVEL": "WARNING",
+        "WATCH_INTERVAL_SECONDS": "10",
+        "WATCH_RUNNING_INTERVAL_SECONDS": "60",
+        "PROJECT_CACHE_SECONDS": "300",
+        "REQUEST_TTL_MINUTES": "60",
+    }
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text, "emoji": True}, "value": value}
+
+
+def _phase(
+    name: str,
+    bodies: list[bytes],
+    bare_url: str,
+    bot_url: str,
+    concurrency: int,
+    deadline: float,
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Send the same bodies to the bare app, then to the bot; returns both summaries and the bot's answers."""
+    requests = [SignedRequest(body) for body in bodies]
+    bare = run_load(bare_url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
+    ours = run_load(bot_url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
+    print(f"  {name}: bare {bare.wall_seconds:.1f} s, bot {ours.wall_seconds:.1f} s")
+    return bare.summary(), ours.summary(), ours.bodies
+
+
+def main() -> int:
+    """Run every phase and print the table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=200, help="requests per phase (default 200)")
+    parser.add_argument("--concurrency", type=int, default=20, help="requests in flight (default 20)")
+    parser.add_argument("--time-cap", type=float, default=120.0, help="seconds before phases stop sending")
+    parser.add_argument("--json", help="write results to this file")
+    args = parser.parse_args()
+    count, concurrency = max(1, args.requests), max(1, args.concurrency)
+    quiet_logs()
+    # The hard cap also covers start-up and shutdown; load stops being sent at the softer deadline.
+    hard_cap(args.time_cap + 45)
+    started = time.monotonic()
+    deadline = started + args.time_cap
+    settings, credentials = EXAMPLE_PROFILES[MODEL_KEY]
+    results: dict[str, Any] = {"machine": machine_info(), "requests": count, "concurrency": concurrency}
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+
+    # Not a TemporaryDirectory: the bot's shutdown may still write its last audit events after the stop.
+    tmp = tempfile.mkdtemp(prefix="bench-ack-")
+    with (
+        FakeSlack() as slack,
+        TimedFakeQuantConnect() as qc,
+    ):
+        projects = [qc.add_project(f"Bench {i:04d}") for i in range(count)]
+        with (
+            running_bot(
+                Path(tmp),
+                env=bench_env(),
+                profiles={PROFILE: ("TradierBrokerage", credentials)},
+                slack=slack,
+                qc=qc,
+            ) as bot,
+            bare_bolt_app(SIGNING_SECRET, slack.base_url, slack.bot_token) as bare_url,
+        ):
+            # Warm both apps (first-request imports and connection pools) outside the measurement.
+            warm = [SignedRequest(slash_command_body(text="help", user_id=REQUESTER)) for _ in range(10)]
+            run_load(bare_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
+            run_load(bot.url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
+
+            def record(kind: str, bare: dict[str, Any], ours: dict[str, Any]) -> None:
+                rows.append({"phase": kind, "app": "bare", **bare})
+                rows.append({"phase": kind, "app": "bot", **ours})
+                rows.append(
+                    {
+                        "phase": kind,
+                        "app": "bot/bare",
+                        "p50_ms": ours["p50_ms"] / bare["p50_ms"],
+                        "p95_ms": ours["p95_ms"] / bare["p95_ms"],
+                        "p99_ms": ours["p99_ms"] / bare["p99_ms"],
+                        "throughput_rps": ours["throughput_rps"] / bare["throughput_rps"],
+                    }
+                )
+
+            print(f"{count} requests per phase at concurrency {concurrency}")
+            # -- /qc deploy ------------------------------------------------------------------------
+            opened_before = len(slack.calls_to("views.open"))
+            commands = [
+                slash_command_body(
+                    text=f"deploy {pid}",
+                    user_id=REQUESTER,
+                    channel_id=DEPLOY_CHANNEL,
+                    response_url=slack.response_url(),
+                )
+                for pid in projects
+            ]
+            bare, ours, _ = _phase("command", commands, bare_url, bot.url, concurrency, deadline)
+            record("command", bare, ours)
+
+            # The modals the bot opened, in the order Slack saw them; each then gets one project.
+            wait_until(lambda: len(slack.calls_to("views.open")) - opened_before >= ours["n"], 30)
+            view_ids = [
+                str(call.response["view"]["id"]) for call in slack.calls_to("views.open")[opened_before:]
+            ]
+            # Let the background fill-in (project look-up, views.update) finish before the person acts.
+            wait_until(lambda: len(slack.calls_to("views.update", ok_only=False)) >= len(view_ids), 30)
+
+            # -- brokerage change --------------------------------------------------------------------
+            updates_before = len(slack.calls_to("views.update"))
+            changes = [
+                block_actions_body(
+                    Action.BROKERAGE_SELECT.value,
+                    None,
+                    user_id=REQUESTER,
+                    view=slack.view(view_id),
+                    action_type="static_select",
+                    selected_option=_option("Tradier", MODEL_KEY),
+                )
+                for view_id in view_ids
+            ]
+            bare, ours, _ = _phase("brokerage", changes, bare_url, bot.url, concurrency, deadline)
+            record("brokerage", bare, ours)
+
+            def has_profile_block(view_id: str) -> bool:
+                return any(b.get("block_id") == Block.PROFILE for b in slack.view(view_id).get("blocks", []))
+
+            wait_until(lambda: len(slack.calls_to("views.update")) - updates_before >= ours["n"], 30)
+            ready = [v for v in view_ids if has_profile_block(v)]
+            if len(ready) < len(view_ids):
+                notes.append(f"{len(view_ids) - len(ready)} modals did not switch to Tradier in time")
+
+            # -- submissions -------------------------------------------------------------------------
+            submissions = []
+            for view_id, project_id in zip(ready, projects, strict=False):
+                view = slack.view(view_id)
+                values = state_from_view(
+                    view,
+                    {
+                        Block.REASON.value: "bench",
+                        Block.PROFILE.value: PROFILE,
+                        Block.PROJECT.value: _option(f"Bench {project_id}", str(project_id)),
+                        **settings,
+                    },
+                )
+                submissions.append(view_submission_body(view, REQUESTER, values))
+            bare, ours, answers = _phase("submit", submissions, bare_url, bot.url, concurrency, deadline)
+            record("submit", bare, ours)
+            accepted = sum(1 for answer in answers if not answer.strip())
+            results["submissions"] = {"accepted": accepted, "refused": len(answers) - accepted}
+            if accepted < len(answers):
+                refused = next(a for a in answers if a.strip())
+                notes.append(f"{len(answers) - accepted} submissions refused, e.g. {refused[:300]}")
+
+            # -- approvals ---------------------------------------------------------------------------
+            store = bot.services.store
+            pending = store.list_requests(statuses=[RequestStatus.PENDING], limit=count * 2)
+            posted = sum(1 for request in pending if request.message_ts)
+            results["cards_posted_before_approvals"] = posted
+            clicks = [
+                block_actions_body(
+                    Action.APPROVE.value,
+                    request.id,
+                    user_id=APPROVERS[0],
+                    channel_id=request.channel_id or DEPLOY_CHANNEL,
+                    message_ts=request.message_ts,
+                )
+                for request in pending
+            ]
+            bare, ours, _ = _phase("approve", clicks, bare_url, bot.url, concurrency, deadline)
+            record("approve", bare, ours)
+            results["requests_approved"] = len(
+                store.list_requests(
+                    statuses=[
+                        RequestStatus.APPROVED,
+                        RequestStatus.COMPILING,
+                        RequestStatus.DEPLOYING,
+                        RequestStatus.LIVE,
+                    ],
+                    limit=count * 2,
+                )
+            )
+            print("  stopping the bot (flushing queued Slack messages, at most ~20 s)")
+
+    results["rows"] = rows
+    results["notes"] = notes
+    results["elapsed_seconds"] = time.monotonic() - started
+    columns = ["phase", "app", "n", "errors", "p50_ms", "p95_ms", "p99_ms", "max_ms", "throughput_rps"]
+    print_table(
+        "Acknowledgement latency (ms) and throughput (requests/s); bot/bare rows are ratios", rows, columns
+    )
+    verdicts = []
+    for row in rows:
+        if row["app"] == "bot":
+            ok = row["p99_ms"] < TARGET_P99_MS
+            verdicts.append(
+                f"{row['phase']}: p99 {row['p99_ms']:.0f} ms {'<' if ok else '>='} {TARGET_P99_MS:.0f}"
+            )
+        if row["app"] == "bot/bare":
+            ok = row["p99_ms"] <= TARGET_RATIO
+            verdicts.append(
+                f"{row['phase']}: p99 ratio {row['p99_ms']:.2f} {'<=' if ok else '>'} {TARGET_RATIO}"
+            )
+    results["verdicts"] = verdicts
+    print("\nTargets (C=20): p99 < 300 ms, bot/bare <= 1.5")
+    for line in verdicts:
+        print("  " + line)
+    for note in notes:
+        print("note: " + note)
+    print(
+        f"submissions accepted: {results.get('submissions')}, "
+        f"cards posted before approvals: {results.get('cards_posted_before_approvals')}, "
+        f"approved or beyond: {results.get('requests_approved')}"
+    )
+    write_json(args.json, results)
+    cancel_hard_cap()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
