@@ -71,6 +71,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     http_threads: int = 8
+    slack_channel_interval_seconds: float = 1.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -127,6 +128,7 @@ class Settings:
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
             log_format=reader.choice("LOG_FORMAT", "text", ("text", "json")),  # type: ignore[arg-type]
             http_threads=reader.integer("HTTP_THREADS", 8, minimum=1, maximum=128),
+            slack_channel_interval_seconds=reader.number("SLACK_CHANNEL_INTERVAL_SECONDS", 1.0, minimum=0),
             environ=env,
         )
         if reader.problems:

@@ -57,7 +57,13 @@ def build_services(
     store.migrate()
     slack = build_slack_client(settings)
     policy = Policy(settings.policy, slack, clock)
-    notifier = Notifier(slack, store, settings.deploy_channel_id, clock=clock)
+    notifier = Notifier(
+        slack,
+        store,
+        settings.deploy_channel_id,
+        clock=clock,
+        min_interval=settings.slack_channel_interval_seconds,
+    )
     deployer = Deployer(store, qc, profiles, notifier, settings, clock, max_workers=settings.deploy_workers)
     requests = RequestService(store, policy, profiles, notifier, deployer.submit, settings, clock)
     return Services(

@@ -85,6 +85,8 @@ def base_env(tmp_path: Path, slack: FakeSlack, qc: FakeQuantConnect) -> dict[str
         "PROJECT_CACHE_SECONDS": "60",
         "SECRET_BACKENDS": "env",
         "HTTP_THREADS": "8",
+        # Slack allows about one message per second per channel; tests pace faster against the fake.
+        "SLACK_CHANNEL_INTERVAL_SECONDS": "0.02",
         "LOG_LEVEL": "DEBUG",
     }
 
