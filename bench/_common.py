@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ from slack_bolt import Ack, App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
 from bot.server import BotWsgiApp, make_server  # noqa: E402
+from bot.store import Store  # noqa: E402
+from bot.store.models import DeployRequest, NewRequest, RequestStatus  # noqa: E402
 from tests.fakes.fake_quantconnect import (  # noqa: E402
     FakeDeployment,
     FakeQuantConnect,
@@ -194,13 +196,37 @@ class TimedFakeQuantConnect(FakeQuantConnect):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.arrivals: list[Arrival] = []
-        self._arrival_lock = threading.Lock()
+        self._arrival_lock = threading.Condition()
 
     def _begin(self, endpoint: str, body: Any, headers: dict[str, str]) -> _Fault | None:
         at = time.perf_counter()
         with self._arrival_lock:
             self.arrivals.append(Arrival(endpoint, at, body))
+            self._arrival_lock.notify_all()
         return super()._begin(endpoint, body, headers)
+
+    def wait_for_arrival(
+        self, endpoint: str, project_id: int, since: float, timeout: float
+    ) -> Arrival | None:
+        """The first request to `endpoint` for `project_id` after `since`, waiting up to `timeout`."""
+
+        def found() -> Arrival | None:
+            return next(
+                (
+                    a
+                    for a in reversed(self.arrivals)
+                    if a.endpoint == endpoint
+                    and a.at >= since
+                    and isinstance(a.body, dict)
+                    and a.body.get("projectId") == project_id
+                ),
+                None,
+            )
+
+        with self._arrival_lock:
+            if self._arrival_lock.wait_for(found, timeout=timeout):
+                return found()
+        return None
 
     def arrivals_of(self, endpoint: str, since: float = 0.0) -> list[Arrival]:
         """Arrivals at `endpoint` from perf_counter time `since` on."""
@@ -402,3 +428,63 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# ---- seeding the store ------------------------------------------------------------------------------
+
+
+def seed_request(
+    store: Store,
+    slack: WebClient,
+    *,
+    project_id: int,
+    project_name: str,
+    channel_id: str,
+    requester_id: str,
+    approvals_needed: int,
+    settings: Mapping[str, Any],
+    model_key: str = "TradierSettings",
+    brokerage_id: str = "TradierBrokerage",
+    profile: str = "tradier-main",
+) -> DeployRequest:
+    """A request as the modal would have created it, with its card posted straight to the fake Slack.
+
+    The card is posted here (not through the bot's paced notifier) so seeding hundreds takes seconds.
+    """
+    now = datetime.now(UTC)
+    request = store.create_request(
+        NewRequest(
+            project_id=project_id,
+            project_name=project_name,
+            model_key=model_key,
+            brokerage_id=brokerage_id,
+            profile=profile,
+            settings=dict(settings),
+            reason="bench",
+            requester_id=requester_id,
+            is_paper=True,
+            approvals_needed=approvals_needed,
+            channel_id=channel_id,
+            expires_at=now + timedelta(hours=2),
+        ),
+        now=now,
+    )
+    text = f"deploy request {request.id} for {project_name}"
+    posted = slack.chat_postMessage(channel=channel_id, text=text)
+    return store.set_card(request.id, str(posted["channel"]), str(posted["ts"]), now=now)
+
+
+def seed_live(
+    store: Store, request: DeployRequest, deploy_id: str, status: str, next_poll_at: datetime
+) -> None:
+    """Walk an approved request to live with a deployment row, as the deployer would have left it."""
+    now = datetime.now(UTC)
+    steps = [
+        (RequestStatus.APPROVED, RequestStatus.COMPILING),
+        (RequestStatus.COMPILING, RequestStatus.DEPLOYING),
+        (RequestStatus.DEPLOYING, RequestStatus.LIVE),
+    ]
+    for source, target in steps:
+        store.transition(request.id, from_statuses={source}, to=target, actor="bench", action="seed", now=now)
+    store.start_deployment(request.id, request.project_id, deploy_id, status, now=now)
+    store.schedule_poll(request.id, next_poll_at)
