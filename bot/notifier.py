@@ -147,8 +147,9 @@ class Notifier:
             if current.message_ts:
                 return current.message_ts  # already posted (a redelivered submission): never post twice
             channel = current.channel_id or self.channel_id
-            text, blocks = self.render(current)
             self._pace(channel)
+            # Rendered after the pacing wait, so that what goes out is the state of that moment.
+            text, blocks = self.render(current)
             response = self._call(
                 "chat_postMessage", request_id=current.id, channel=channel, text=text, blocks=blocks
             )

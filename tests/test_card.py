@@ -227,6 +227,7 @@ def test_failed_card_keeps_one_short_line_and_points_to_the_thread() -> None:
 def test_pending_past_its_deadline_shows_expired_and_no_approval_count() -> None:
     _, blocks = render(make_request(expires_at=NOW - timedelta(minutes=1)))
     assert "Expired" in blocks[1]["text"]["text"]
+    assert action_ids(blocks) == [], "nothing to click on a request past its deadline"
 
 
 def test_huge_settings_holdings_and_cash_stay_within_limits() -> None:

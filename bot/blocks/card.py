@@ -268,7 +268,7 @@ def request_card(
         blocks.append(section("*Starting cash*\n" + bounded_lines(cash_lines(request.cash), noun="balances")))
     reason = request.reason.strip() or "(none given)"
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
-    blocks.extend(_phase_blocks(request, deployment, model_name))
+    blocks.extend(_phase_blocks(request, deployment, model_name, now))
     footer = [f"Request `{escape(request.id)}`", f"updated {slack_date(request.updated_at)}"]
     if request.deploy_id:
         footer.insert(1, f"deploy `{escape(request.deploy_id)}`")
@@ -286,9 +286,13 @@ def _plain_status(request: DeployRequest, deployment: Deployment | None) -> str:
     return request.status.value
 
 
-def _phase_blocks(request: DeployRequest, deployment: Deployment | None, model_name: str) -> list[Block]:
+def _phase_blocks(
+    request: DeployRequest, deployment: Deployment | None, model_name: str, now: datetime
+) -> list[Block]:
     status = request.status
     blocks: list[Block] = []
+    if status is S.PENDING and request.expires_at is not None and request.expires_at <= now:
+        return blocks  # past its deadline: nothing left to click until the sweeper closes it
     if status is S.PENDING:
         blocks.append(divider())
         blocks.append(
