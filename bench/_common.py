@@ -368,11 +368,13 @@ class ProcessSampler:
             high_water = 0
         first, last = self.samples[0], self.samples[-1]
         wall = last.at - first.at
+        share = (last.cpu_seconds - first.cpu_seconds) / wall if wall > 0 else math.nan
         rss = [s.rss_bytes for s in self.samples]
         return {
             "window_seconds": wall,
             "cpu_seconds": last.cpu_seconds - first.cpu_seconds,
-            "cpu_share_of_one_core": (last.cpu_seconds - first.cpu_seconds) / wall if wall > 0 else math.nan,
+            "cpu_share_of_one_core": share,
+            "cpu_percent_of_one_core": 100 * share,
             "rss_mean_mb": sum(rss) / len(rss) / 2**20,
             "rss_peak_sampled_mb": max(rss) / 2**20,
             "rss_high_water_mb": high_water / 2**20,
