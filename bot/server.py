@@ -52,3 +52,12 @@ def make_server(
     from waitress import create_server
 
     return create_server(wsgi_app, host=host, port=port, threads=threads, ident="qc-deploy-bot")
+
+
+def shutdown_server(server: BaseWSGIServer | MultiSocketServer, timeout: float = 5.0) -> None:
+    """Stop a running server from another thread: finish in-flight requests, then close every connection."""
+    from waitress import wasyncore
+
+    server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
+    # close() alone drops only the listener; kept-alive connections would keep run()'s loop alive.
+    wasyncore.close_all(server.map if hasattr(server, "map") else server._map)

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.runtime import BotRuntime
 from bot.secrets.env_store import env_name
 from bot.secrets.keys import BROKERAGE_FIELD, profile_key
-from bot.server import BotWsgiApp, make_server
+from bot.server import BotWsgiApp, make_server, shutdown_server
 from bot.services import Services
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
@@ -133,8 +133,10 @@ class BotHarness:
 
     def stop(self) -> None:
         """Stop serving and stop the bot's workers (the database file stays)."""
+        if self.sender is not None:
+            self.sender.close()
         if self._server is not None:
-            self._server.close()
+            shutdown_server(self._server)
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
