@@ -72,6 +72,8 @@ class Settings:
     log_format: Literal["text", "json"] = "text"
     http_threads: int = 8
     slack_channel_interval_seconds: float = 1.0
+    watch_lease_seconds: float = 210.0
+    home_refresh_seconds: float = 5.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -129,6 +131,14 @@ class Settings:
             log_format=reader.choice("LOG_FORMAT", "text", ("text", "json")),  # type: ignore[arg-type]
             http_threads=reader.integer("HTTP_THREADS", 8, minimum=1, maximum=128),
             slack_channel_interval_seconds=reader.number("SLACK_CHANNEL_INTERVAL_SECONDS", 1.0, minimum=0),
+            # A replica that dies leaves its deployments unwatched until its leases run out.
+            watch_lease_seconds=reader.number(
+                "WATCH_LEASE_SECONDS",
+                3 * reader.number("WATCH_RUNNING_INTERVAL_SECONDS", 60.0, minimum=0.05)
+                + reader.number("QC_TIMEOUT_SECONDS", 30.0, minimum=1),
+                minimum=1,
+            ),
+            home_refresh_seconds=reader.number("HOME_REFRESH_SECONDS", 5.0, minimum=0),
             environ=env,
         )
         if reader.problems:

@@ -104,6 +104,8 @@ class Notifier:
         self._next_slot: dict[str, float] = {}
         # One card per request: serializes "has it been posted yet?" with the posting itself.
         self._post_lock = threading.Lock()
+        # Called with the request id after its card was posted or updated (e.g. to refresh App Home tabs).
+        self.on_card_changed: Callable[[str], object] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
@@ -157,6 +159,7 @@ class Notifier:
                 return None
             ts = str(response["ts"])
             self.store.set_card(current.id, str(response.get("channel") or channel), ts, now=self.clock())
+            self._card_changed(current.id)
             return ts
 
     def refresh_card(self, request_id: str) -> None:
@@ -280,6 +283,8 @@ class Notifier:
             text=text,
             blocks=blocks,
         )
+        if response is not None:
+            self._card_changed(request.id)
         if response is None and failure and failure[0] in _CARD_GONE:
             log.warning("card message gone; posting a new one", extra={"request_id": request.id})
             with self._post_lock:
@@ -294,6 +299,15 @@ class Notifier:
                 if posted is not None:
                     channel = str(posted.get("channel") or self.channel_id)
                     self.store.set_card(request.id, channel, str(posted["ts"]), now=self.clock())
+                    self._card_changed(request.id)
+
+    def _card_changed(self, request_id: str) -> None:
+        if self.on_card_changed is None:
+            return
+        try:
+            self.on_card_changed(request_id)
+        except Exception:
+            log.exception("card-changed hook failed", extra={"request_id": request_id})
 
     def _reply(self, request: DeployRequest, job: _ThreadJob) -> None:
         channel = request.channel_id or self.channel_id

@@ -15,6 +15,7 @@ from slack_bolt import App
 
 from bot.app import build_slack_client, create_app
 from bot.config import Settings
+from bot.debounce import Debouncer
 from bot.services import Services, utc_now
 
 log = logging.getLogger("bot.runtime")
@@ -77,7 +78,15 @@ def build_services(
         notifier=notifier,
         requests=requests,
         deployer=deployer,
-        watcher=Watcher(store, qc, notifier, settings, clock, owner=replica_id()),
+        watcher=Watcher(
+            store,
+            qc,
+            notifier,
+            settings,
+            clock,
+            owner=replica_id(),
+            lease_seconds=settings.watch_lease_seconds,
+        ),
         live_ops=LiveOps(store, qc, policy, notifier, clock),
         sweeper=ExpirySweeper(store, notifier, clock, interval=30.0),
         clock=clock,
@@ -91,13 +100,21 @@ class BotRuntime:
     settings: Settings
     services: Services
     app: App
+    home_refresh: Debouncer
     _started: bool = False
 
     @classmethod
     def create(cls, settings: Settings, **kwargs: object) -> BotRuntime:
-        """Build services and the Bolt app."""
+        """Build services and the Bolt app; card changes refresh approvers' App Home tabs (debounced)."""
+        from handlers.home import refresh_approver_homes
+
         services = build_services(settings, **kwargs)  # type: ignore[arg-type]
-        return cls(settings=settings, services=services, app=create_app(settings, services))
+        home_refresh = Debouncer(
+            lambda: refresh_approver_homes(services), settings.home_refresh_seconds, name="home-refresh"
+        )
+        services.notifier.on_card_changed = home_refresh.trigger
+        app = create_app(settings, services)
+        return cls(settings=settings, services=services, app=app, home_refresh=home_refresh)
 
     def start_workers(self) -> None:
         """Resume in-flight work from the store, then start the watcher and the expiry sweeper."""
@@ -128,7 +145,12 @@ class BotRuntime:
                 stop()
             except Exception:
                 log.exception("error while stopping")
-        for close in (services.notifier.close, services.qc.close, services.store.dispose):
+        for close in (
+            services.notifier.close,
+            self.home_refresh.close,
+            services.qc.close,
+            services.store.dispose,
+        ):
             try:
                 close()
             except Exception:

@@ -87,6 +87,7 @@ def base_env(tmp_path: Path, slack: FakeSlack, qc: FakeQuantConnect) -> dict[str
         "HTTP_THREADS": "8",
         # Slack allows about one message per second per channel; tests pace faster against the fake.
         "SLACK_CHANNEL_INTERVAL_SECONDS": "0.02",
+        "HOME_REFRESH_SECONDS": "0.05",
         "LOG_LEVEL": "DEBUG",
     }
 

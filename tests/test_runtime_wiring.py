@@ -1,0 +1,100 @@
+"""Runtime wiring: approvers' App Home follows card changes, lease defaults, the debouncer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from bot.brokerages import registry
+from bot.config import Settings
+from bot.debounce import Debouncer
+from bot.forms import DeployForm
+from bot.ids import Action
+from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, running_bot
+
+MINIMAL_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "DEPLOY_CHANNEL_ID": "C123", "APPROVER_USER_IDS": "U123"}
+
+
+def test_lease_default_follows_the_running_interval_and_qc_timeout() -> None:
+    default = Settings.from_env(MINIMAL_ENV, mode="cli", dotenv_path=None)
+    assert default.watch_lease_seconds == 3 * 60 + 30
+    tuned = Settings.from_env(
+        {**MINIMAL_ENV, "WATCH_RUNNING_INTERVAL_SECONDS": "10", "QC_TIMEOUT_SECONDS": "5"},
+        mode="cli",
+        dotenv_path=None,
+    )
+    assert tuned.watch_lease_seconds == 35
+    explicit = Settings.from_env({**MINIMAL_ENV, "WATCH_LEASE_SECONDS": "90"}, mode="cli", dotenv_path=None)
+    assert explicit.watch_lease_seconds == 90
+
+
+def test_debouncer_merges_a_burst_into_few_runs() -> None:
+    runs: list[float] = []
+    done = threading.Event()
+
+    def callback() -> None:
+        runs.append(time.monotonic())
+        done.set()
+
+    debouncer = Debouncer(callback, interval=0.2)
+    try:
+        for _ in range(200):
+            debouncer.trigger()
+        assert done.wait(5)
+        time.sleep(0.5)
+        # The first trigger runs at once; the other 199 collapse into at most one more run.
+        assert 1 <= len(runs) <= 2
+    finally:
+        debouncer.close()
+
+
+def test_approvers_home_tabs_follow_the_card(tmp_path: Path) -> None:
+    """Without anyone opening App Home, a new request and its approval re-publish the approvers' tabs."""
+    env = {"APPROVALS_LIVE": "1"}
+    profiles = {
+        "ib-main": (
+            "InteractiveBrokersBrokerage",
+            {"ib-user-name": "u", "ib-password": "pw-1234", "ib-account": "U1"},
+        )
+    }
+    with running_bot(tmp_path, env=env, profiles=profiles) as bot:
+        project_id = bot.qc.add_project("HomeTab")
+        model = registry.get("InteractiveBrokersSettings")
+        form = DeployForm(
+            model_key=model.key,
+            profile="ib-main",
+            project_id=project_id,
+            project_name="HomeTab",
+            settings=model.validate_settings(
+                {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"}
+            ),
+            reason="home tab test",
+        )
+        request = bot.services.requests.create(form, requester_id=REQUESTER)
+        bot.services.requests.announce(request)
+
+        def published_mentioning(text: str) -> bool:
+            return all(
+                any(
+                    text in str(call.body.get("view"))
+                    for call in bot.slack.calls_to("views.publish")
+                    if call.body.get("user_id") == approver
+                )
+                for approver in APPROVERS
+            )
+
+        deadline = time.monotonic() + 10
+        while not published_mentioning("HomeTab") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert published_mentioning("HomeTab"), "approvers' Home tabs were not refreshed after the request"
+
+        before = len(bot.slack.calls_to("views.publish"))
+        card = bot.slack.message(DEPLOY_CHANNEL, bot.services.store.get_request(request.id).message_ts)
+        bot.sender.action(
+            Action.APPROVE, request.id, user_id=APPROVERS[0], channel_id=DEPLOY_CHANNEL, message=card
+        )
+        deadline = time.monotonic() + 10
+        while len(bot.slack.calls_to("views.publish")) <= before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(bot.slack.calls_to("views.publish")) > before
