@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 
 from bot.blocks.common import escape, truncate
+from bot.cli_args import CliParser, ParserExit
 from bot.store import Store
 from bot.store.models import AuditEvent
 from bot.store.tables import audit_events
@@ -160,23 +161,8 @@ def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-class _Parser(argparse.ArgumentParser):
-    """Reports usage errors to the caller instead of exiting the process."""
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        if message:
-            sys.stderr.write(message)
-        raise _ParserExit(status)
-
-
-class _ParserExit(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CliParser(
         prog="python -m bot audit",
         description="Export the audit trail (who asked, approved, rejected, every status and error, who "
         "stopped or liquidated) from DATABASE_URL, oldest first. Times are UTC.",
@@ -200,7 +186,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
         since = parse_moment(args.since)
         until = parse_moment(args.until, end_of_day=True) if args.until else None
-    except _ParserExit as exc:
+    except ParserExit as exc:
         return exc.status
     except argparse.ArgumentTypeError as exc:
         print(f"python -m bot audit: {exc}", file=sys.stderr)

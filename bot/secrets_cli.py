@@ -12,6 +12,7 @@ from typing import TextIO
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.errors import UnknownBrokerage
+from bot.cli_args import CliParser, ParserExit
 from bot.errors import BotError
 from bot.secrets.config import SecretSettings, build_secret_store
 from bot.secrets.errors import InvalidProfileName, SecretSettingsError
@@ -23,27 +24,12 @@ EXIT_INCOMPLETE = 1
 EXIT_USAGE = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser that reports usage errors to the caller instead of exiting the process."""
-
-    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
-        if message:
-            sys.stderr.write(message)
-        raise _ParserExit(status)
-
-
-class _ParserExit(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CliParser(
         prog="python -m bot secrets",
         description="Inspect credential profiles in the configured secret store. Values are never printed.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=CliParser)
     listing = commands.add_parser("list", help="list profile names per brokerage")
     listing.add_argument("--brokerage", metavar="ID", help="only this QuantConnect brokerage id")
     check = commands.add_parser("check", help="show which credential fields of a profile are set or missing")
@@ -121,7 +107,7 @@ def main(argv: list[str], environ: Mapping[str, str] | None = None) -> int:
         env["DOTENV_PATH"] = ".env"
     try:
         args = _parser().parse_args(argv)
-    except _ParserExit as exc:
+    except ParserExit as exc:
         return exc.status
     out = sys.stdout
     try:

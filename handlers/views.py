@@ -284,6 +284,32 @@ def submit_deploy(ack: Ack, body: dict[str, Any], view: dict[str, Any], services
 # ---- registration --------------------------------------------------------------------------------
 
 
+def _rebuild(
+    client: WebClient,
+    services: Services,
+    view: Mapping[str, Any],
+    model_key: str,
+    project: ProjectOption | None,
+    profiles: tuple[str, ...] | None,
+    profiles_error: str | None,
+    values: Mapping[str, Any],
+) -> None:
+    """Re-render the open deploy modal after a brokerage or project change, keeping what was entered."""
+    nodes, nodes_error = nodes_for(services, project)
+    inputs = ModalInputs(
+        model_key=model_key,
+        profiles=profiles,
+        profiles_error=profiles_error,
+        project=project,
+        nodes=nodes,
+        nodes_error=nodes_error,
+        values=values,
+        metadata=_metadata(view),
+        deploy_channel_id=services.settings.deploy_channel_id,
+    )
+    update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs))
+
+
 def register(app: App, services: Services) -> None:
     """Register the deploy modal's listeners."""
 
@@ -305,19 +331,7 @@ def register(app: App, services: Services) -> None:
         model = registry.get(model_key)
         project = selected_project(state)
         profiles, profiles_error = profiles_for(services, model)
-        nodes, nodes_error = nodes_for(services, project)
-        inputs = ModalInputs(
-            model_key=model.key,
-            profiles=profiles,
-            profiles_error=profiles_error,
-            project=project,
-            nodes=nodes,
-            nodes_error=nodes_error,
-            values=values,
-            metadata=_metadata(view),
-            deploy_channel_id=services.settings.deploy_channel_id,
-        )
-        update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs))
+        _rebuild(client, services, view, model.key, project, profiles, profiles_error, values)
 
     @app.action(Action.PROJECT_SELECT.value)
     def on_project_change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -333,19 +347,7 @@ def register(app: App, services: Services) -> None:
         profiles_error = None
         if profiles is None:
             profiles, profiles_error = profiles_for(services, model)
-        nodes, nodes_error = nodes_for(services, project)
-        inputs = ModalInputs(
-            model_key=model.key,
-            profiles=profiles,
-            profiles_error=profiles_error,
-            project=project,
-            nodes=nodes,
-            nodes_error=nodes_error,
-            values=values,
-            metadata=_metadata(view),
-            deploy_channel_id=services.settings.deploy_channel_id,
-        )
-        update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs))
+        _rebuild(client, services, view, model.key, project, profiles, profiles_error, values)
 
     @app.options(Action.PROJECT_SELECT.value)
     def project_options(ack: Ack, body: dict[str, Any]) -> None:
