@@ -12,14 +12,14 @@ import logging
 import math
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -260,9 +260,8 @@ class TimedFakeQuantConnect(FakeQuantConnect):
 # ---- the bare Bolt app ------------------------------------------------------------------------------
 
 
-@contextmanager
-def bare_bolt_app(signing_secret: str, slack_api_url: str, bot_token: str) -> Iterator[str]:
-    """A Bolt app whose listeners only ack(), served like the bot (waitress, same threads); yields its URL.
+def bare_bolt_server(signing_secret: str, slack_api_url: str, bot_token: str, port: int = 0) -> Any:
+    """A Bolt app whose listeners only ack(), on waitress exactly like the bot (bound, not yet running).
 
     It gets the same (valid) bot token as the bot, so Bolt's one-time auth.test succeeds and is cached.
     """
@@ -291,16 +290,44 @@ def bare_bolt_app(signing_secret: str, slack_api_url: str, bot_token: str) -> It
     def brokerage(ack: Ack) -> None:
         ack()
 
-    server = make_server(
-        BotWsgiApp(app, lambda: {"ok": True}), host="127.0.0.1", port=0, threads=SERVER_THREADS
+    return make_server(
+        BotWsgiApp(app, lambda: {"ok": True}), host="127.0.0.1", port=port, threads=SERVER_THREADS
     )
-    thread = threading.Thread(target=server.run, name="bare-waitress", daemon=True)
-    thread.start()
+
+
+# ---- subprocesses -----------------------------------------------------------------------------------
+
+
+def start_process(argv: Sequence[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A child process with only `env` (plus PATH and the repo on PYTHONPATH), output to `log_path`."""
+    child_env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO_ROOT), **env}
+    log = log_path.open("wb")
+    return subprocess.Popen(list(argv), cwd=REPO_ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_bot(env: Mapping[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """`python -m bot --http --port PORT`: the production entry point, waitress, signatures on."""
+    return start_process([sys.executable, "-m", "bot", "--http", "--port", str(port)], env, log_path)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> int | None:
+    """SIGTERM (a clean shutdown), then SIGKILL if it lingers."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    return process.returncode
+
+
+def healthy(port: int) -> bool:
+    """True when 127.0.0.1:port answers GET /healthz with 200."""
     try:
-        yield f"http://127.0.0.1:{server.effective_port}/"
-    finally:
-        server.close()
-        thread.join(timeout=5)
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 # ---- process measurement ----------------------------------------------------------------------------

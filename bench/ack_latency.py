@@ -2,6 +2,8 @@
 
     python bench/ack_latency.py [--requests N] [--concurrency C] [--time-cap S] [--json FILE]
 
+The bot runs as `python -m bot --http` and the bare app as `python bench/bare_app.py`, each in its own
+process; this process holds the fake Slack, the fake QuantConnect and the load generator.
 Phases, each sent to the bare app and then to the bot with the same bodies (signed, over loopback HTTP):
   command     `/qc deploy <project id>`, one per project: the bot acks, then opens a modal (views.open) and
               fills it in (projects/read, projects/nodes/read, views.update) in the background.
@@ -15,27 +17,36 @@ Reported: p50/p95/p99/max and throughput per phase and app, and our/bare ratios.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from _common import (
+    REPO_ROOT,
     SignedRequest,
     TimedFakeQuantConnect,
-    bare_bolt_app,
     cancel_hard_cap,
+    free_port,
     hard_cap,
+    healthy,
     machine_info,
     print_table,
     quiet_logs,
     run_load,
+    start_bot,
+    start_process,
+    stop_process,
     wait_until,
     write_json,
 )
 
 from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import Action, Block
+from bot.store import Store
 from bot.store.models import RequestStatus
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.slack_requests import (
@@ -44,7 +55,7 @@ from tests.fakes.slack_requests import (
     state_from_view,
     view_submission_body,
 )
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, SIGNING_SECRET, running_bot
+from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, SIGNING_SECRET, base_env, profile_env
 
 MODEL_KEY = "TradierSettings"
 PROFILE = "tradier-main"
@@ -62,6 +73,43 @@ def bench_env() -> dict[str, str]:
         "PROJECT_CACHE_SECONDS": "300",
         "REQUEST_TTL_MINUTES": "60",
     }
+
+
+@contextmanager
+def served_apps(
+    tmp: Path, slack: FakeSlack, qc: TimedFakeQuantConnect, credentials: dict[str, str]
+) -> Iterator[tuple[str, str, Store]]:
+    """The bot (`python -m bot --http`) and the bare app, each in its own process; yields URLs and the store.
+
+    Separate processes keep the fakes and the load generator off the apps' GIL, so each app's own cost shows.
+    """
+    env = {
+        **base_env(tmp, slack, qc),
+        **profile_env({PROFILE: ("TradierBrokerage", credentials)}),
+        **bench_env(),
+    }
+    bot_port, bare_port = free_port(), free_port()
+    bot = start_bot(env, bot_port, tmp / "bot.log")
+    bare_env = {
+        "SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+    }
+    bare = start_process(
+        [sys.executable, str(REPO_ROOT / "bench" / "bare_app.py"), str(bare_port)], bare_env, tmp / "bare.log"
+    )
+    store: Store | None = None
+    try:
+        if not wait_until(lambda: healthy(bot_port) and healthy(bare_port), 60, interval=0.2):
+            raise SystemExit(f"the apps did not start; see the logs in {tmp}")
+        store = Store(env["DATABASE_URL"], migrate=False)
+        yield f"http://127.0.0.1:{bot_port}/", f"http://127.0.0.1:{bare_port}/", store
+    finally:
+        print("  stopping the apps (the bot flushes queued Slack messages first)")
+        stop_process(bot)
+        stop_process(bare)
+        if store is not None:
+            store.dispose()
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -112,20 +160,11 @@ def main() -> int:
         TimedFakeQuantConnect() as qc,
     ):
         projects = [qc.add_project(f"Bench {i:04d}") for i in range(count)]
-        with (
-            running_bot(
-                Path(tmp),
-                env=bench_env(),
-                profiles={PROFILE: ("TradierBrokerage", credentials)},
-                slack=slack,
-                qc=qc,
-            ) as bot,
-            bare_bolt_app(SIGNING_SECRET, slack.base_url, slack.bot_token) as bare_url,
-        ):
+        with served_apps(Path(tmp), slack, qc, credentials) as (bot_url, bare_url, store):
             # Warm both apps (first-request imports and connection pools) outside the measurement.
             warm = [SignedRequest(slash_command_body(text="help", user_id=REQUESTER)) for _ in range(10)]
             run_load(bare_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
-            run_load(bot.url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
+            run_load(bot_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
 
             def record(kind: str, bare: dict[str, Any], ours: dict[str, Any]) -> None:
                 rows.append({"phase": kind, "app": "bare", **bare})
@@ -153,7 +192,7 @@ def main() -> int:
                 )
                 for pid in projects
             ]
-            bare, ours, _ = _phase("command", commands, bare_url, bot.url, concurrency, deadline)
+            bare, ours, _ = _phase("command", commands, bare_url, bot_url, concurrency, deadline)
             record("command", bare, ours)
 
             # The modals the bot opened, in the order Slack saw them; each then gets one project.
@@ -177,7 +216,7 @@ def main() -> int:
                 )
                 for view_id in view_ids
             ]
-            bare, ours, _ = _phase("brokerage", changes, bare_url, bot.url, concurrency, deadline)
+            bare, ours, _ = _phase("brokerage", changes, bare_url, bot_url, concurrency, deadline)
             record("brokerage", bare, ours)
 
             def has_profile_block(view_id: str) -> bool:
@@ -202,7 +241,7 @@ def main() -> int:
                     },
                 )
                 submissions.append(view_submission_body(view, REQUESTER, values))
-            bare, ours, answers = _phase("submit", submissions, bare_url, bot.url, concurrency, deadline)
+            bare, ours, answers = _phase("submit", submissions, bare_url, bot_url, concurrency, deadline)
             record("submit", bare, ours)
             accepted = sum(1 for answer in answers if not answer.strip())
             results["submissions"] = {"accepted": accepted, "refused": len(answers) - accepted}
@@ -211,7 +250,6 @@ def main() -> int:
                 notes.append(f"{len(answers) - accepted} submissions refused, e.g. {refused[:300]}")
 
             # -- approvals ---------------------------------------------------------------------------
-            store = bot.services.store
             pending = store.list_requests(statuses=[RequestStatus.PENDING], limit=count * 2)
             posted = sum(1 for request in pending if request.message_ts)
             results["cards_posted_before_approvals"] = posted
@@ -225,7 +263,7 @@ def main() -> int:
                 )
                 for request in pending
             ]
-            bare, ours, _ = _phase("approve", clicks, bare_url, bot.url, concurrency, deadline)
+            bare, ours, _ = _phase("approve", clicks, bare_url, bot_url, concurrency, deadline)
             record("approve", bare, ours)
             results["requests_approved"] = len(
                 store.list_requests(
@@ -238,7 +276,6 @@ def main() -> int:
                     limit=count * 2,
                 )
             )
-            print("  stopping the bot (flushing queued Slack messages, at most ~20 s)")
 
     results["rows"] = rows
     results["notes"] = notes

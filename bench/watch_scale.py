@@ -21,20 +21,14 @@ messages for deployments that did not change, change-to-reply delay, CPU share o
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from _common import (
-    REPO_ROOT,
     ProcessSampler,
     TimedFakeQuantConnect,
     cancel_hard_cap,
@@ -46,6 +40,8 @@ from _common import (
     quiet_logs,
     seed_live,
     seed_request,
+    start_bot,
+    stop_process,
     wait_until,
     write_json,
 )
@@ -60,31 +56,6 @@ NEW_STATUSES = ("PendingInput", "Idle", "History", "Stopped", "RuntimeError", "L
 RUNNING_INTERVAL = 60.0
 TARGET_RSS_MB = 200.0
 TARGET_CPU_SHARE = 0.10
-
-
-def start_bot(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """`python -m bot --http` on 127.0.0.1:port with only the bench's environment (plus PATH)."""
-    child_env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO_ROOT), **env}
-    log = log_path.open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "--http", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=child_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop_bot(process: subprocess.Popen[bytes]) -> int | None:
-    """SIGTERM (a clean shutdown in the bot), then SIGKILL if it lingers."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-    return process.returncode
 
 
 def main() -> int:
@@ -145,7 +116,7 @@ def main() -> int:
         port = free_port()
         process = start_bot(env, port, tmp / "bot.log")
         try:
-            healthy = wait_until(lambda: _healthy(port), 60, interval=0.2)
+            healthy = wait_until(lambda: healthy(port), 60, interval=0.2)
             if not healthy:
                 print(f"the bot did not come up; see {tmp / 'bot.log'}")
                 return 1
@@ -187,7 +158,7 @@ def main() -> int:
             measured_seconds = time.perf_counter() - measure_from
             reads = qc.count("live/read", since=measure_from)
         finally:
-            code = stop_bot(process)
+            code = stop_process(process)
         print(f"bot stopped (exit code {code})")
 
         calls = slack.calls[slack_from:]
@@ -262,13 +233,6 @@ def main() -> int:
     write_json(args.json, results)
     cancel_hard_cap()
     return 0
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 if __name__ == "__main__":
