@@ -56,8 +56,22 @@ def make_server(
 
 def shutdown_server(server: BaseWSGIServer | MultiSocketServer, timeout: float = 5.0) -> None:
     """Stop a running server from another thread: finish in-flight requests, then close every connection."""
+    import threading
+
     from waitress import wasyncore
 
     server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
-    # close() alone drops only the listener; kept-alive connections would keep run()'s loop alive.
-    wasyncore.close_all(server.map if hasattr(server, "map") else server._map)
+    socket_map = server.map if hasattr(server, "map") else server._map
+    closed = threading.Event()
+
+    def close_everything() -> None:
+        # close() alone drops only the listener: kept-alive connections would keep run()'s loop alive.
+        wasyncore.close_all(socket_map)
+        closed.set()
+
+    # Sockets must be closed on the loop's own thread: closing them under a running select() fails with EBADF.
+    trigger = getattr(server, "trigger", None)
+    if trigger is not None:
+        trigger.pull_trigger(close_everything)
+    if trigger is None or not closed.wait(timeout):
+        wasyncore.close_all(socket_map)
