@@ -20,18 +20,15 @@ from bot.watcher import STATUS_REPLIES
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
 from tests.harness import DEPLOY_CHANNEL, BotHarness, running_bot
-from tests.pg import fresh_database
+from tests.pg import BACKENDS, database_url
 from tests.test_audit import card_message, status_of, wait_until
 from tests.test_home import IB_PROFILES, ask
 
 
-@pytest.fixture
-def shared_database(tmp_path: Path) -> str:
-    """An empty PostgreSQL database when a server is available, else a SQLite file both replicas open."""
-    try:
-        return fresh_database()
-    except pytest.skip.Exception:
-        return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+@pytest.fixture(params=BACKENDS)
+def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """One empty database both replicas open: a SQLite file, and a real PostgreSQL server when available."""
+    return database_url(request.param, tmp_path)
 
 
 @contextmanager
