@@ -77,7 +77,11 @@ def bench_env() -> dict[str, str]:
 
 @contextmanager
 def served_apps(
-    tmp: Path, slack: FakeSlack, qc: TimedFakeQuantConnect, credentials: dict[str, str]
+    tmp: Path,
+    slack: FakeSlack,
+    qc: TimedFakeQuantConnect,
+    credentials: dict[str, str],
+    extra_env: dict[str, str],
 ) -> Iterator[tuple[str, str, Store]]:
     """The bot (`python -m bot --http`) and the bare app, each in its own process; yields URLs and the store.
 
@@ -87,6 +91,7 @@ def served_apps(
         **base_env(tmp, slack, qc),
         **profile_env({PROFILE: ("TradierBrokerage", credentials)}),
         **bench_env(),
+        **extra_env,
     }
     bot_port, bare_port = free_port(), free_port()
     bot = start_bot(env, bot_port, tmp / "bot.log")
@@ -140,6 +145,13 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per phase (default 200)")
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight (default 20)")
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds before phases stop sending")
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the bot (repeatable), e.g. HOME_REFRESH_SECONDS=3600",
+    )
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     count, concurrency = max(1, args.requests), max(1, args.concurrency)
@@ -149,7 +161,13 @@ def main() -> int:
     started = time.monotonic()
     deadline = started + args.time_cap
     settings, credentials = EXAMPLE_PROFILES[MODEL_KEY]
-    results: dict[str, Any] = {"machine": machine_info(), "requests": count, "concurrency": concurrency}
+    extra_env = dict(item.split("=", 1) for item in args.bot_env)
+    results: dict[str, Any] = {
+        "machine": machine_info(),
+        "requests": count,
+        "concurrency": concurrency,
+        "bot_env": extra_env,
+    }
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
 
@@ -160,7 +178,7 @@ def main() -> int:
         TimedFakeQuantConnect() as qc,
     ):
         projects = [qc.add_project(f"Bench {i:04d}") for i in range(count)]
-        with served_apps(Path(tmp), slack, qc, credentials) as (bot_url, bare_url, store):
+        with served_apps(Path(tmp), slack, qc, credentials, extra_env) as (bot_url, bare_url, store):
             # Warm both apps (first-request imports and connection pools) outside the measurement.
             warm = [SignedRequest(slash_command_body(text="help", user_id=REQUESTER)) for _ in range(10)]
             run_load(bare_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)

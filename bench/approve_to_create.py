@@ -54,6 +54,13 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="approvals to measure (default 200)")
     parser.add_argument("--concurrency", type=int, default=1, help="clicks in flight (default 1)")
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds before clicks stop")
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the bot (repeatable), e.g. HOME_REFRESH_SECONDS=3600",
+    )
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     quiet_logs()
@@ -63,6 +70,7 @@ def main() -> int:
     settings, credentials = EXAMPLE_PROFILES[MODEL_KEY]
     env = {"APPROVALS_PAPER": "1", "LOG_LEVEL": "WARNING", "WATCH_INTERVAL_SECONDS": "10"}
     env["WATCH_RUNNING_INTERVAL_SECONDS"] = "60"
+    env.update(dict(item.split("=", 1) for item in args.bot_env))
     tmp = tempfile.mkdtemp(prefix="bench-approve-")
     totals: list[float] = []
     acks: list[float] = []
@@ -156,6 +164,7 @@ def main() -> int:
             "machine": machine_info(),
             "requests": args.requests,
             "concurrency": args.concurrency,
+            "bot_env": args.bot_env,
             "rows": rows,
             "missing": missing,
             "verdict": verdict,

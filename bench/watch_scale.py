@@ -116,8 +116,7 @@ def main() -> int:
         port = free_port()
         process = start_bot(env, port, tmp / "bot.log")
         try:
-            healthy = wait_until(lambda: healthy(port), 60, interval=0.2)
-            if not healthy:
+            if not wait_until(lambda: healthy(port), 60, interval=0.2):
                 print(f"the bot did not come up; see {tmp / 'bot.log'}")
                 return 1
             sampler = ProcessSampler(process.pid)
