@@ -34,6 +34,7 @@ from _common import (
     cancel_hard_cap,
     free_port,
     hard_cap,
+    healthy,
     machine_info,
     percentile,
     print_table,
