@@ -70,6 +70,13 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=80.0, help="seconds to wait for reports (default 80)")
     parser.add_argument("--time-cap", type=float, default=240.0, help="hard cap for the whole run (240)")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the bot (repeatable), e.g. HOME_REFRESH_SECONDS=3600",
+    )
     parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     quiet_logs()
@@ -78,7 +85,11 @@ def main() -> int:
     started = time.monotonic()
     settings, credentials = EXAMPLE_PROFILES["TradierSettings"]
     tmp = Path(tempfile.mkdtemp(prefix="bench-watch-"))
-    results: dict[str, Any] = {"machine": machine_info(), "deployments": args.deployments}
+    results: dict[str, Any] = {
+        "machine": machine_info(),
+        "deployments": args.deployments,
+        "bot_env": args.bot_env,
+    }
 
     with FakeSlack() as slack, TimedFakeQuantConnect() as qc:
         env = {
@@ -87,6 +98,7 @@ def main() -> int:
             "WATCH_INTERVAL_SECONDS": "10",
             "WATCH_RUNNING_INTERVAL_SECONDS": str(RUNNING_INTERVAL),
             "LOG_LEVEL": "WARNING",
+            **dict(item.split("=", 1) for item in args.bot_env),
         }
         store = Store(env["DATABASE_URL"])
         web = WebClient(token=slack.bot_token, base_url=slack.base_url)
