@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -19,6 +20,10 @@ from bot.ids import Block, Callback
 from bot.services import Services
 
 log = logging.getLogger("bot.app")
+
+# Listeners keep working after ack() (posting cards, waiting on Slack's per-channel pacing); Bolt's default
+# pool of 5 threads let such work delay other acks past Slack's 3 s (measured in bench/ack_latency.py).
+LISTENER_THREADS = 32
 
 
 def build_slack_client(settings: Settings) -> WebClient:
@@ -42,6 +47,7 @@ def create_app(settings: Settings, services: Services) -> App:
         # auth.test at construction would make start-up depend on Slack being reachable.
         token_verification_enabled=False,
         process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
         logger=logging.getLogger("bot.bolt"),
     )
     handlers.register(app, services)

@@ -73,7 +73,7 @@ class Settings:
     http_threads: int = 8
     slack_channel_interval_seconds: float = 1.0
     watch_lease_seconds: float = 210.0
-    home_refresh_seconds: float = 5.0
+    home_refresh_seconds: float = 30.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -138,7 +138,7 @@ class Settings:
                 + reader.number("QC_TIMEOUT_SECONDS", 30.0, minimum=1),
                 minimum=1,
             ),
-            home_refresh_seconds=reader.number("HOME_REFRESH_SECONDS", 5.0, minimum=0),
+            home_refresh_seconds=reader.number("HOME_REFRESH_SECONDS", 30.0, minimum=0),
             environ=env,
         )
         if reader.problems:
