@@ -35,6 +35,7 @@ from _common import (
     healthy,
     machine_info,
     print_table,
+    production_defaults,
     quiet_logs,
     run_load,
     start_bot,
@@ -88,7 +89,7 @@ def served_apps(
     Separate processes keep the fakes and the load generator off the apps' GIL, so each app's own cost shows.
     """
     env = {
-        **base_env(tmp, slack, qc),
+        **production_defaults(base_env(tmp, slack, qc)),
         **profile_env({PROFILE: ("TradierBrokerage", credentials)}),
         **bench_env(),
         **extra_env,

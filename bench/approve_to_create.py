@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 from _common import (
+    DEFAULTS,
+    TEST_SPEEDUPS,
     TimedFakeQuantConnect,
     cancel_hard_cap,
     hard_cap,
@@ -70,6 +72,8 @@ def main() -> int:
     settings, credentials = EXAMPLE_PROFILES[MODEL_KEY]
     env = {"APPROVALS_PAPER": "1", "LOG_LEVEL": "WARNING", "WATCH_INTERVAL_SECONDS": "10"}
     env["WATCH_RUNNING_INTERVAL_SECONDS"] = "60"
+    # The harness speeds Slack pacing and Home refresh up for tests; measure the documented defaults instead.
+    env.update({key: str(DEFAULTS[key]) for key in TEST_SPEEDUPS})
     env.update(dict(item.split("=", 1) for item in args.bot_env))
     tmp = tempfile.mkdtemp(prefix="bench-approve-")
     totals: list[float] = []

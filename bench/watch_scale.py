@@ -38,6 +38,7 @@ from _common import (
     machine_info,
     percentile,
     print_table,
+    production_defaults,
     quiet_logs,
     seed_live,
     seed_request,
@@ -93,7 +94,7 @@ def main() -> int:
 
     with FakeSlack() as slack, TimedFakeQuantConnect() as qc:
         env = {
-            **base_env(tmp, slack, qc),
+            **production_defaults(base_env(tmp, slack, qc)),
             **profile_env({"tradier-main": ("TradierBrokerage", credentials)}),
             "WATCH_INTERVAL_SECONDS": "10",
             "WATCH_RUNNING_INTERVAL_SECONDS": str(RUNNING_INTERVAL),
