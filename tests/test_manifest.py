@@ -117,7 +117,9 @@ def test_app_home_and_bot_user(manifest: dict[str, Any]) -> None:
     assert manifest["display_information"]["name"] == "QuantConnect Deploy"
     assert features["bot_user"] == {"display_name": "qc-deploy", "always_online": True}
     assert features["app_home"]["home_tab_enabled"] is True
-    assert features["app_home"]["messages_tab_enabled"] is False
+    # The notifier falls back to a direct message; people must be able to read it, not write to the bot.
+    assert features["app_home"]["messages_tab_enabled"] is True
+    assert features["app_home"]["messages_tab_read_only_enabled"] is True
 
 
 def test_scopes_are_exactly_the_justified_ones(manifest: dict[str, Any]) -> None:
