@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,9 @@ S = RequestStatus
 
 COMPILE_PLACEHOLDER = "(assigned at deploy)"
 NODE_PLACEHOLDER = "(first free node at deploy)"
+# Announcing waits for the deploy channel's paced write slot (about one per second), so it runs on its own
+# threads: on a Bolt listener, a burst of submissions held every listener and later acks missed Slack's 3 s.
+ANNOUNCE_THREADS = 2
 
 
 class RequestRejected(BotError):
@@ -101,6 +106,9 @@ class RequestService:
         self.clock = clock
         self._submitted: set[str] = set()
         self._submit_lock = threading.Lock()
+        self._announcer = ThreadPoolExecutor(max_workers=ANNOUNCE_THREADS, thread_name_prefix="announce")
+        self._announcing: set[Future[str | None]] = set()
+        self._announcing_lock = threading.Lock()
 
     # -- creating --------------------------------------------------------------------------------------
 
@@ -191,6 +199,34 @@ class RequestService:
         if request.status is S.APPROVED:
             self._submit(request.id)
         return ts
+
+    def announce_later(self, request: DeployRequest, *, reply_channel: str | None = None) -> None:
+        """`announce` on the announcer threads, so the caller (a Bolt listener) is free at once."""
+        future = self._announcer.submit(self._announce_logged, request, reply_channel)
+        with self._announcing_lock:
+            self._announcing.add(future)
+        future.add_done_callback(self._announced)
+
+    def _announce_logged(self, request: DeployRequest, reply_channel: str | None) -> str | None:
+        try:
+            return self.announce(request, reply_channel=reply_channel)
+        except Exception:
+            # Nobody waits on this thread: log it here rather than lose it in the future.
+            log.exception("announcing a request failed", extra={"request_id": request.id})
+            return None
+
+    def _announced(self, future: Future[str | None]) -> None:
+        with self._announcing_lock:
+            self._announcing.discard(future)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Let queued announcements go out (at most `timeout` seconds), then stop the announcer threads."""
+        with self._announcing_lock:
+            pending = list(self._announcing)
+        _, not_done = wait_for_futures(pending, timeout=timeout)
+        self._announcer.shutdown(wait=False, cancel_futures=True)
+        if not_done:
+            log.warning("stopping with %d request cards not yet posted", len(not_done))
 
     def _submit(self, request_id: str) -> None:
         """Hand an approved request to the deployer once per process (its own CAS guards restarts)."""

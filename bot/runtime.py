@@ -135,6 +135,8 @@ class BotRuntime:
         """Stop background workers, let queued Slack messages go out, release connections."""
         services = self.services
         stoppers: list[Callable[[], object]] = [
+            # First: an announcement may still hand an auto-approved request to the deployer.
+            lambda: services.requests.close(timeout),
             services.sweeper.stop,
             services.watcher.stop,
             lambda: services.deployer.shutdown(wait=True),

@@ -278,7 +278,7 @@ def submit_deploy(ack: Ack, body: dict[str, Any], view: dict[str, Any], services
     if request.message_ts:
         # The same view submitted again (dedupe_key): its card is already posted.
         return
-    services.requests.announce(request, reply_channel=_metadata(view).channel_id or None)
+    services.requests.announce_later(request, reply_channel=_metadata(view).channel_id or None)
 
 
 # ---- registration --------------------------------------------------------------------------------
