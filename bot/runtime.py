@@ -137,6 +137,7 @@ class BotRuntime:
         stoppers: list[Callable[[], object]] = [
             # First: an announcement may still hand an auto-approved request to the deployer.
             lambda: services.requests.close(timeout),
+            lambda: services.after_ack.shutdown(wait=True, cancel_futures=True),
             services.sweeper.stop,
             services.watcher.stop,
             lambda: services.deployer.shutdown(wait=True),

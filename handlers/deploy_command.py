@@ -50,7 +50,21 @@ def deploy(ctx: CommandContext) -> None:
         explain_open_failure(ctx, str(exc.response.get("error") or "unknown_error"))
         return
     opened = response.get("view") or {}
-    fill_in(ctx.client, services, inputs, str(opened.get("id") or ""), opened.get("hash"))
+    # The listener is free after views.open; the look-ups and views.update run on the small after-ack pool.
+    services.after_ack.submit(fill_in_reported, ctx, inputs, str(opened.get("id") or ""), opened.get("hash"))
+
+
+def fill_in_reported(ctx: CommandContext, inputs: ModalInputs, view_id: str, view_hash: str | None) -> None:
+    """`fill_in` off the listener; a failure reaches the person as the error handler would have told them."""
+    try:
+        fill_in(ctx.client, ctx.services, inputs, view_id, view_hash)
+    except Exception as exc:
+        from bot.app import user_facing_message  # bot.app imports the handlers: import at call time
+
+        message = user_facing_message(exc)
+        if isinstance(exc, BotError):
+            log.warning("deploy modal not filled in: %s", message)
+        _post_ephemeral(ctx.client, ctx.channel_id, ctx.user_id, message)
 
 
 def fill_in(
