@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import sqlalchemy as sa
 
 from bot.store import ProjectLocked, RequestStatus, Store
 from tests import pg
@@ -188,3 +189,18 @@ def test_two_processes_share_one_database(store: Store, store_url: str) -> None:
     assert won[0].isdisjoint(won[1])
     assert won[0] | won[1] == set(ids)
     assert {r.status for r in store.list_requests(limit=100)} == {S.COMPILING}
+
+
+def test_reads_do_not_wait_for_a_writer(store: Store) -> None:
+    """A transaction holding the write lock does not hold up reads, which see the last committed state."""
+    request = store.create_request(new_request(), now=NOW)
+    with store.engine.begin() as writer:
+        # On SQLite this takes the write lock (BEGIN IMMEDIATE) and keeps it until the block ends.
+        writer.execute(sa.text("UPDATE requests SET reason = 'changing' WHERE id = :id"), {"id": request.id})
+
+        seen = store.get_request(request.id)
+        listed = store.list_requests(statuses=[S.PENDING])
+
+        assert seen is not None and seen.reason == request.reason
+        assert [r.id for r in listed] == [request.id]
+        assert store.approvals(request.id) == []

@@ -13,6 +13,12 @@ DEFAULT_DATABASE_URL = "sqlite:///qc-bot.sqlite3"
 
 # How long a writer waits for another writer's lock before SQLite reports "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Every listener, waitress and worker thread may hold a connection at once; SQLite connections are cheap,
+# and waiting in the pool for one of SQLAlchemy's default 15 added latency to acks under load.
+SQLITE_POOL_SIZE = 8
+SQLITE_MAX_OVERFLOW = 56
+# Execution option of an engine whose transactions only read (see `read_only`).
+READ_ONLY_OPTION = "bot_read_only"
 
 
 def normalize_url(url: str) -> URL:
@@ -37,9 +43,19 @@ def create_engine(url: str) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool for transactions that only read: on SQLite they take no write lock."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
 def _sqlite_engine(url: URL) -> Engine:
     # Pooled connections move between threads, one thread at a time.
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False},
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=SQLITE_MAX_OVERFLOW,
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -56,7 +72,12 @@ def _sqlite_engine(url: URL) -> Engine:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy timeout instead
-        # of failing with SQLITE_BUSY when a read transaction later tries to write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # of failing with SQLITE_BUSY when a read transaction later tries to write. A transaction that only
+        # reads needs no lock in WAL mode: it sees a consistent snapshot and never waits on writers (it
+        # used to queue behind them, sleeping in SQLite's busy handler).
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from bot.store import migrations
 from bot.store.audit import read_events, write_event
-from bot.store.engine import DEFAULT_DATABASE_URL, create_engine
+from bot.store.engine import DEFAULT_DATABASE_URL, create_engine, read_only
 from bot.store.errors import ProjectLocked, RequestNotFound, StoreError
 from bot.store.jsonsafe import json_safe
 from bot.store.models import (
@@ -69,6 +69,8 @@ class Store:
 
     def __init__(self, url: str = DEFAULT_DATABASE_URL, *, migrate: bool = True) -> None:
         self.engine = create_engine(url)
+        # Pure reads run here: on SQLite they then never queue behind writers for the write lock.
+        self._reader = read_only(self.engine)
         if migrate:
             self.migrate()
 
@@ -184,7 +186,7 @@ class Store:
 
     def get_request(self, request_id: str) -> DeployRequest | None:
         """The request with that id, or None."""
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             row = connection.execute(sa.select(requests).where(requests.c.id == request_id)).first()
         return None if row is None else _request(row)
 
@@ -205,7 +207,7 @@ class Store:
         if requester_id is not None:
             query = query.where(requests.c.requester_id == requester_id)
         query = query.order_by(requests.c.created_at.desc(), requests.c.id.desc()).limit(limit)
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             return [_request(row) for row in connection.execute(query)]
 
     def open_request_for_project(self, project_id: int) -> DeployRequest | None:
@@ -215,7 +217,7 @@ class Store:
             .join(project_locks, project_locks.c.request_id == requests.c.id)
             .where(project_locks.c.project_id == project_id)
         )
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             row = connection.execute(query).first()
         return None if row is None else _request(row)
 
@@ -297,7 +299,7 @@ class Store:
 
     def approvals(self, request_id: str) -> list[str]:
         """User ids that approved the request, in the order they did."""
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             return self._approvers(connection, request_id)
 
     # -- status changes -------------------------------------------------------------------------------
@@ -354,7 +356,7 @@ class Store:
         query = sa.select(requests.c.id).where(
             requests.c.status == RequestStatus.PENDING, requests.c.expires_at <= now
         )
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             due = list(connection.execute(query.order_by(requests.c.expires_at)).scalars())
         expired = (
             self.transition(
@@ -451,7 +453,7 @@ class Store:
 
     def get_deployment(self, request_id: str) -> Deployment | None:
         """The deployment of that request, or None."""
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             return self._read_deployment(connection, request_id)
 
     def active_deployments(self) -> list[Deployment]:
@@ -461,7 +463,7 @@ class Store:
             .where(deployments.c.status.not_in(TERMINAL_LIVE_STATUSES))
             .order_by(deployments.c.created_at, deployments.c.request_id)
         )
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             return [_deployment(row) for row in connection.execute(query)]
 
     def schedule_poll(self, request_id: str, at: datetime) -> None:
@@ -487,7 +489,7 @@ class Store:
             .order_by(sa.nulls_first(poll_at.asc()), deployments.c.request_id)
             .limit(limit)
         )
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             return [_deployment(row) for row in connection.execute(query)]
 
     # -- leases ---------------------------------------------------------------------------------------
@@ -567,7 +569,7 @@ class Store:
         limit: int = 200,
     ) -> list[AuditEvent]:
         """The newest `limit` matching audit events, oldest first."""
-        with self.engine.begin() as connection:
+        with self._reader.begin() as connection:
             return read_events(
                 connection, request_id=request_id, project_id=project_id, since=since, limit=limit
             )
