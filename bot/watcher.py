@@ -134,14 +134,17 @@ class Watcher:
     def run_once(self, now: datetime) -> int:
         """Poll every deployment that is due at `now` and whose lease we get; returns how many were polled."""
         polled = 0
-        for deployment in self.store.due_deployments(now, self.batch_size):
+        due = self.store.due_deployments(now, self.batch_size)
+        # One transaction claims the whole batch: a lease per deployment cost a write per poll.
+        ours = self.store.acquire_leases(
+            (d.request_id for d in due), self.owner, now=now, ttl_seconds=self.lease_seconds
+        )
+        self._held.update(ours)
+        for deployment in due:
             if self._stop.is_set():
                 break
-            if not self.store.acquire_lease(
-                deployment.request_id, self.owner, now=now, ttl_seconds=self.lease_seconds
-            ):
+            if deployment.request_id not in ours:
                 continue
-            self._held.add(deployment.request_id)
             try:
                 self.poll(deployment, now)
             except Exception:
@@ -164,6 +167,10 @@ class Watcher:
             self._unreachable(deployment, request, exc, now)
             return
         self._failures.pop(request_id, None)
+        if live.status not in TERMINAL_LIVE_STATUSES and self.store.schedule_if_status(
+            request_id, live.status, now + timedelta(seconds=self._interval_for(live.status))
+        ):
+            return  # unchanged (checked against the store, not our snapshot): next poll set, nothing to say
         changed = self.store.record_status(
             request_id, live.status, live.problem, now=now, launched=live.launched, stopped=live.stopped
         )
@@ -173,7 +180,11 @@ class Watcher:
         if changed:
             self.notifier.refresh_card(request_id)
             self.notifier.thread(request_id, self._reply(deployment, live))
-        self._schedule(request_id, now, self.running_interval if live.status == RUNNING else self.interval)
+        self._schedule(request_id, now, self._interval_for(live.status))
+
+    def _interval_for(self, status: str) -> float:
+        """Seconds until the next poll: Running rarely changes, every other status is watched closely."""
+        return self.running_interval if status == RUNNING else self.interval
 
     # -- outcomes ------------------------------------------------------------------------------------
 

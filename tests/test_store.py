@@ -403,6 +403,43 @@ def test_leases(store: Store) -> None:
     assert not store.acquire_lease("r-missing", "replica-a", now=NOW, ttl_seconds=30)
 
 
+def test_acquire_leases_takes_only_free_expired_or_own_leases(store: Store) -> None:
+    ids = []
+    for project_id in (301, 302, 303):
+        request = store.create_request(new_request(project_id=project_id, approvals_needed=0), now=NOW)
+        store.start_deployment(request.id, project_id, f"L-{project_id}", "Running", now=NOW)
+        ids.append(request.id)
+    free, theirs, expired = ids
+    assert store.acquire_lease(theirs, "replica-b", now=NOW, ttl_seconds=60)
+    assert store.acquire_lease(expired, "replica-b", now=NOW, ttl_seconds=5)
+
+    ours = store.acquire_leases(
+        [*ids, "r-missing"], "replica-a", now=NOW + timedelta(seconds=10), ttl_seconds=30
+    )
+
+    assert ours == {free, expired}
+    assert store.get_deployment(theirs).lease_owner == "replica-b"
+    assert store.acquire_leases([], "replica-a", now=NOW, ttl_seconds=30) == set()
+    # Already ours: taken again (renewed), as acquire_lease does.
+    assert store.acquire_leases([free], "replica-a", now=NOW + timedelta(seconds=20), ttl_seconds=30) == {
+        free
+    }
+
+
+def test_schedule_if_status_writes_only_while_the_status_is_unchanged(store: Store) -> None:
+    request = store.create_request(new_request(approvals_needed=0), now=NOW)
+    store.start_deployment(request.id, 101, "L-1", "Running", now=NOW)
+    later = NOW + timedelta(seconds=60)
+
+    assert store.schedule_if_status(request.id, "Running", later)
+    assert store.get_deployment(request.id).next_poll_at == later
+
+    assert not store.schedule_if_status(request.id, "Stopped", NOW + timedelta(seconds=120))
+    deployment = store.get_deployment(request.id)
+    assert (deployment.status, deployment.next_poll_at) == ("Running", later)
+    assert not store.schedule_if_status("r-missing", "Running", later)
+
+
 def test_data_survives_restart(store_url: str) -> None:
     first = Store(store_url)
     request = first.create_request(new_request(approvals_needed=2), now=NOW)

@@ -490,6 +490,21 @@ class Store:
             if result.rowcount != 1:
                 raise RequestNotFound(request_id)
 
+    def schedule_if_status(self, request_id: str, status: str, at: datetime) -> bool:
+        """Set the next poll only if the stored status is still `status`; False (nothing written) if not.
+
+        One statement for the watcher's commonest poll, an unchanged status: it confirms the status (a
+        compare-and-set, like `record_status`) and schedules the next poll in one transaction.
+        """
+        _aware(at, "at")
+        with self._writing() as connection:
+            result = connection.execute(
+                sa.update(deployments)
+                .where(deployments.c.request_id == request_id, deployments.c.status == status)
+                .values(next_poll_at=at)
+            )
+            return result.rowcount == 1
+
     def due_deployments(self, now: datetime, limit: int = 50) -> list[Deployment]:
         """Active deployments whose next poll is due, most overdue first."""
         _aware(now)
@@ -518,6 +533,29 @@ class Store:
             owner=owner,
             expires_at=now + timedelta(seconds=ttl_seconds),
         )
+
+    def acquire_leases(
+        self, request_ids: Iterable[str], owner: str, *, now: datetime, ttl_seconds: float
+    ) -> set[str]:
+        """`acquire_lease` for several deployments in one transaction; returns the ids whose lease is ours."""
+        _aware(now)
+        ids = list(request_ids)
+        if not ids:
+            return set()
+        lease = deployments.c.lease_owner
+        with self._writing() as connection:
+            connection.execute(
+                sa.update(deployments)
+                .where(
+                    deployments.c.request_id.in_(ids),
+                    sa.or_(lease.is_(None), lease == owner, deployments.c.lease_expires_at <= now),
+                )
+                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=ttl_seconds))
+            )
+            query = sa.select(deployments.c.request_id).where(
+                deployments.c.request_id.in_(ids), lease == owner
+            )
+            return set(connection.execute(query).scalars())
 
     def renew_lease(self, request_id: str, owner: str, *, now: datetime, ttl_seconds: float) -> bool:
         """Extend a lease we still hold; False once it expired or was taken over."""
