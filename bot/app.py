@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,6 +33,8 @@ def build_slack_client(settings: Settings) -> WebClient:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=15,
+        # Without one, every HTTPS call built a new default context (loading the CA bundle) per request.
+        ssl=ssl.create_default_context(),
     )
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=5))
     client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
