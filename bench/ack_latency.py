@@ -3,7 +3,8 @@
     python bench/ack_latency.py [--requests N] [--concurrency C] [--time-cap S] [--json FILE]
 
 The bot runs as `python -m bot --http` and the bare app as `python bench/bare_app.py`, each in its own
-process; this process holds the fake Slack, the fake QuantConnect and the load generator.
+process; this process holds the fake Slack and the fake QuantConnect, and the load generator runs in a
+child process of its own (`LoadDriver`), so serving the bot's Slack calls does not slow its clock.
 Phases, each sent to the bare app and then to the bot with the same bodies (signed, over loopback HTTP):
   command     `/qc deploy <project id>`, one per project: the bot acks, then opens a modal (views.open) and
               fills it in (projects/read, projects/nodes/read, views.update) in the background.
@@ -27,6 +28,7 @@ from typing import Any
 
 from _common import (
     REPO_ROOT,
+    LoadDriver,
     SignedRequest,
     TimedFakeQuantConnect,
     cancel_hard_cap,
@@ -37,7 +39,6 @@ from _common import (
     print_table,
     production_defaults,
     quiet_logs,
-    run_load,
     start_bot,
     start_process,
     stop_process,
@@ -129,11 +130,12 @@ def _phase(
     bot_url: str,
     concurrency: int,
     deadline: float,
+    driver: LoadDriver,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """Send the same bodies to the bare app, then to the bot; returns both summaries and the bot's answers."""
     requests = [SignedRequest(body) for body in bodies]
-    bare = run_load(bare_url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
-    ours = run_load(bot_url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
+    bare = driver.run(bare_url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
+    ours = driver.run(bot_url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
     print(f"  {name}: bare {bare.wall_seconds:.1f} s, bot {ours.wall_seconds:.1f} s")
     return bare.summary(), ours.summary(), ours.bodies
 
@@ -174,6 +176,8 @@ def main() -> int:
 
     # Not a TemporaryDirectory: the bot's shutdown may still write its last audit events after the stop.
     tmp = tempfile.mkdtemp(prefix="bench-ack-")
+    # The load generator runs in a child process, off the GIL of the fakes the bot calls (see LoadDriver).
+    driver = LoadDriver()
     with (
         FakeSlack() as slack,
         TimedFakeQuantConnect() as qc,
@@ -182,8 +186,8 @@ def main() -> int:
         with served_apps(Path(tmp), slack, qc, credentials, extra_env) as (bot_url, bare_url, store):
             # Warm both apps (first-request imports and connection pools) outside the measurement.
             warm = [SignedRequest(slash_command_body(text="help", user_id=REQUESTER)) for _ in range(10)]
-            run_load(bare_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
-            run_load(bot_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
+            driver.run(bare_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
+            driver.run(bot_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
 
             def record(kind: str, bare: dict[str, Any], ours: dict[str, Any]) -> None:
                 rows.append({"phase": kind, "app": "bare", **bare})
@@ -211,7 +215,7 @@ def main() -> int:
                 )
                 for pid in projects
             ]
-            bare, ours, _ = _phase("command", commands, bare_url, bot_url, concurrency, deadline)
+            bare, ours, _ = _phase("command", commands, bare_url, bot_url, concurrency, deadline, driver)
             record("command", bare, ours)
 
             # The modals the bot opened, in the order Slack saw them; each then gets one project.
@@ -235,7 +239,7 @@ def main() -> int:
                 )
                 for view_id in view_ids
             ]
-            bare, ours, _ = _phase("brokerage", changes, bare_url, bot_url, concurrency, deadline)
+            bare, ours, _ = _phase("brokerage", changes, bare_url, bot_url, concurrency, deadline, driver)
             record("brokerage", bare, ours)
 
             def has_profile_block(view_id: str) -> bool:
@@ -260,7 +264,9 @@ def main() -> int:
                     },
                 )
                 submissions.append(view_submission_body(view, REQUESTER, values))
-            bare, ours, answers = _phase("submit", submissions, bare_url, bot_url, concurrency, deadline)
+            bare, ours, answers = _phase(
+                "submit", submissions, bare_url, bot_url, concurrency, deadline, driver
+            )
             record("submit", bare, ours)
             accepted = sum(1 for answer in answers if not answer.strip())
             results["submissions"] = {"accepted": accepted, "refused": len(answers) - accepted}
@@ -282,7 +288,7 @@ def main() -> int:
                 )
                 for request in pending
             ]
-            bare, ours, _ = _phase("approve", clicks, bare_url, bot_url, concurrency, deadline)
+            bare, ours, _ = _phase("approve", clicks, bare_url, bot_url, concurrency, deadline, driver)
             record("approve", bare, ours)
             results["requests_approved"] = len(
                 store.list_requests(
@@ -296,6 +302,7 @@ def main() -> int:
                 )
             )
 
+    driver.close()
     results["rows"] = rows
     results["notes"] = notes
     results["elapsed_seconds"] = time.monotonic() - started
