@@ -22,9 +22,10 @@ from bot.services import Services
 
 log = logging.getLogger("bot.app")
 
-# Listeners keep working after ack() (posting cards, waiting on Slack's per-channel pacing); Bolt's default
-# pool of 5 threads let such work delay other acks past Slack's 3 s (measured in bench/ack_latency.py).
-LISTENER_THREADS = 32
+# Listeners keep their thread after ack() while they wait on Slack (views.open, views.update), and a request
+# cannot even ack until a thread is free: Bolt's default 5 let acks miss Slack's 3 s, and 32 still queued
+# /qc deploy acks behind views.open at C=20 (bench/ack_latency.py). The threads mostly wait on sockets.
+LISTENER_THREADS = 128
 
 
 def build_slack_client(settings: Settings) -> WebClient:
