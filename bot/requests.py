@@ -26,7 +26,7 @@ from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.brokerages.validation import FORMATS
 from bot.errors import BotError
 from bot.secrets.errors import SecretError
-from bot.store import DeployRequest, NewRequest, ProjectLocked, RequestStatus
+from bot.store import OPEN, DeployRequest, NewRequest, ProjectLocked, RequestStatus
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -199,6 +199,16 @@ class RequestService:
         if request.status is S.APPROVED:
             self._submit(request.id)
         return ts
+
+    def post_missing_cards(self) -> list[str]:
+        """Queue the card of every open request that has none (the process stopped before it went out)."""
+        missing = [r.id for r in self.store.list_requests(statuses=OPEN, limit=1000) if not r.message_ts]
+        for request_id in missing:
+            # A refresh of a card never posted posts it (Notifier._update_card).
+            self.notifier.refresh_card(request_id)
+        if missing:
+            log.info("posting %d request cards that never went out", len(missing))
+        return missing
 
     def announce_later(self, request: DeployRequest, *, reply_channel: str | None = None) -> None:
         """`announce` on the announcer threads, so the caller (a Bolt listener) is free at once."""

@@ -117,10 +117,11 @@ class BotRuntime:
         return cls(settings=settings, services=services, app=app, home_refresh=home_refresh)
 
     def start_workers(self) -> None:
-        """Resume in-flight work from the store, then start the watcher and the expiry sweeper."""
+        """Resume from the store (cards not yet posted, in-flight deploys), then start watcher and sweeper."""
         if self._started:
             return
         self._started = True
+        self.services.requests.post_missing_cards()
         self.services.deployer.recover()
         self.services.watcher.start()
         self.services.sweeper.start()

@@ -98,3 +98,38 @@ def test_approvers_home_tabs_follow_the_card(tmp_path: Path) -> None:
         while len(bot.slack.calls_to("views.publish")) <= before and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(bot.slack.calls_to("views.publish")) > before
+
+
+def test_a_card_that_never_went_out_is_posted_after_a_restart(tmp_path: Path) -> None:
+    """A request saved just before the process stopped, its card still queued, is not lost."""
+    profiles = {
+        "ib-main": (
+            "InteractiveBrokersBrokerage",
+            {"ib-user-name": "u", "ib-password": "pw-1234", "ib-account": "U1"},
+        )
+    }
+    with running_bot(tmp_path, profiles=profiles) as bot:
+        project_id = bot.qc.add_project("Orphan")
+        model = registry.get("InteractiveBrokersSettings")
+        form = DeployForm(
+            model_key=model.key,
+            profile="ib-main",
+            project_id=project_id,
+            project_name="Orphan",
+            settings=model.validate_settings(
+                {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"}
+            ),
+            reason="card lost in a crash",
+        )
+        # Stored but never announced: what a crash between the ack and the card post leaves behind.
+        request = bot.services.requests.create(form, requester_id=REQUESTER)
+        assert bot.services.store.get_request(request.id).message_ts is None
+        bot.restart()
+        deadline = time.monotonic() + 10
+        while bot.services.store.get_request(request.id).message_ts is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        posted = bot.services.store.get_request(request.id)
+        assert posted.message_ts, "the card was never posted after the restart"
+        card = bot.slack.message(DEPLOY_CHANNEL, posted.message_ts)
+        assert "Orphan" in str(card)
+        assert any(block.get("type") == "actions" for block in card["blocks"]), "the card has no buttons"
