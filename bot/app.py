@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.errors import BotError
 from bot.ids import Block, Callback
 from bot.services import Services
+from bot.slack_transport import PooledWebClient
 
 log = logging.getLogger("bot.app")
 
@@ -29,8 +30,8 @@ LISTENER_THREADS = 128
 
 
 def build_slack_client(settings: Settings) -> WebClient:
-    """A Web API client for SLACK_API_URL that waits out 429s and retries dropped connections."""
-    client = WebClient(
+    """A Web API client for SLACK_API_URL on kept-alive connections; waits out 429s, retries dropped ones."""
+    client = PooledWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=15,

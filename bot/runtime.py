@@ -153,6 +153,7 @@ class BotRuntime:
             services.notifier.close,
             self.home_refresh.close,
             services.qc.close,
+            services.slack.close,
             services.store.dispose,
         ):
             try:

@@ -161,6 +161,8 @@ class FakeSlack:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.calls: list[SlackCall] = []
+        # TCP connections accepted: with keep-alive (HTTP/1.1, like Slack) a pooled client reuses them.
+        self.connections = 0
         self._channels: dict[str, _Channel] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._groups: dict[str, list[str]] = {}
@@ -981,6 +983,14 @@ class _QuietServer(ThreadingHTTPServer):
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         """Routes ``/api/<method>`` and ``/response/<key>`` to the fake."""
+
+        # Keep-alive like Slack's own servers; every reply carries Content-Length.
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            with fake._cond:
+                fake.connections += 1
 
         def do_POST(self) -> None:
             self._dispatch()

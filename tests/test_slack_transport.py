@@ -1,0 +1,64 @@
+"""The pooled Slack Web API client: kept-alive connections, and slack_sdk's retry handling unchanged."""
+
+from __future__ import annotations
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.slack_transport import PooledWebClient
+from tests.fakes.fake_slack import FakeSlack
+
+
+def test_calls_reuse_kept_alive_connections() -> None:
+    with FakeSlack() as slack:
+        pooled = PooledWebClient(token=slack.bot_token, base_url=slack.base_url)
+        try:
+            for index in range(20):
+                assert pooled.chat_postMessage(channel="C1", text=f"message {index}")["ok"]
+        finally:
+            pooled.close()
+        assert slack.connections == 1
+        plain_before = slack.connections
+        plain = WebClient(token=slack.bot_token, base_url=slack.base_url)
+        for index in range(5):
+            plain.chat_postMessage(channel="C1", text=f"plain {index}")
+        # slack_sdk's own urllib transport: one new connection per call, what the pool avoids.
+        assert slack.connections - plain_before == 5
+        assert len(slack.messages("C1")) == 25
+
+
+def test_slack_errors_and_rate_limits_behave_as_with_slack_sdk() -> None:
+    with FakeSlack() as slack:
+        client = PooledWebClient(token=slack.bot_token, base_url=slack.base_url)
+        try:
+            slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+            with pytest.raises(SlackApiError) as refused:
+                client.chat_postMessage(channel="C1", text="no retry handler")
+            assert refused.value.response.status_code == 429
+            assert refused.value.response.headers["retry-after"] == "1"
+
+            client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+            slack.rate_limit("chat.postMessage", times=1, retry_after=0)
+            assert client.chat_postMessage(channel="C1", text="retried")["ok"]
+            attempts = [c.status for c in slack.calls if c.method == "chat.postMessage"]
+            assert attempts[-2:] == [429, 200]
+
+            slack.fail("chat.update", "message_not_found")
+            with pytest.raises(SlackApiError) as failed:
+                client.chat_update(channel="C1", ts="1.0", text="x")
+            assert failed.value.response["error"] == "message_not_found"
+        finally:
+            client.close()
+
+
+def test_wrong_token_is_reported_like_slack_sdk() -> None:
+    with FakeSlack() as slack:
+        client = PooledWebClient(token="xoxb-wrong", base_url=slack.base_url)
+        try:
+            with pytest.raises(SlackApiError) as caught:
+                client.auth_test()
+            assert caught.value.response["error"] == "invalid_auth"
+        finally:
+            client.close()
