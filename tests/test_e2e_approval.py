@@ -15,7 +15,7 @@ import pytest
 
 from bot.ids import Action, Block, Callback
 from bot.store import DeployRequest, RequestStatus
-from tests.fakes.slack_requests import block_actions_body, sign, state_from_view
+from tests.fakes.slack_requests import block_actions_body, new_trigger_id, sign, state_from_view
 from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
 
 S = RequestStatus
@@ -47,9 +47,12 @@ def request_via_modal(
     """Type `/qc deploy`, pick Interactive Brokers, fill the modal and submit; returns the stored request."""
     project_id = bot.qc.add_project(project)
     before = {r.id for r in bot.services.store.list_requests(limit=1000)}
-    assert bot.sender.command("deploy", user_id=user, channel_id=DEPLOY_CHANNEL).status_code == 200
-    opened = bot.slack.wait_for("views.open", lambda c: c.body["view"].get("callback_id") == Callback.DEPLOY)
-    view = bot.slack.last_view(Callback.DEPLOY)
+    trigger = new_trigger_id()
+    answer = bot.sender.command("deploy", user_id=user, channel_id=DEPLOY_CHANNEL, trigger_id=trigger)
+    assert answer.status_code == 200
+    # Follow this command's own modal: earlier modals of the same bot are recorded too.
+    opened = bot.slack.wait_for("views.open", lambda c: c.body.get("trigger_id") == trigger)
+    view = bot.slack.view(opened.response["view"]["id"])
     brokerage = next(b for b in view["blocks"] if b.get("block_id") == Block.BROKERAGE)["element"]
     ib = next(o for o in brokerage["options"] if o["value"] == "InteractiveBrokersSettings")
     bot.sender.action(
@@ -60,8 +63,11 @@ def request_via_modal(
         action_type="static_select",
         selected_option=ib,
     )
-    bot.slack.wait_for("views.update", lambda c: c.at > opened.at and has_block("ib-trading-mode")(c))
-    view = bot.slack.last_view(Callback.DEPLOY)
+    bot.slack.wait_for(
+        "views.update",
+        lambda c: c.body.get("view_id") == view["id"] and has_block("ib-trading-mode")(c),
+    )
+    view = bot.slack.view(view["id"])
     values = state_from_view(
         view,
         {
