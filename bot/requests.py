@@ -164,6 +164,17 @@ class RequestService:
                 f"Profile {profile} is missing {described}. Store them in the secret store "
                 "(see docs/secrets.md) and submit again.",
             )
+        # Formats too (an OANDA account id, a year of birth): a value QuantConnect would refuse is caught
+        # before anyone approves. The values are checked and dropped here; the deployer resolves them again.
+        try:
+            model.validate_credentials(self.profiles.resolve(profile, model))
+        except SecretError as exc:
+            raise RequestRejected("profile", exc.user_message) from None
+        except FieldErrors as exc:
+            problems = " ".join(exc.errors.values())
+            raise RequestRejected(
+                "profile", f"Profile {profile}: {problems} Fix it in the secret store and submit again."
+            ) from None
 
     def announce(self, request: DeployRequest, *, reply_channel: str | None = None) -> str | None:
         """Post the card, confirm to the requester with a link, and start the deploy if already approved."""

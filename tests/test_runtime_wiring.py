@@ -6,11 +6,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.brokerages import registry
 from bot.config import Settings
 from bot.debounce import Debouncer
 from bot.forms import DeployForm
 from bot.ids import Action
+from bot.requests import RequestRejected
 from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, running_bot
 
 MINIMAL_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "DEPLOY_CHANNEL_ID": "C123", "APPROVER_USER_IDS": "U123"}
@@ -133,3 +136,29 @@ def test_a_card_that_never_went_out_is_posted_after_a_restart(tmp_path: Path) ->
         card = bot.slack.message(DEPLOY_CHANNEL, posted.message_ts)
         assert "Orphan" in str(card)
         assert any(block.get("type") == "actions" for block in card["blocks"]), "the card has no buttons"
+
+
+def test_a_profile_value_in_the_wrong_format_is_refused_before_approval(tmp_path: Path) -> None:
+    """An OANDA account id QuantConnect would refuse is caught at request time, and never echoed."""
+    bad_account = "9981234"
+    profiles = {
+        "oanda-main": ("OandaBrokerage", {"oanda-account-id": bad_account, "oanda-access-token": "tok-5678"})
+    }
+    with running_bot(tmp_path, profiles=profiles) as bot:
+        project_id = bot.qc.add_project("FX")
+        model = registry.get("OandaSettings")
+        form = DeployForm(
+            model_key=model.key,
+            profile="oanda-main",
+            project_id=project_id,
+            project_name="FX",
+            settings=model.validate_settings({"oanda-environment": "Trade"}),
+            reason="fx",
+        )
+        with pytest.raises(RequestRejected) as refused:
+            bot.services.requests.create(form, requester_id=REQUESTER)
+        assert refused.value.field == "profile"
+        assert "OANDA account id" in refused.value.user_message
+        assert "###-###-######-###" in refused.value.user_message
+        assert bad_account not in refused.value.user_message
+        assert bot.services.store.list_requests() == []
