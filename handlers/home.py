@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -10,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.home import PendingItem, RunningItem, home_view
 from bot.notifier import model_display_name
 from bot.policy import GroupLookupFailed
-from bot.store.models import TERMINAL, RequestStatus
+from bot.store.models import TERMINAL, DeployRequest, RequestStatus
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -26,46 +28,69 @@ QUERY_LIMIT = 500
 FINISHED_SHOWN = 20
 
 
-def build_home(services: Services, user_id: str) -> dict[str, Any]:
-    """The Home view for `user_id`, read from the store as it stands now."""
+@dataclass(frozen=True)
+class HomeSnapshot:
+    """What every Home tab shows, read from the store once and shared by all the tabs of one refresh."""
+
+    now: datetime
+    open_pending: list[DeployRequest]
+    approvals: dict[str, list[str]]
+    running: list[RunningItem]
+    finished: list[DeployRequest]
+
+
+def home_snapshot(services: Services) -> HomeSnapshot:
+    """Read the pending, running and finished requests (with approvals and deployments) in a few queries."""
     store = services.store
-    policy = services.policy
     now = services.clock()
-    is_approver = bool(policy.is_approver(user_id))
     open_pending = [
         request
         for request in store.list_requests(statuses={S.PENDING}, limit=QUERY_LIMIT)
         if request.expires_at is None or request.expires_at > now
     ]
+    in_flight = store.list_requests(statuses=IN_FLIGHT, limit=QUERY_LIMIT)
+    deployments = store.deployments_for(request.id for request in in_flight)
+    return HomeSnapshot(
+        now=now,
+        open_pending=open_pending,
+        approvals=store.approvals_for(request.id for request in open_pending),
+        running=[
+            RunningItem(request, deployments.get(request.id), model_display_name(request.model_key))
+            for request in in_flight
+        ],
+        finished=store.list_requests(statuses=TERMINAL, limit=FINISHED_SHOWN),
+    )
+
+
+def build_home(services: Services, user_id: str, snapshot: HomeSnapshot | None = None) -> dict[str, Any]:
+    """The Home view for `user_id`, from `snapshot` or from the store as it stands now."""
+    policy = services.policy
+    snapshot = snapshot or home_snapshot(services)
+    is_approver = bool(policy.is_approver(user_id))
     pending: list[PendingItem] = []
     if is_approver:
-        for request in open_pending:
-            approvals = store.approvals(request.id)
+        for request in snapshot.open_pending:
+            approvals = snapshot.approvals.get(request.id, [])
             # Only what this viewer can still act on: not their own (unless allowed), not already approved.
             if user_id in approvals or not policy.may_approve(request, user_id):
                 continue
             pending.append(PendingItem(request, approvals, model_display_name(request.model_key)))
-    running = [
-        RunningItem(request, store.get_deployment(request.id), model_display_name(request.model_key))
-        for request in store.list_requests(statuses=IN_FLIGHT, limit=QUERY_LIMIT)
-    ]
-    finished = store.list_requests(statuses=TERMINAL, limit=FINISHED_SHOWN)
     return home_view(
         viewer_id=user_id,
         is_approver=is_approver,
         pending=pending,
-        running=running,
-        finished=finished,
+        running=snapshot.running,
+        finished=snapshot.finished,
         channel_id=services.settings.deploy_channel_id,
-        now=now,
-        pending_elsewhere=len(open_pending),
+        now=snapshot.now,
+        pending_elsewhere=len(snapshot.open_pending),
     )
 
 
-def publish_home(services: Services, user_id: str) -> bool:
+def publish_home(services: Services, user_id: str, snapshot: HomeSnapshot | None = None) -> bool:
     """Publish the Home tab of one user; False (logged) when Slack refuses."""
     try:
-        services.slack.views_publish(user_id=user_id, view=build_home(services, user_id))
+        services.slack.views_publish(user_id=user_id, view=build_home(services, user_id, snapshot))
     except SlackApiError as exc:
         error = exc.response.get("error") if exc.response is not None else "no answer"
         log.warning("views.publish failed", extra={"user_id": user_id, "error": error})
@@ -88,7 +113,9 @@ def approver_ids(services: Services) -> list[str]:
 
 def refresh_approver_homes(services: Services) -> int:
     """Re-publish every approver's Home tab (after a request is created or decided); returns how many."""
-    return sum(publish_home(services, user_id) for user_id in approver_ids(services))
+    approvers = approver_ids(services)
+    snapshot = home_snapshot(services) if approvers else None
+    return sum(publish_home(services, user_id, snapshot) for user_id in approvers)
 
 
 def register(app: App, services: Services) -> None:

@@ -555,3 +555,22 @@ def test_sqlite_uses_wal(tmp_path: Path) -> None:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
     finally:
         store.dispose()
+
+
+def test_batch_reads_match_the_single_reads(store: Store) -> None:
+    """approvals_for / deployments_for answer for many requests in one query what the single reads answer."""
+    first = store.create_request(new_request(project_id=201, approvals_needed=3), now=NOW)
+    second = store.create_request(new_request(project_id=202, approvals_needed=3), now=NOW)
+    live = store.create_request(new_request(project_id=203, approvals_needed=0), now=NOW)
+    store.add_approval(first.id, "U2", now=NOW + timedelta(seconds=1))
+    store.add_approval(first.id, "U1", now=NOW + timedelta(seconds=2))
+    store.start_deployment(live.id, 203, "L-live", "Running", now=NOW)
+
+    approvals = store.approvals_for([first.id, second.id, live.id, first.id])
+    assert approvals == {first.id: ["U2", "U1"], second.id: [], live.id: []}
+    assert approvals[first.id] == store.approvals(first.id)
+    assert store.approvals_for([]) == {}
+
+    deployments = store.deployments_for([first.id, live.id])
+    assert deployments == {live.id: store.get_deployment(live.id)}
+    assert store.deployments_for([]) == {}

@@ -316,6 +316,22 @@ class Store:
         with self._reader.begin() as connection:
             return self._approvers(connection, request_id)
 
+    def approvals_for(self, request_ids: Iterable[str]) -> dict[str, list[str]]:
+        """`approvals` of several requests in one query; a request nobody approved maps to []."""
+        ids = list(dict.fromkeys(request_ids))
+        found: dict[str, list[str]] = {request_id: [] for request_id in ids}
+        if not ids:
+            return found
+        query = (
+            sa.select(approvals_table.c.request_id, approvals_table.c.user_id)
+            .where(approvals_table.c.request_id.in_(ids))
+            .order_by(approvals_table.c.created_at, approvals_table.c.user_id)
+        )
+        with self._reader.begin() as connection:
+            for request_id, user_id in connection.execute(query):
+                found[request_id].append(user_id)
+        return found
+
     # -- status changes -------------------------------------------------------------------------------
 
     def transition(
@@ -469,6 +485,15 @@ class Store:
         """The deployment of that request, or None."""
         with self._reader.begin() as connection:
             return self._read_deployment(connection, request_id)
+
+    def deployments_for(self, request_ids: Iterable[str]) -> dict[str, Deployment]:
+        """`get_deployment` of several requests in one query; requests without one are left out."""
+        ids = list(dict.fromkeys(request_ids))
+        if not ids:
+            return {}
+        with self._reader.begin() as connection:
+            rows = connection.execute(sa.select(deployments).where(deployments.c.request_id.in_(ids)))
+            return {row.request_id: _deployment(row) for row in rows}
 
     def active_deployments(self) -> list[Deployment]:
         """Deployments whose last status is not terminal, oldest first (what to watch after a restart)."""
