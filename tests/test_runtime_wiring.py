@@ -14,7 +14,30 @@ from bot.debounce import Debouncer
 from bot.forms import DeployForm
 from bot.ids import Action
 from bot.requests import RequestRejected
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, running_bot
+from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+
+IB_PROFILES = {
+    "ib-main": (
+        "InteractiveBrokersBrokerage",
+        {"ib-user-name": "u", "ib-password": "pw-1234", "ib-account": "U1"},
+    )
+}
+
+
+def ib_form(bot: BotHarness, project: str, reason: str) -> DeployForm:
+    """A valid real-money Interactive Brokers request for a new project of the fake QuantConnect."""
+    model = registry.get("InteractiveBrokersSettings")
+    return DeployForm(
+        model_key=model.key,
+        profile="ib-main",
+        project_id=bot.qc.add_project(project),
+        project_name=project,
+        settings=model.validate_settings(
+            {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"}
+        ),
+        reason=reason,
+    )
+
 
 MINIMAL_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "DEPLOY_CHANNEL_ID": "C123", "APPROVER_USER_IDS": "U123"}
 
@@ -55,25 +78,8 @@ def test_debouncer_merges_a_burst_into_few_runs() -> None:
 def test_approvers_home_tabs_follow_the_card(tmp_path: Path) -> None:
     """Without anyone opening App Home, a new request and its approval re-publish the approvers' tabs."""
     env = {"APPROVALS_LIVE": "1"}
-    profiles = {
-        "ib-main": (
-            "InteractiveBrokersBrokerage",
-            {"ib-user-name": "u", "ib-password": "pw-1234", "ib-account": "U1"},
-        )
-    }
-    with running_bot(tmp_path, env=env, profiles=profiles) as bot:
-        project_id = bot.qc.add_project("HomeTab")
-        model = registry.get("InteractiveBrokersSettings")
-        form = DeployForm(
-            model_key=model.key,
-            profile="ib-main",
-            project_id=project_id,
-            project_name="HomeTab",
-            settings=model.validate_settings(
-                {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"}
-            ),
-            reason="home tab test",
-        )
+    with running_bot(tmp_path, env=env, profiles=IB_PROFILES) as bot:
+        form = ib_form(bot, "HomeTab", "home tab test")
         request = bot.services.requests.create(form, requester_id=REQUESTER)
         bot.services.requests.announce(request)
 
@@ -105,25 +111,8 @@ def test_approvers_home_tabs_follow_the_card(tmp_path: Path) -> None:
 
 def test_a_card_that_never_went_out_is_posted_after_a_restart(tmp_path: Path) -> None:
     """A request saved just before the process stopped, its card still queued, is not lost."""
-    profiles = {
-        "ib-main": (
-            "InteractiveBrokersBrokerage",
-            {"ib-user-name": "u", "ib-password": "pw-1234", "ib-account": "U1"},
-        )
-    }
-    with running_bot(tmp_path, profiles=profiles) as bot:
-        project_id = bot.qc.add_project("Orphan")
-        model = registry.get("InteractiveBrokersSettings")
-        form = DeployForm(
-            model_key=model.key,
-            profile="ib-main",
-            project_id=project_id,
-            project_name="Orphan",
-            settings=model.validate_settings(
-                {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"}
-            ),
-            reason="card lost in a crash",
-        )
+    with running_bot(tmp_path, profiles=IB_PROFILES) as bot:
+        form = ib_form(bot, "Orphan", "card lost in a crash")
         # Stored but never announced: what a crash between the ack and the card post leaves behind.
         request = bot.services.requests.create(form, requester_id=REQUESTER)
         assert bot.services.store.get_request(request.id).message_ts is None
