@@ -6,6 +6,7 @@ the repository root goes on sys.path here. Everything listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import argparse
 import faulthandler
 import json
 import logging
@@ -560,3 +561,24 @@ DEFAULTS = {"HOME_REFRESH_SECONDS": 30.0, "SLACK_CHANNEL_INTERVAL_SECONDS": 1.0}
 def production_defaults(env: dict[str, str]) -> dict[str, str]:
     """`env` without the harness's test-speed settings, so the bot runs with its documented defaults."""
     return {key: value for key, value in env.items() if key not in TEST_SPEEDUPS}
+
+
+def bench_parser(description: str | None) -> argparse.ArgumentParser:
+    """The options every bench shares: extra bot environment (`--bot-env KEY=VALUE`) and `--json FILE`."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--bot-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the bot (repeatable), e.g. HOME_REFRESH_SECONDS=3600",
+    )
+    parser.add_argument("--json", help="write results to this file")
+    return parser
+
+
+def bot_env(args: argparse.Namespace) -> dict[str, str]:
+    """The `--bot-env` entries as a mapping."""
+    return dict(item.split("=", 1) for item in args.bot_env)

@@ -17,7 +17,6 @@ Reported: p50/p95/p99/max and throughput per phase and app, and our/bare ratios.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -31,6 +30,8 @@ from _common import (
     LoadDriver,
     SignedRequest,
     TimedFakeQuantConnect,
+    bench_parser,
+    bot_env,
     cancel_hard_cap,
     free_port,
     hard_cap,
@@ -142,20 +143,10 @@ def _phase(
 
 def main() -> int:
     """Run every phase and print the table."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=200, help="requests per phase (default 200)")
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight (default 20)")
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds before phases stop sending")
-    parser.add_argument(
-        "--bot-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for the bot (repeatable), e.g. HOME_REFRESH_SECONDS=3600",
-    )
-    parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     count, concurrency = max(1, args.requests), max(1, args.concurrency)
     quiet_logs()
@@ -164,7 +155,7 @@ def main() -> int:
     started = time.monotonic()
     deadline = started + args.time_cap
     settings, credentials = EXAMPLE_PROFILES[MODEL_KEY]
-    extra_env = dict(item.split("=", 1) for item in args.bot_env)
+    extra_env = bot_env(args)
     results: dict[str, Any] = {
         "machine": machine_info(),
         "requests": count,

@@ -13,7 +13,6 @@ each after the previous live/create, so no queueing is included; higher values m
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import threading
 import time
@@ -26,6 +25,8 @@ from _common import (
     DEFAULTS,
     TEST_SPEEDUPS,
     TimedFakeQuantConnect,
+    bench_parser,
+    bot_env,
     cancel_hard_cap,
     hard_cap,
     machine_info,
@@ -50,20 +51,10 @@ STAGES = ("compile/create", "compile/read", "projects/nodes/read", "live/read", 
 
 def main() -> int:
     """Seed, click, measure, print."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=200, help="approvals to measure (default 200)")
     parser.add_argument("--concurrency", type=int, default=1, help="clicks in flight (default 1)")
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds before clicks stop")
-    parser.add_argument(
-        "--bot-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for the bot (repeatable), e.g. HOME_REFRESH_SECONDS=3600",
-    )
-    parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     quiet_logs()
     hard_cap(args.time_cap + 45)
@@ -74,7 +65,7 @@ def main() -> int:
     env["WATCH_RUNNING_INTERVAL_SECONDS"] = "60"
     # The harness speeds Slack pacing and Home refresh up for tests; measure the documented defaults instead.
     env.update({key: str(DEFAULTS[key]) for key in TEST_SPEEDUPS})
-    env.update(dict(item.split("=", 1) for item in args.bot_env))
+    env.update(bot_env(args))
     tmp = tempfile.mkdtemp(prefix="bench-approve-")
     totals: list[float] = []
     acks: list[float] = []

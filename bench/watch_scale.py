@@ -20,7 +20,6 @@ messages for deployments that did not change, change-to-reply delay, CPU share o
 
 from __future__ import annotations
 
-import argparse
 import random
 import tempfile
 import time
@@ -31,6 +30,8 @@ from typing import Any
 from _common import (
     ProcessSampler,
     TimedFakeQuantConnect,
+    bench_parser,
+    bot_env,
     cancel_hard_cap,
     free_port,
     hard_cap,
@@ -62,23 +63,13 @@ TARGET_CPU_SHARE = 0.10
 
 def main() -> int:
     """Seed, start the bot, change statuses, measure, report."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--deployments", type=int, default=1000, help="active deployments (default 1000)")
     parser.add_argument("--window", type=float, default=60.0, help="seconds of status changes (default 60)")
     parser.add_argument("--change-rate", type=float, default=0.3, help="status changes per second (0.3)")
     parser.add_argument("--drain", type=float, default=80.0, help="seconds to wait for reports (default 80)")
     parser.add_argument("--time-cap", type=float, default=240.0, help="hard cap for the whole run (240)")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
-    parser.add_argument(
-        "--bot-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for the bot (repeatable), e.g. HOME_REFRESH_SECONDS=3600",
-    )
-    parser.add_argument("--json", help="write results to this file")
     args = parser.parse_args()
     quiet_logs()
     hard_cap(args.time_cap)
@@ -99,7 +90,7 @@ def main() -> int:
             "WATCH_INTERVAL_SECONDS": "10",
             "WATCH_RUNNING_INTERVAL_SECONDS": str(RUNNING_INTERVAL),
             "LOG_LEVEL": "WARNING",
-            **dict(item.split("=", 1) for item in args.bot_env),
+            **bot_env(args),
         }
         store = Store(env["DATABASE_URL"])
         web = WebClient(token=slack.bot_token, base_url=slack.base_url)
