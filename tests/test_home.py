@@ -15,6 +15,7 @@ from bot.store import Deployment, DeployRequest, RequestStatus
 from tests.fakes.fake_slack import view_errors
 from tests.fakes.slack_requests import app_home_opened_event
 from tests.harness import BotHarness, running_bot
+from tests.test_card import make_request as card_request
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 S = RequestStatus
@@ -23,43 +24,19 @@ IB_PROFILES = {"ib-main": ("InteractiveBrokersBrokerage", IB_CREDENTIALS)}
 
 
 def make_request(index: int = 1, **overrides: Any) -> DeployRequest:
-    """A stored-looking request; `overrides` change any column."""
+    """A stored-looking request, numbered by `index`; `overrides` change any column."""
     values: dict[str, Any] = {
         "id": f"r-{index:08d}",
         "project_id": 1000 + index,
         "project_name": f"Momentum <{index}> & Co",
-        "model_key": "InteractiveBrokersSettings",
-        "brokerage_id": "InteractiveBrokersBrokerage",
-        "profile": "ib-main",
-        "node_id": None,
-        "version_id": "-1",
         "settings": {"ib-trading-mode": "live"},
-        "holdings": [],
-        "cash": [],
-        "data_providers": ("QuantConnectBrokerage",),
-        "automatic_redeploy": False,
         "reason": "Rebalance " * 40,
-        "requester_id": "UREQUESTER",
-        "is_paper": False,
         "approvals_needed": 1,
-        "status": S.PENDING,
-        "channel_id": "CDEPLOY",
-        "message_ts": "1714564800.000100",
-        "compile_id": None,
-        "node_used": None,
-        "deploy_id": None,
-        "errors": (),
         "created_at": NOW,
         "updated_at": NOW,
         "expires_at": NOW + timedelta(minutes=60),
-        "decided_by": None,
-        "decided_at": None,
-        "decision_note": None,
-        "dedupe_key": None,
-        "revision": 1,
     }
-    values.update(overrides)
-    return DeployRequest.model_validate(values)
+    return card_request(**{**values, **overrides})
 
 
 def deployment(request: DeployRequest, status: str) -> Deployment:
