@@ -14,7 +14,8 @@ Each `running_bot` starts its own fakes unless given some, so tests stay indepen
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,18 @@ class OffsetClock:
         """Move the bot's clock forward by `delta` or timedelta(**kwargs)."""
         with self._lock:
             self._offset += delta if delta is not None else timedelta(**kwargs)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy and return it (the bot works on other threads)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def profile_env(profiles: Mapping[str, ProfileSpec]) -> dict[str, str]:

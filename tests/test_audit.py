@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,20 +14,11 @@ import pytest
 from bot.audit_export import event_line, main, parse_moment
 from bot.ids import Action, Block
 from bot.store import AuditEvent, NewRequest, RequestStatus, Store
-from tests.harness import DEPLOY_CHANNEL, BotHarness, running_bot
+from tests.harness import DEPLOY_CHANNEL, BotHarness, eventually, running_bot
 from tests.test_home import IB_PROFILES, ask
 
 S = RequestStatus
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
-
-
-def wait_until(check: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
-    """Poll `check` until it is truthy (the bot works on background threads)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def new_request(project_id: int, requester: str = "UREQUESTER") -> NewRequest:
@@ -185,11 +174,11 @@ def test_exported_story_of_each_request_is_complete_and_in_order(
         # 1. Asked, approved, deployed, watched to Running, stopped by another approver.
         live = ask(bot, "Alpha Momentum")
         click(bot, Action.APPROVE, live.id, "UAPPROVER1")
-        wait_until(
+        eventually(
             lambda: (d := store.get_deployment(live.id)) is not None and d.status == "Running", what="Running"
         )
         click(bot, Action.STOP, live.id, "UAPPROVER2")
-        wait_until(lambda: status_of(bot, live.id) is S.ENDED, what="ended")
+        eventually(lambda: status_of(bot, live.id) is S.ENDED, what="ended")
 
         # 2. Asked and rejected with a reason typed into the reject modal.
         rejected = ask(bot, "Beta Carry")
@@ -199,13 +188,13 @@ def test_exported_story_of_each_request_is_complete_and_in_order(
         bot.sender.submit(
             modal, {Block.REJECT_REASON.value: {Action.VALUE.value: "Wrong size"}}, user_id="UAPPROVER2"
         )
-        wait_until(lambda: status_of(bot, rejected.id) is S.REJECTED, what="rejected")
+        eventually(lambda: status_of(bot, rejected.id) is S.REJECTED, what="rejected")
 
         # 3. Asked, approved, and failed to build.
         failed = ask(bot, "Gamma Breakout")
         bot.qc.build_error(failed.project_id, ["Main.cs(12,5): error CS1002: ; expected"])
         click(bot, Action.APPROVE, failed.id, "UAPPROVER1")
-        wait_until(lambda: status_of(bot, failed.id) is S.FAILED, what="failed")
+        eventually(lambda: status_of(bot, failed.id) is S.FAILED, what="failed")
 
         # Slash command: the trail of one project, readable, only to the asker.
         assert bot.sender is not None

@@ -14,8 +14,8 @@ import pytest
 from bot.ids import Action
 from bot.logging_setup import configure_logging
 from bot.secrets import DEFAULT_REGISTRY
-from tests.harness import running_bot
-from tests.test_audit import card_message, click, status_of, wait_until
+from tests.harness import eventually, running_bot
+from tests.test_audit import card_message, click, status_of
 from tests.test_home import IB_CREDENTIALS, IB_PROFILES, ask
 
 
@@ -45,7 +45,7 @@ def test_json_logs_carry_ids_and_mask_secrets(tmp_path: Path, json_log: io.Strin
         request = ask(bot, "Alpha Momentum")
         assert card_message(bot, request.id)
         click(bot, Action.APPROVE, request.id, "UAPPROVER1")
-        wait_until(lambda: str(status_of(bot, request.id)) == "live", what="live")
+        eventually(lambda: str(status_of(bot, request.id)) == "live", what="live")
         assert bot.sender is not None
         bot.sender.command("help", user_id="UTRADER")
         # A secret that reaches a log call through a real code path is masked by the handler's filter.

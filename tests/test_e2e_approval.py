@@ -16,23 +16,11 @@ import pytest
 from bot.ids import Action, Block, Callback
 from bot.store import DeployRequest, RequestStatus
 from tests.fakes.slack_requests import block_actions_body, new_trigger_id, sign, state_from_view
-from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
 
 S = RequestStatus
 IB_SECRETS = {"ib-user-name": "trader-joe-77", "ib-password": "hunter2-Sup3rSecret", "ib-account": "U7654321"}
 PROFILES = {"ib-main": ("InteractiveBrokersBrokerage", IB_SECRETS)}
-
-
-def eventually(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def has_block(block_id: str) -> Callable[[Any], bool]:

@@ -7,10 +7,8 @@ Requests are created through the request service (the modal itself is covered by
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,7 +18,7 @@ from bot.forms import DeployForm
 from bot.ids import Action
 from bot.store import DeployRequest, RequestStatus
 from tests.fakes.qc_schema import validate_live_create
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
 
 S = RequestStatus
 MODELS = [model.key for model in registry.all_models()]
@@ -36,18 +34,6 @@ PROFILES = {
     for key, (_, credentials) in EXAMPLE_PROFILES.items()
     if key in MODELS
 }
-
-
-def eventually(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def quick(bot: BotHarness) -> BotHarness:

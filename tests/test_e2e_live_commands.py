@@ -10,13 +10,12 @@ import pytest
 
 from bot.ids import Action
 from bot.store import DeployRequest, RequestStatus
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
 from tests.test_e2e_deploy import (
     PROFILES,
     arranged,
     assert_no_secrets,
     card_text,
-    eventually,
     quick,
     story,
     thread_text,

@@ -19,9 +19,9 @@ from bot.ids import Action
 from bot.watcher import STATUS_REPLIES
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import DEPLOY_CHANNEL, BotHarness, running_bot
+from tests.harness import DEPLOY_CHANNEL, BotHarness, eventually, running_bot
 from tests.pg import BACKENDS, database_url
-from tests.test_audit import card_message, status_of, wait_until
+from tests.test_audit import card_message, status_of
 from tests.test_home import IB_PROFILES, ask
 
 
@@ -81,7 +81,7 @@ def take_over(first: BotHarness, second: BotHarness, slack: FakeSlack, qc: FakeQ
     request = ask(first, "Alpha Momentum")
     click_on(first, Action.APPROVE, request.id, "UAPPROVER1", card_message(first, request.id))
     store = second.services.store
-    wait_until(
+    eventually(
         lambda: (d := store.get_deployment(request.id)) is not None and d.status == "Running",
         what="the deployment to run",
     )
@@ -103,7 +103,7 @@ def take_over(first: BotHarness, second: BotHarness, slack: FakeSlack, qc: FakeQ
 
     # Once it expires, the survivor takes the deployment over and reports the change, once.
     survivor.clock.advance(seconds=lease_seconds + 1)
-    wait_until(lambda: str(status_of(survivor, request.id)) == "ended", what="the request to end")
+    eventually(lambda: str(status_of(survivor, request.id)) == "ended", what="the request to end")
     survivor.services.notifier.flush()
     final = store.get_request(request.id)
     assert final is not None and final.message_ts
@@ -140,12 +140,12 @@ def same_click(first: BotHarness, second: BotHarness, qc: FakeQuantConnect) -> N
 
     store = first.services.store
     both_at_once("UAPPROVER1")
-    wait_until(lambda: len(store.approvals(request.id)) >= 1, what="the first approval")
+    eventually(lambda: len(store.approvals(request.id)) >= 1, what="the first approval")
     assert store.approvals(request.id) == ["UAPPROVER1"]
     assert status_of(first, request.id).value == "pending"  # type: ignore[union-attr]
 
     both_at_once("UAPPROVER2")
-    wait_until(
+    eventually(
         lambda: (d := store.get_deployment(request.id)) is not None and d.status == "Running",
         what="the deployment to run",
     )

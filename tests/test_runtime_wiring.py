@@ -14,7 +14,7 @@ from bot.debounce import Debouncer
 from bot.forms import DeployForm
 from bot.ids import Action
 from bot.requests import RequestRejected
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
 
 IB_PROFILES = {
     "ib-main": (
@@ -93,20 +93,18 @@ def test_approvers_home_tabs_follow_the_card(tmp_path: Path) -> None:
                 for approver in APPROVERS
             )
 
-        deadline = time.monotonic() + 10
-        while not published_mentioning("HomeTab") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert published_mentioning("HomeTab"), "approvers' Home tabs were not refreshed after the request"
+        eventually(
+            lambda: published_mentioning("HomeTab"), what="approvers' Home tabs refreshed after the request"
+        )
 
         before = len(bot.slack.calls_to("views.publish"))
         card = bot.slack.message(DEPLOY_CHANNEL, bot.services.store.get_request(request.id).message_ts)
         bot.sender.action(
             Action.APPROVE, request.id, user_id=APPROVERS[0], channel_id=DEPLOY_CHANNEL, message=card
         )
-        deadline = time.monotonic() + 10
-        while len(bot.slack.calls_to("views.publish")) <= before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(bot.slack.calls_to("views.publish")) > before
+        eventually(
+            lambda: len(bot.slack.calls_to("views.publish")) > before, what="Home tabs after the approval"
+        )
 
 
 def test_a_card_that_never_went_out_is_posted_after_a_restart(tmp_path: Path) -> None:
@@ -117,11 +115,10 @@ def test_a_card_that_never_went_out_is_posted_after_a_restart(tmp_path: Path) ->
         request = bot.services.requests.create(form, requester_id=REQUESTER)
         assert bot.services.store.get_request(request.id).message_ts is None
         bot.restart()
-        deadline = time.monotonic() + 10
-        while bot.services.store.get_request(request.id).message_ts is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(
+            lambda: bot.services.store.get_request(request.id).message_ts, what="the card after the restart"
+        )
         posted = bot.services.store.get_request(request.id)
-        assert posted.message_ts, "the card was never posted after the restart"
         card = bot.slack.message(DEPLOY_CHANNEL, posted.message_ts)
         assert "Orphan" in str(card)
         assert any(block.get("type") == "actions" for block in card["blocks"]), "the card has no buttons"
