@@ -25,7 +25,7 @@ from bot.brokerages.data_providers import DataProviderConfig, find_option
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.brokerages.validation import FORMATS
 from bot.errors import BotError
-from bot.secrets.errors import SecretError
+from bot.secrets.errors import ProfileIncomplete, SecretError
 from bot.store import OPEN, DeployRequest, NewRequest, ProjectLocked, RequestStatus
 
 if TYPE_CHECKING:
@@ -153,21 +153,20 @@ class RequestService:
         return request
 
     def _check_profile(self, profile: str, model: type[BrokerageSettings]) -> None:
+        """The profile holds every credential the model needs, each in a shape QuantConnect accepts.
+
+        Formats too (an OANDA account id, a year of birth): a value QuantConnect would refuse is caught before
+        anyone approves. The values are checked and dropped here; the deployer resolves them again.
+        """
         try:
-            missing = self.profiles.missing_fields(profile, model)
-        except SecretError as exc:
-            raise RequestRejected("profile", exc.user_message) from None
-        if missing:
-            described = ", ".join(f"{model.field(name).label} ({name})" for name in missing)
+            model.validate_credentials(self.profiles.resolve(profile, model))
+        except ProfileIncomplete as exc:
+            described = ", ".join(f"{model.field(name).label} ({name})" for name in exc.missing)
             raise RequestRejected(
                 "profile",
                 f"Profile {profile} is missing {described}. Store them in the secret store "
                 "(see docs/secrets.md) and submit again.",
-            )
-        # Formats too (an OANDA account id, a year of birth): a value QuantConnect would refuse is caught
-        # before anyone approves. The values are checked and dropped here; the deployer resolves them again.
-        try:
-            model.validate_credentials(self.profiles.resolve(profile, model))
+            ) from None
         except SecretError as exc:
             raise RequestRejected("profile", exc.user_message) from None
         except FieldErrors as exc:
