@@ -11,7 +11,6 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 import handlers
@@ -116,9 +115,6 @@ def _tell_user(body: dict[str, Any], message: str, services: Services) -> None:
         or (body.get("container") or {}).get("channel_id")
         or services.settings.deploy_channel_id
     )
-    if not user:
-        return
-    try:
-        services.slack.chat_postEphemeral(channel=channel, user=user, text=message)
-    except SlackApiError as exc:
-        log.warning("could not tell %s about an error: %s", user, exc.response.get("error"))
+    if user:
+        # The notifier falls back to a direct message when the channel cannot reach them; it never raises.
+        services.notifier.ephemeral(channel, str(user), message)
