@@ -13,9 +13,10 @@ Each `running_bot` starts its own fakes unless given some, so tests stay indepen
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,6 +68,19 @@ def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "con
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def leaked_secrets(secrets: Iterable[str], text: str) -> list[str]:
+    """The secrets that occur in `text` as whole values, not inside a longer run of letters and digits.
+
+    A short fake value such as a year of birth ("1985") turns up by chance inside random hex ids and
+    memory addresses in a debug log; a real leak stands on its own, between quotes, spaces or punctuation.
+    """
+    return [
+        secret
+        for secret in secrets
+        if re.search(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", text) is not None
+    ]
 
 
 def profile_env(profiles: Mapping[str, ProfileSpec]) -> dict[str, str]:

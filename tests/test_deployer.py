@@ -12,6 +12,7 @@ from bot.brokerages.examples import example_secret_values
 from bot.secrets import CredentialProfiles, EnvSecretStore
 from bot.store import RequestStatus
 from tests.fakes.qc_schema import validate_live_create
+from tests.harness import leaked_secrets
 from tests.test_deployer_support import (
     IB,
     World,
@@ -273,5 +274,4 @@ def test_no_secret_reaches_messages_errors_or_logs(world: World, caplog: pytest.
     text = world.notifier.all_text() + caplog.text
     text += "".join(str(e.detail) for e in world.store.events())
     text += "".join(" ".join(r.errors) for r in world.store.list_requests())
-    for secret in example_secret_values():
-        assert secret not in text
+    assert leaked_secrets(example_secret_values(), text) == []

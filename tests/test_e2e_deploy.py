@@ -18,7 +18,15 @@ from bot.forms import DeployForm
 from bot.ids import Action
 from bot.store import DeployRequest, RequestStatus
 from tests.fakes.qc_schema import validate_live_create
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
+from tests.harness import (
+    APPROVERS,
+    DEPLOY_CHANNEL,
+    REQUESTER,
+    BotHarness,
+    eventually,
+    leaked_secrets,
+    running_bot,
+)
 
 S = RequestStatus
 MODELS = [model.key for model in registry.all_models()]
@@ -124,8 +132,7 @@ def story(bot: BotHarness, request_id: str) -> list[str]:
 
 def assert_no_secrets(bot: BotHarness, caplog: pytest.LogCaptureFixture | None = None) -> None:
     text = bot.slack.all_text() + (caplog.text if caplog is not None else "")
-    for secret in example_secret_values():
-        assert secret not in text, "a credential reached Slack or the logs"
+    assert leaked_secrets(example_secret_values(), text) == [], "a credential reached Slack or the logs"
     assert bot.qc.api_token not in text
 
 
