@@ -6,10 +6,11 @@ import json
 import logging
 import ssl
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
@@ -54,6 +55,17 @@ def create_app(settings: Settings, services: Services) -> App:
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
         logger=logging.getLogger("bot.bolt"),
     )
+
+    @app.middleware
+    def use_pooled_client(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        """Listeners call Slack through the bot's pooled client, not the one-off urllib client Bolt makes.
+
+        Bolt builds a new WebClient per request (so that an app may swap its token), and that client opens
+        a new connection for every call. This bot has one static token and never changes it on a client.
+        """
+        context["client"] = services.slack
+        return next()
+
     handlers.register(app, services)
 
     @app.error

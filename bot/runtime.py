@@ -8,6 +8,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -136,7 +137,9 @@ class BotRuntime:
         """Stop background workers, let queued Slack messages go out, release connections."""
         services = self.services
         stoppers: list[Callable[[], object]] = [
-            # First: an announcement may still hand an auto-approved request to the deployer.
+            # Listeners still answering (a views.update after the ack) finish before their clients close.
+            lambda: drain_executor(self.app.listener_runner.listener_executor, timeout, "listeners"),
+            # Then: an announcement may still hand an auto-approved request to the deployer.
             lambda: services.requests.close(timeout),
             lambda: services.after_ack.shutdown(wait=True, cancel_futures=True),
             services.sweeper.stop,
@@ -161,6 +164,20 @@ class BotRuntime:
             except Exception:
                 log.exception("error while closing")
         self._started = False
+
+
+def drain_executor(executor: Executor, timeout: float, what: str) -> None:
+    """Refuse new work and wait up to `timeout` seconds for the running work to finish."""
+    waiter = threading.Thread(
+        target=executor.shutdown,
+        kwargs={"wait": True, "cancel_futures": True},
+        name=f"drain-{what}",
+        daemon=True,
+    )
+    waiter.start()
+    waiter.join(timeout)
+    if waiter.is_alive():
+        log.warning("%s still running after %.0f s; stopping without them", what, timeout)
 
 
 def serve_http(runtime: BotRuntime, *, host: str = "0.0.0.0", port: int | None = None) -> None:

@@ -114,6 +114,18 @@ def test_deploy_opens_the_modal_before_any_slow_call(bot: BotHarness) -> None:
     assert json.loads(view["private_metadata"]) == {"channel_id": "CWORK"}
 
 
+def test_listeners_call_slack_over_kept_alive_connections(bot: BotHarness) -> None:
+    # Bolt hands listeners a new urllib client per request, which opens a connection for every call.
+    view = _choose_brokerage(bot, _open(bot), "QuantConnectSettings")
+    before = bot.slack.connections
+    models = [model.key for model in registry.all_models() if model.key != "QuantConnectSettings"][:8]
+    for model_key in models:
+        view = _choose_brokerage(bot, view, model_key)
+    # The fake records a call before its answer is read, so the next change may overlap the last one's
+    # answer: the pool then holds two connections. Without it there would be one per change.
+    assert bot.slack.connections - before <= 3, "each views.update opened a connection of its own"
+
+
 def test_project_argument_is_carried_then_resolved_after_the_modal_opened(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Argument Strategy")
     # QuantConnect hangs: had the command waited for it, views.open would come only after the delay.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from bot.debounce import Debouncer
 from bot.forms import DeployForm
 from bot.ids import Action
 from bot.requests import RequestRejected
+from tests.fakes.slack_requests import new_trigger_id
 from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
 
 IB_PROFILES = {
@@ -148,3 +150,18 @@ def test_a_profile_value_in_the_wrong_format_is_refused_before_approval(tmp_path
         assert "###-###-######-###" in refused.value.user_message
         assert bad_account not in refused.value.user_message
         assert bot.services.store.list_requests() == []
+
+
+def test_stopping_lets_a_listener_finish_its_slack_call(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stop while a listener waits on Slack after its ack waits for it instead of cutting its connection."""
+    with running_bot(tmp_path) as bot:
+        bot.slack.delay("views.open", 0.5)
+        trigger = new_trigger_id()
+        assert bot.sender.command("deploy", user_id=REQUESTER, trigger_id=trigger).status_code == 200
+        bot.stop()
+        opened = [c for c in bot.slack.calls_to("views.open") if c.body.get("trigger_id") == trigger]
+        assert len(opened) == 1
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]

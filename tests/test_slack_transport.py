@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+from http.client import RemoteDisconnected
+from urllib.error import URLError
+
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from bot.slack_transport import PooledWebClient
 from tests.fakes.fake_slack import FakeSlack
@@ -62,3 +67,40 @@ def test_wrong_token_is_reported_like_slack_sdk() -> None:
             assert caught.value.response["error"] == "invalid_auth"
         finally:
             client.close()
+
+
+def test_dropped_connections_are_retried_like_slack_sdk() -> None:
+    with FakeSlack() as slack:
+        client = PooledWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
+        try:
+            slack.drop("chat.postMessage", times=1)
+            with pytest.raises(RemoteDisconnected):
+                client.chat_postMessage(channel="C1", text="no retry handler")
+
+            client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=1))
+            slack.drop("chat.postMessage", times=1)
+            assert client.chat_postMessage(channel="C1", text="retried")["ok"]
+            attempts = [c.status for c in slack.calls if c.method == "chat.postMessage"]
+            assert attempts == [0, 0, 200]
+            assert [m["text"] for m in slack.messages("C1")] == ["retried"]
+        finally:
+            client.close()
+
+
+def test_unreachable_slack_is_the_urllib_error_slack_sdk_knows() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    client = PooledWebClient(
+        token="xoxb-test", base_url=f"http://127.0.0.1:{closed_port}/api/", retry_handlers=[]
+    )
+    retries = ConnectionErrorRetryHandler(
+        max_retry_count=2, interval_calculator=FixedValueRetryIntervalCalculator(0)
+    )
+    client.retry_handlers.append(retries)
+    try:
+        with pytest.raises(URLError) as caught:
+            client.auth_test()
+        assert "xoxb-test" not in str(caught.value)
+    finally:
+        client.close()

@@ -32,7 +32,8 @@ as calls with method ``"response_url"`` (``path`` holds the key) and listed by `
 Failure injection (each consumed by the next matching calls, in order of injection):
     ``rate_limit(method, times=1, retry_after=1)`` HTTP 429 + ``Retry-After``, body ``ratelimited``;
     ``fail(method, error, times=1)`` ``{"ok": false, "error": error}``; ``delay(method, seconds, times=1)``
-    sleeps before answering normally; ``expire_trigger(trigger_id)``.
+    sleeps before answering normally; ``drop(method, times=1)`` closes the connection without answering
+    (recorded with status 0); ``expire_trigger(trigger_id)``.
 
 Errors answered like Slack: ``not_authed``/``invalid_auth`` (token via ``Authorization: Bearer`` or a
 ``token`` field), ``unknown_method``, ``channel_not_found`` (a never-registered ``C...`` id is auto-registered
@@ -136,7 +137,7 @@ class _Channel:
 
 @dataclass
 class _Fault:
-    kind: str  # "rate_limit" or "fail"
+    kind: str  # "rate_limit", "fail" or "drop"
     error: str = ""
     retry_after: int = 1
 
@@ -296,6 +297,11 @@ class FakeSlack:
         with self._cond:
             self._faults.setdefault(method, []).extend(_Fault("fail", error=error) for _ in range(times))
 
+    def drop(self, method: str, times: int = 1) -> None:
+        """Hang up on the next ``times`` calls of ``method`` without answering (recorded with status 0)."""
+        with self._cond:
+            self._faults.setdefault(method, []).extend(_Fault("drop") for _ in range(times))
+
     def delay(self, method: str, seconds: float, times: int = 1) -> None:
         """Sleep ``seconds`` before answering the next ``times`` calls of ``method``."""
         with self._cond:
@@ -443,6 +449,8 @@ class FakeSlack:
             fault = faults.pop(0) if faults else None
         if pause:
             time.sleep(pause)
+        if fault is not None and fault.kind == "drop":
+            return _Reply(0, {"ok": False, "error": "connection dropped by the fake"})
         if fault is not None and fault.kind == "rate_limit":
             return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(fault.retry_after)})
         if fault is not None:
@@ -1016,6 +1024,10 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 self._send(_Reply(404, {"ok": False, "error": "not_found"}))
 
         def _send(self, reply: _Reply) -> None:
+            if reply.status == 0:
+                # A dropped connection: close it without a status line, as a failing proxy or server would.
+                self.close_connection = True
+                return
             payload = json.dumps(reply.body).encode("utf-8")
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
