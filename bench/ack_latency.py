@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from _common import (
     print_table,
     production_defaults,
     quiet_logs,
+    read_process,
     start_bot,
     start_process,
     stop_process,
@@ -78,6 +80,14 @@ def bench_env() -> dict[str, str]:
     }
 
 
+@dataclass
+class App:
+    """One app under load: where to send requests and which process to measure."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
 def served_apps(
     tmp: Path,
@@ -85,8 +95,8 @@ def served_apps(
     qc: TimedFakeQuantConnect,
     credentials: dict[str, str],
     extra_env: dict[str, str],
-) -> Iterator[tuple[str, str, Store]]:
-    """The bot (`python -m bot --http`) and the bare app, each in its own process; yields URLs and the store.
+) -> Iterator[tuple[App, App, Store]]:
+    """The bot (`python -m bot --http`) and the bare app, each in its own process; yields both and the store.
 
     Separate processes keep the fakes and the load generator off the apps' GIL, so each app's own cost shows.
     """
@@ -111,7 +121,11 @@ def served_apps(
         if not wait_until(lambda: healthy(bot_port) and healthy(bare_port), 60, interval=0.2):
             raise SystemExit(f"the apps did not start; see the logs in {tmp}")
         store = Store(env["DATABASE_URL"], migrate=False)
-        yield f"http://127.0.0.1:{bot_port}/", f"http://127.0.0.1:{bare_port}/", store
+        yield (
+            App(f"http://127.0.0.1:{bot_port}/", bot.pid),
+            App(f"http://127.0.0.1:{bare_port}/", bare.pid),
+            store,
+        )
     finally:
         print("  stopping the apps (the bot flushes queued Slack messages first)")
         stop_process(bot)
@@ -124,21 +138,33 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text, "emoji": True}, "value": value}
 
 
+def _run_measured(
+    driver: LoadDriver, app: App, requests: list[SignedRequest], concurrency: int, deadline: float
+) -> tuple[dict[str, Any], list[str]]:
+    """One load run against `app`; the summary adds the app's CPU milliseconds per request during the run."""
+    before = read_process(app.pid).cpu_seconds
+    result = driver.run(app.url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
+    cpu_seconds = read_process(app.pid).cpu_seconds - before
+    summary: dict[str, Any] = {**result.summary(), "wall_seconds": result.wall_seconds}
+    summary["cpu_ms_per_req"] = 1000 * cpu_seconds / max(1, len(result.bodies))
+    return summary, result.bodies
+
+
 def _phase(
     name: str,
     bodies: list[bytes],
-    bare_url: str,
-    bot_url: str,
+    bare_app: App,
+    bot: App,
     concurrency: int,
     deadline: float,
     driver: LoadDriver,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """Send the same bodies to the bare app, then to the bot; returns both summaries and the bot's answers."""
     requests = [SignedRequest(body) for body in bodies]
-    bare = driver.run(bare_url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
-    ours = driver.run(bot_url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
-    print(f"  {name}: bare {bare.wall_seconds:.1f} s, bot {ours.wall_seconds:.1f} s")
-    return bare.summary(), ours.summary(), ours.bodies
+    bare, _ = _run_measured(driver, bare_app, requests, concurrency, deadline)
+    ours, answers = _run_measured(driver, bot, requests, concurrency, deadline)
+    print(f"  {name}: bare {bare['wall_seconds']:.1f} s, bot {ours['wall_seconds']:.1f} s")
+    return bare, ours, answers
 
 
 def main() -> int:
@@ -174,11 +200,11 @@ def main() -> int:
         TimedFakeQuantConnect() as qc,
     ):
         projects = [qc.add_project(f"Bench {i:04d}") for i in range(count)]
-        with served_apps(Path(tmp), slack, qc, credentials, extra_env) as (bot_url, bare_url, store):
+        with served_apps(Path(tmp), slack, qc, credentials, extra_env) as (bot, bare_app, store):
             # Warm both apps (first-request imports and connection pools) outside the measurement.
             warm = [SignedRequest(slash_command_body(text="help", user_id=REQUESTER)) for _ in range(10)]
-            driver.run(bare_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
-            driver.run(bot_url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
+            driver.run(bare_app.url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
+            driver.run(bot.url, SIGNING_SECRET, warm, concurrency=2, deadline=deadline)
 
             def record(kind: str, bare: dict[str, Any], ours: dict[str, Any]) -> None:
                 rows.append({"phase": kind, "app": "bare", **bare})
@@ -191,6 +217,7 @@ def main() -> int:
                         "p95_ms": ours["p95_ms"] / bare["p95_ms"],
                         "p99_ms": ours["p99_ms"] / bare["p99_ms"],
                         "throughput_rps": ours["throughput_rps"] / bare["throughput_rps"],
+                        "cpu_ms_per_req": ours["cpu_ms_per_req"] / max(bare["cpu_ms_per_req"], 1e-9),
                     }
                 )
 
@@ -206,7 +233,7 @@ def main() -> int:
                 )
                 for pid in projects
             ]
-            bare, ours, _ = _phase("command", commands, bare_url, bot_url, concurrency, deadline, driver)
+            bare, ours, _ = _phase("command", commands, bare_app, bot, concurrency, deadline, driver)
             record("command", bare, ours)
 
             # The modals the bot opened, in the order Slack saw them; each then gets one project.
@@ -230,7 +257,7 @@ def main() -> int:
                 )
                 for view_id in view_ids
             ]
-            bare, ours, _ = _phase("brokerage", changes, bare_url, bot_url, concurrency, deadline, driver)
+            bare, ours, _ = _phase("brokerage", changes, bare_app, bot, concurrency, deadline, driver)
             record("brokerage", bare, ours)
 
             def has_profile_block(view_id: str) -> bool:
@@ -255,9 +282,7 @@ def main() -> int:
                     },
                 )
                 submissions.append(view_submission_body(view, REQUESTER, values))
-            bare, ours, answers = _phase(
-                "submit", submissions, bare_url, bot_url, concurrency, deadline, driver
-            )
+            bare, ours, answers = _phase("submit", submissions, bare_app, bot, concurrency, deadline, driver)
             record("submit", bare, ours)
             accepted = sum(1 for answer in answers if not answer.strip())
             results["submissions"] = {"accepted": accepted, "refused": len(answers) - accepted}
@@ -279,7 +304,7 @@ def main() -> int:
                 )
                 for request in pending
             ]
-            bare, ours, _ = _phase("approve", clicks, bare_url, bot_url, concurrency, deadline, driver)
+            bare, ours, _ = _phase("approve", clicks, bare_app, bot, concurrency, deadline, driver)
             record("approve", bare, ours)
             results["requests_approved"] = len(
                 store.list_requests(
@@ -297,7 +322,18 @@ def main() -> int:
     results["rows"] = rows
     results["notes"] = notes
     results["elapsed_seconds"] = time.monotonic() - started
-    columns = ["phase", "app", "n", "errors", "p50_ms", "p95_ms", "p99_ms", "max_ms", "throughput_rps"]
+    columns = [
+        "phase",
+        "app",
+        "n",
+        "errors",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+        "throughput_rps",
+        "cpu_ms_per_req",
+    ]
     print_table(
         "Acknowledgement latency (ms) and throughput (requests/s); bot/bare rows are ratios", rows, columns
     )

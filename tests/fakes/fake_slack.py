@@ -994,6 +994,9 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
 
         # Keep-alive like Slack's own servers; every reply carries Content-Length.
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as two writes: without TCP_NODELAY, Nagle holds the body back until the
+        # client's delayed ACK (40 ms) on every kept-alive exchange.
+        disable_nagle_algorithm = True
 
         def setup(self) -> None:
             super().setup()

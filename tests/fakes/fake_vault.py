@@ -149,6 +149,9 @@ def _children(stored: Iterable[str], path: str) -> list[str]:
 def _handler_for(state: VaultState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as two writes: without TCP_NODELAY, Nagle holds the body back until the
+        # client's delayed ACK (40 ms) on every kept-alive exchange.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Keep test output quiet."""
