@@ -281,3 +281,13 @@ def test_faults_are_consumed_in_order(qc: FakeQuantConnect) -> None:
     assert post(qc, "authenticate", {}, signed(qc)).status_code == 502
     assert post(qc, "authenticate", {}, signed(qc)).json()["errors"] == ["Service paused"]
     assert post(qc, "authenticate", {}, signed(qc)).json()["success"] is True
+
+
+def test_a_stopped_fake_answers_nothing_even_on_a_kept_alive_connection() -> None:
+    fake = FakeQuantConnect()
+    fake.start()
+    with httpx.Client(base_url=fake.base_url) as client:
+        assert client.post("authenticate").status_code in (200, 401)
+        fake.stop()
+        with pytest.raises(httpx.TransportError):
+            client.post("authenticate")

@@ -687,6 +687,11 @@ class _Handler(BaseHTTPRequestHandler):
     """Parses one request, applies injected faults, writes the fake's answer."""
 
     server: ThreadingHTTPServer
+    # Kept-alive connections, as QuantConnect's own servers keep them; every answer carries Content-Length.
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes: without TCP_NODELAY, Nagle would hold the body back until the
+    # client's delayed ACK (40 ms) on every kept-alive exchange.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log."""
@@ -697,6 +702,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         fake: FakeQuantConnect = self.server.fake  # type: ignore[attr-defined]
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if fake._stopping.is_set():
+            # A kept-alive connection outlives stop(): a stopped fake answers nothing, like a server gone.
+            self._drop()
+            return
         path = self.path.split("?", 1)[0]
         endpoint = path.removeprefix("/api/v2/").strip("/")
         try:
