@@ -1,95 +1,108 @@
-"""A slack_sdk WebClient that sends through one pooled, kept-alive HTTP connection set instead of urllib.
+"""A slack_sdk WebClient that keeps its HTTP connections alive and reuses them, instead of one per call.
 
-slack_sdk's WebClient opens a new TCP (and TLS) connection for every Web API call; under load that was the
-largest cost of the bot's Slack calls (bench/README.md). Only the HTTP exchange is replaced: slack_sdk still
-builds the request and runs its retry handlers (429 Retry-After, connection errors) on what comes back, which
-is why a non-2xx answer is raised as urllib's HTTPError and a failed exchange as the error urlopen raises for
-it: slack_sdk's handlers recognise only those.
+slack_sdk's WebClient sends every Web API call through urlopen, which opens a new TCP (and TLS) connection
+each time. Only the HTTP exchange is replaced here, with the standard library's http.client on pooled
+connections: slack_sdk still builds the request and runs its retry handlers (429 Retry-After, connection
+errors) on what comes back. Failures surface exactly as urlopen raises them (HTTPError for a non-2xx answer,
+URLError when no connection could be made, RemoteDisconnected, ConnectionResetError or TimeoutError after),
+because those are the errors slack_sdk's handlers recognise.
+
+http.client rather than httpx: on a kept-alive connection it costs about a third of httpx's CPU per call
+(bench/README.md), and the bot makes one or two Slack calls after every acknowledgement.
 """
 
 from __future__ import annotations
 
 import io
 import threading
-from email.message import Message
-from http.client import RemoteDisconnected
+from http.client import HTTPConnection, HTTPSConnection, RemoteDisconnected
 from typing import Any
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 from urllib.request import Request
 
-import httpx
 from slack_sdk import WebClient
+
+# A kept-alive connection the server closed while it sat idle fails like this on its next use.
+STALE_CONNECTION_ERRORS = (RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+Origin = tuple[str, str, int]
 
 
 class PooledWebClient(WebClient):
-    """WebClient whose calls reuse connections from one thread-safe httpx connection pool."""
+    """WebClient whose calls reuse idle kept-alive connections; safe to share between threads."""
 
-    def __init__(self, *args: Any, max_connections: int = 64, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_idle: int = 32, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pool_lock = threading.Lock()
-        self._max_connections = max_connections
-        self._http: httpx.Client | None = None
-
-    def _pool(self) -> httpx.Client:
-        with self._pool_lock:
-            if self._http is None:
-                self._http = httpx.Client(
-                    verify=self.ssl if self.ssl is not None else True,
-                    timeout=self.timeout,
-                    limits=httpx.Limits(
-                        max_connections=self._max_connections, max_keepalive_connections=self._max_connections
-                    ),
-                )
-            return self._http
+        self._idle: dict[Origin, list[HTTPConnection]] = {}
+        self._max_idle = max_idle
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the idle connections (calls still in flight close theirs when they finish)."""
         with self._pool_lock:
-            if self._http is not None:
-                self._http.close()
-                self._http = None
+            idle = [connection for connections in self._idle.values() for connection in connections]
+            self._idle.clear()
+        for connection in idle:
+            connection.close()
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         if self.proxy is not None or not url.lower().startswith("http"):
             # Proxies keep slack_sdk's own urllib path (and its refusal of non-HTTP URLs).
             return super()._perform_urllib_http_request_internal(url, req)
-        headers = {name: str(value) for name, value in req.header_items()}
-        try:
-            response = self._pool().post(url, content=req.data, headers=headers)
-        except httpx.TransportError as exc:
-            raise as_urllib_error(exc) from exc
-        if not response.is_success:
-            headers = Message()
-            for name, value in response.headers.multi_items():
-                headers[name] = value
-            raise HTTPError(
-                url, response.status_code, response.reason_phrase, headers, io.BytesIO(response.content)
-            )
-        if response.headers.get("content-type", "").startswith("application/gzip"):
-            return {
-                "status": response.status_code,
-                "headers": dict(response.headers),
-                "body": response.content,
-            }
-        return {"status": response.status_code, "headers": dict(response.headers), "body": response.text}
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        origin = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = dict(req.header_items())
+        while True:
+            connection, reused = self._checkout(origin)
+            try:
+                try:
+                    connection.request(req.get_method(), target, body=req.data, headers=headers)
+                except STALE_CONNECTION_ERRORS:
+                    raise
+                except OSError as exc:
+                    # What urlopen does with a failure to connect or send: URLError, which slack_sdk retries.
+                    raise URLError(exc) from exc
+                response = connection.getresponse()
+                body = response.read()
+            except STALE_CONNECTION_ERRORS:
+                connection.close()
+                if reused:
+                    continue  # the server had closed it while idle; the request never reached it
+                raise
+            except BaseException:
+                connection.close()
+                raise
+            if response.will_close:
+                connection.close()
+            else:
+                self._checkin(origin, connection)
+            break
+        if not 200 <= response.status < 300:
+            raise HTTPError(url, response.status, response.reason, response.headers, io.BytesIO(body))
+        if response.headers.get_content_type() == "application/gzip":
+            return {"status": response.status, "headers": response.headers, "body": body}
+        charset = response.headers.get_content_charset() or "utf-8"
+        return {"status": response.status, "headers": response.headers, "body": body.decode(charset)}
 
+    def _checkout(self, origin: Origin) -> tuple[HTTPConnection, bool]:
+        """An idle connection to `origin` (reused=True), or a new, not yet connected one."""
+        with self._pool_lock:
+            idle = self._idle.get(origin)
+            if idle:
+                return idle.pop(), True
+        scheme, host, port = origin
+        if scheme == "https":
+            return HTTPSConnection(host, port, timeout=self.timeout, context=self.ssl), False
+        return HTTPConnection(host, port, timeout=self.timeout), False
 
-# Failures before any byte of the request reached Slack.
-NOT_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError, httpx.UnsupportedProtocol)
-
-
-def as_urllib_error(exc: httpx.TransportError) -> Exception:
-    """The error urlopen raises for the same failure, so that slack_sdk's retry handlers judge it alike.
-
-    Could not connect: URLError, retried by ConnectionErrorRetryHandler. Hung up without an answer (a
-    kept-alive connection the server had closed, or a dropped request): RemoteDisconnected, retried. Reset
-    while reading: ConnectionResetError, retried. A timeout once connected: TimeoutError, not retried, as
-    with urllib, because Slack may already have acted on the call (a retried chat.postMessage posts twice).
-    """
-    if isinstance(exc, NOT_CONNECTED):
-        return URLError(exc)
-    if isinstance(exc, httpx.TimeoutException):
-        return TimeoutError(str(exc))
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return RemoteDisconnected(str(exc))
-    return ConnectionResetError(str(exc))
+    def _checkin(self, origin: Origin, connection: HTTPConnection) -> None:
+        """Keep a connection whose answer was read in full, unless enough are idle already."""
+        with self._pool_lock:
+            idle = self._idle.setdefault(origin, [])
+            if len(idle) < self._max_idle:
+                idle.append(connection)
+                return
+        connection.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from http.client import RemoteDisconnected
 from urllib.error import URLError
 
@@ -104,3 +105,17 @@ def test_unreachable_slack_is_the_urllib_error_slack_sdk_knows() -> None:
         assert "xoxb-test" not in str(caught.value)
     finally:
         client.close()
+
+
+def test_a_connection_slack_closed_while_idle_is_replaced_without_an_error() -> None:
+    with FakeSlack() as slack:
+        client = PooledWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
+        try:
+            assert client.chat_postMessage(channel="C1", text="first")["ok"]
+            slack.close_idle_connections()
+            time.sleep(0.1)  # the server side is gone before the pooled connection is used again
+            assert client.chat_postMessage(channel="C1", text="second")["ok"]
+        finally:
+            client.close()
+        assert slack.connections == 2
+        assert [m["text"] for m in slack.messages("C1")] == ["first", "second"]

@@ -33,7 +33,8 @@ Failure injection (each consumed by the next matching calls, in order of injecti
     ``rate_limit(method, times=1, retry_after=1)`` HTTP 429 + ``Retry-After``, body ``ratelimited``;
     ``fail(method, error, times=1)`` ``{"ok": false, "error": error}``; ``delay(method, seconds, times=1)``
     sleeps before answering normally; ``drop(method, times=1)`` closes the connection without answering
-    (recorded with status 0); ``expire_trigger(trigger_id)``.
+    (recorded with status 0); ``close_idle_connections()`` hangs up kept-alive connections from the server's
+    side; ``expire_trigger(trigger_id)``.
 
 Errors answered like Slack: ``not_authed``/``invalid_auth`` (token via ``Authorization: Bearer`` or a
 ``token`` field), ``unknown_method``, ``channel_not_found`` (a never-registered ``C...`` id is auto-registered
@@ -54,6 +55,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -164,6 +166,7 @@ class FakeSlack:
         self.calls: list[SlackCall] = []
         # TCP connections accepted: with keep-alive (HTTP/1.1, like Slack) a pooled client reuses them.
         self.connections = 0
+        self._open_sockets: set[socket.socket] = set()
         self._channels: dict[str, _Channel] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._groups: dict[str, list[str]] = {}
@@ -306,6 +309,14 @@ class FakeSlack:
         """Sleep ``seconds`` before answering the next ``times`` calls of ``method``."""
         with self._cond:
             self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def close_idle_connections(self) -> None:
+        """Close every open client connection from the server's side, as Slack does with idle ones."""
+        with self._cond:
+            open_sockets = list(self._open_sockets)
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def expire_trigger(self, trigger_id: str) -> None:
         """Make ``trigger_id`` answer ``expired_trigger_id`` from now on."""
@@ -1002,6 +1013,12 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             super().setup()
             with fake._cond:
                 fake.connections += 1
+                fake._open_sockets.add(self.connection)
+
+        def finish(self) -> None:
+            with fake._cond:
+                fake._open_sockets.discard(self.connection)
+            super().finish()
 
         def do_POST(self) -> None:
             self._dispatch()
