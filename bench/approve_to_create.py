@@ -74,7 +74,7 @@ def main() -> int:
     lock = threading.Lock()
 
     with (
-        FakeSlack() as slack,
+        FakeSlack(check_blocks=False) as slack,
         TimedFakeQuantConnect() as qc,
         running_bot(
             Path(tmp), env=env, profiles={PROFILE: ("TradierBrokerage", credentials)}, slack=slack, qc=qc

@@ -83,7 +83,7 @@ def main() -> int:
         "bot_env": args.bot_env,
     }
 
-    with FakeSlack() as slack, TimedFakeQuantConnect() as qc:
+    with FakeSlack(check_blocks=False) as slack, TimedFakeQuantConnect() as qc:
         env = {
             **production_defaults(base_env(tmp, slack, qc)),
             **profile_env({"tradier-main": ("TradierBrokerage", credentials)}),

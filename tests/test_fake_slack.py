@@ -362,6 +362,16 @@ def test_modal_limits_rejected(client: WebClient, view: dict[str, Any], pointer:
     assert any(pointer in error for error in exc.value.response["errors"]), exc.value.response["errors"]
 
 
+def test_block_checks_can_be_turned_off_for_benchmarks() -> None:
+    with FakeSlack(check_blocks=False) as fake:
+        client = WebClient(token=fake.bot_token, base_url=fake.base_url)
+        assert client.views_open(trigger_id=new_trigger_id(), view=_modal([_select(101)]))["ok"]
+        assert client.chat_postMessage(channel="C1", text="t", blocks=[{"type": "teleport"}])["ok"]
+        with pytest.raises(SlackApiError) as exc:
+            client.chat_postMessage(channel="C1", text="x" * 40_001)
+        assert _error(exc) == "msg_too_long"
+
+
 # -- recording helpers -------------------------------------------------------------------------------------
 
 

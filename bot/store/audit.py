@@ -31,7 +31,8 @@ def write_event(
         "action": action,
         "detail": json_safe(detail or {}, "detail"),
     }
-    event_id = connection.execute(sa.insert(audit_events).values(**values)).inserted_primary_key[0]
+    # Values as parameters, not .values(): the statement stays the same and its compiled form is reused.
+    event_id = connection.execute(sa.insert(audit_events), values).inserted_primary_key[0]
     return AuditEvent.model_validate({**values, "id": event_id, "at": now.astimezone(UTC)})
 
 

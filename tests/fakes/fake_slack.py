@@ -47,6 +47,7 @@ with json-pointers: message blocks 50, modal/home blocks 100, section text 3000,
 documented field limit) and 10 fields, header 150, modal title/submit/close 24, private_metadata 3000,
 callback_id/block_id/action_id 255, button text 75 and value 2000, select options 100, option text 75 and
 value 150; then slack_sdk's own model validation (``Block.parse``/``View(**view)`` + ``to_dict()``).
+``FakeSlack(check_blocks=False)`` skips these Block Kit checks (milliseconds of CPU a view), for benchmarks.
 The fake does not track view stacks, so ``views.push`` never answers ``push_limit_reached``.
 """
 
@@ -155,10 +156,17 @@ class FakeSlack:
     """Loopback Slack Web API (see the module docstring for the full API)."""
 
     def __init__(
-        self, *, bot_token: str = "xoxb-test", strict_channels: bool = False, host: str = "127.0.0.1"
+        self,
+        *,
+        bot_token: str = "xoxb-test",
+        strict_channels: bool = False,
+        check_blocks: bool = True,
+        host: str = "127.0.0.1",
     ) -> None:
         self.bot_token = bot_token
         self.strict_channels = strict_channels
+        # Block Kit validation costs the fake milliseconds of CPU a view; benchmarks turn it off.
+        self.check_blocks = check_blocks
         self._host = host
         self._cond = threading.Condition(threading.RLock())
         self._server: ThreadingHTTPServer | None = None
@@ -487,7 +495,7 @@ class FakeSlack:
 
     def _chat_post_message(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = self._writable_channel(body.get("channel"))
-        _check_message_content(body)
+        _check_message_content(body, check_blocks=self.check_blocks)
         thread_ts = body.get("thread_ts") or None
         parent = None
         if thread_ts is not None:
@@ -516,7 +524,7 @@ class FakeSlack:
         if message is None:
             raise SlackApiFailure("message_not_found")
         if any(key in body for key in ("blocks", "text", "attachments")):
-            _check_message_content(body)
+            _check_message_content(body, check_blocks=self.check_blocks)
         for key in ("text", "attachments", "metadata"):
             if key in body:
                 message[key] = body[key]
@@ -539,7 +547,7 @@ class FakeSlack:
         members = self._channels[channel].members if channel in self._channels else None
         if members is not None and user not in members:
             raise SlackApiFailure("user_not_in_channel")
-        _check_message_content(body)
+        _check_message_content(body, check_blocks=self.check_blocks)
         message_ts = self._next_ts()
         self._ephemerals.setdefault(user, []).append(
             {
@@ -590,7 +598,8 @@ class FakeSlack:
         if body.get("hash") and body["hash"] != current["hash"]:
             raise SlackApiFailure("hash_conflict")
         view = _view_arg(body)
-        _check_view(view)
+        if self.check_blocks:
+            _check_view(view)
         updated = self._view_record(view, view_id=current["id"], previous=current.get("previous_view_id"))
         updated["root_view_id"] = current["root_view_id"]
         self._views[current["id"]] = updated
@@ -611,7 +620,8 @@ class FakeSlack:
         current = self._homes.get(user)
         if current is not None and body.get("hash") and body["hash"] != current["hash"]:
             raise SlackApiFailure("hash_conflict")
-        _check_view(view)
+        if self.check_blocks:
+            _check_view(view)
         view_id = current["id"] if current is not None else None
         record = self._view_record(view, view_id=view_id, previous=None)
         self._homes[user] = record
@@ -739,7 +749,8 @@ class FakeSlack:
         return str(trigger)
 
     def _store_view(self, view: dict[str, Any], previous: str | None) -> dict[str, Any]:
-        _check_view(view)
+        if self.check_blocks:
+            _check_view(view)
         external_id = view.get("external_id")
         if external_id and any(v.get("external_id") == external_id for v in self._views.values()):
             raise SlackApiFailure("duplicate_external_id")
@@ -778,7 +789,7 @@ class FakeSlack:
 # -- validation ----------------------------------------------------------------------------------------
 
 
-def _check_message_content(body: dict[str, Any]) -> None:
+def _check_message_content(body: dict[str, Any], *, check_blocks: bool = True) -> None:
     """Raise SlackApiFailure the way Slack rejects message text and blocks."""
     blocks = body.get("blocks")
     if isinstance(blocks, str):
@@ -787,7 +798,7 @@ def _check_message_content(body: dict[str, Any]) -> None:
         raise SlackApiFailure("no_text")
     if len(str(body.get("text") or "")) > TEXT_MAX:
         raise SlackApiFailure("msg_too_long")
-    if blocks:
+    if blocks and check_blocks:
         errors = block_errors(blocks, max_blocks=MESSAGE_MAX_BLOCKS)
         if errors:
             raise _invalid_blocks(errors)
