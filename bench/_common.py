@@ -387,6 +387,14 @@ def read_process(pid: int) -> ProcessSample:
     return ProcessSample(time.monotonic(), (utime + stime) / ticks, rss_pages * os.sysconf("SC_PAGE_SIZE"))
 
 
+def machine_cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from the first line of /proc/stat."""
+    with open("/proc/stat") as stat_file:
+        fields = [int(value) for value in stat_file.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def peak_rss_bytes(pid: int) -> int:
     """The process's high-water RSS (VmHWM) in bytes."""
     with open(f"/proc/{pid}/status") as status_file:

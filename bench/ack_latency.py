@@ -38,6 +38,7 @@ from _common import (
     free_port,
     hard_cap,
     healthy,
+    machine_cpu_ticks,
     machine_info,
     print_table,
     production_defaults,
@@ -147,13 +148,17 @@ def _run_measured(
     The fakes run in this process and share the machine's two cores with the app and the load driver.
     """
     app_before, fakes_before = read_process(app.pid).cpu_seconds, read_process(os.getpid()).cpu_seconds
+    busy_before, total_before = machine_cpu_ticks()
     result = driver.run(app.url, SIGNING_SECRET, requests, concurrency=concurrency, deadline=deadline)
+    busy_after, total_after = machine_cpu_ticks()
     app_cpu = read_process(app.pid).cpu_seconds - app_before
     fakes_cpu = read_process(os.getpid()).cpu_seconds - fakes_before
     count = max(1, len(result.bodies))
     summary: dict[str, Any] = {**result.summary(), "wall_seconds": result.wall_seconds}
     summary["cpu_ms_per_req"] = 1000 * app_cpu / count
     summary["fakes_cpu_ms_per_req"] = 1000 * fakes_cpu / count
+    # How busy every core of the machine was (the app, the fakes, the load driver, anything else).
+    summary["machine_busy_pct"] = 100 * (busy_after - busy_before) / max(1, total_after - total_before)
     return summary, result.bodies
 
 
@@ -341,6 +346,7 @@ def main() -> int:
         "throughput_rps",
         "cpu_ms_per_req",
         "fakes_cpu_ms_per_req",
+        "machine_busy_pct",
     ]
     print_table(
         "Acknowledgement latency (ms) and throughput (requests/s); bot/bare rows are ratios", rows, columns
