@@ -37,10 +37,12 @@ class PooledWebClient(WebClient):
         self._pool_lock = threading.Lock()
         self._idle: dict[Origin, list[HTTPConnection]] = {}
         self._max_idle = max_idle
+        self._closed = False
 
     def close(self) -> None:
-        """Close the idle connections (calls still in flight close theirs when they finish)."""
+        """Close the idle connections; calls still in flight close theirs when they finish."""
         with self._pool_lock:
+            self._closed = True
             idle = [connection for connections in self._idle.values() for connection in connections]
             self._idle.clear()
         for connection in idle:
@@ -102,7 +104,7 @@ class PooledWebClient(WebClient):
         """Keep a connection whose answer was read in full, unless enough are idle already."""
         with self._pool_lock:
             idle = self._idle.setdefault(origin, [])
-            if len(idle) < self._max_idle:
+            if not self._closed and len(idle) < self._max_idle:
                 idle.append(connection)
                 return
         connection.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from http.client import RemoteDisconnected
 from urllib.error import URLError
@@ -119,3 +120,18 @@ def test_a_connection_slack_closed_while_idle_is_replaced_without_an_error() -> 
             client.close()
         assert slack.connections == 2
         assert [m["text"] for m in slack.messages("C1")] == ["first", "second"]
+
+
+def test_a_call_that_finishes_after_close_does_not_refill_the_pool() -> None:
+    with FakeSlack() as slack:
+        client = PooledWebClient(token=slack.bot_token, base_url=slack.base_url)
+        slack.delay("chat.postMessage", 0.3)
+        in_flight = threading.Thread(target=client.chat_postMessage, kwargs={"channel": "C1", "text": "late"})
+        in_flight.start()
+        time.sleep(0.1)  # the call is now waiting for the fake's answer
+        client.close()
+        in_flight.join(timeout=5)
+        assert [m["text"] for m in slack.messages("C1")] == ["late"]
+        before = slack.connections
+        client.chat_postMessage(channel="C1", text="after close")
+        assert slack.connections == before + 1, "the late call's connection went back into a closed pool"
