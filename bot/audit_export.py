@@ -22,12 +22,10 @@ from bot.blocks.common import escape, truncate
 from bot.cli_args import CliParser, ParserExit
 from bot.store import Store
 from bot.store.models import AuditEvent
-from bot.store.tables import audit_events
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-PAGE_SIZE = 1000
 CSV_COLUMNS = ("id", "at", "actor", "action", "request_id", "project_id", "detail")
 DETAIL_VALUE_LIMIT = 200
 
@@ -64,44 +62,6 @@ def event_line(event: AuditEvent) -> str:
     return f"`{when}` {actor_text(event.actor)} *{escape(event.action)}*{request}{project}" + (
         f" — {detail}" if detail else ""
     )
-
-
-# -- reading -------------------------------------------------------------------------------------------------
-
-
-def iter_events(
-    engine: sa.Engine,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    project_id: int | None = None,
-    request_id: str | None = None,
-    page_size: int = PAGE_SIZE,
-) -> Iterator[AuditEvent]:
-    """Matching events oldest first (`since` inclusive, `until` exclusive), read a page at a time."""
-    table = audit_events
-    conditions: list[sa.ColumnElement[bool]] = []
-    if since is not None:
-        conditions.append(table.c.at >= since)
-    if until is not None:
-        conditions.append(table.c.at < until)
-    if project_id is not None:
-        conditions.append(table.c.project_id == project_id)
-    if request_id is not None:
-        conditions.append(table.c.request_id == request_id)
-    last_id = 0
-    while True:
-        # Keyset paging: a long export never holds a transaction open or loads everything at once.
-        query = (
-            sa.select(table).where(table.c.id > last_id, *conditions).order_by(table.c.id).limit(page_size)
-        )
-        with engine.connect() as connection:
-            rows = connection.execute(query).all()
-        for row in rows:
-            yield AuditEvent.model_validate(row._asdict())
-        if len(rows) < page_size:
-            return
-        last_id = int(rows[-1].id)
 
 
 def event_record(event: AuditEvent) -> dict[str, Any]:
@@ -221,9 +181,7 @@ def _export(store: Store, args: argparse.Namespace, since: datetime, until: date
             file=sys.stderr,
         )
         return EXIT_FAILED
-    events = iter_events(
-        store.engine, since=since, until=until, project_id=args.project, request_id=args.request
-    )
+    events = store.iter_events(since=since, until=until, project_id=args.project, request_id=args.request)
     write = write_csv if args.format == "csv" else write_json
     if args.output:
         with Path(args.output).open("w", encoding="utf-8", newline="") as out:

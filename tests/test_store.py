@@ -526,7 +526,19 @@ def test_audit_is_append_only_and_ordered(store: Store) -> None:
     assert [e.action for e in store.events(project_id=101)] == ["requested", "stop"]
     assert [e.detail["n"] for e in store.events(since=NOW + timedelta(minutes=1))] == [2, 3]
     assert store.events(project_id=202)[0].at == NOW + timedelta(minutes=1)
-    assert not [name for name in dir(Store) if "event" in name and name not in ("add_event", "events")]
+    readers_and_appender = ("add_event", "events", "iter_events")
+    assert not [name for name in dir(Store) if "event" in name and name not in readers_and_appender]
+
+
+def test_iter_events_walks_every_match_in_pages_oldest_first(store: Store) -> None:
+    for n in range(7):
+        store.add_event("bot", "note", project_id=303, detail={"n": n}, now=NOW + timedelta(minutes=n))
+    store.add_event("bot", "note", project_id=404, detail={"n": 99}, now=NOW + timedelta(minutes=3))
+    walked = [e.detail["n"] for e in store.iter_events(project_id=303, page_size=3)]
+    assert walked == [0, 1, 2, 3, 4, 5, 6]
+    since, until = NOW + timedelta(minutes=2), NOW + timedelta(minutes=4)
+    window = store.iter_events(since=since, until=until, page_size=2)
+    assert [e.detail["n"] for e in window] == [2, 3, 99]
 
 
 @pytest.mark.parametrize(

@@ -45,12 +45,44 @@ def read_events(
     limit: int,
 ) -> list[AuditEvent]:
     """The newest `limit` matching events, returned oldest first."""
-    query = sa.select(audit_events)
-    if request_id is not None:
-        query = query.where(audit_events.c.request_id == request_id)
-    if project_id is not None:
-        query = query.where(audit_events.c.project_id == project_id)
-    if since is not None:
-        query = query.where(audit_events.c.at >= since)
-    rows = connection.execute(query.order_by(audit_events.c.id.desc()).limit(limit)).all()
+    conditions = _matching(request_id=request_id, project_id=project_id, since=since, until=None)
+    query = sa.select(audit_events).where(*conditions).order_by(audit_events.c.id.desc()).limit(limit)
+    rows = connection.execute(query).all()
     return [AuditEvent.model_validate(row._asdict()) for row in reversed(rows)]
+
+
+def read_events_after(
+    connection: sa.Connection,
+    after_id: int,
+    *,
+    request_id: str | None,
+    project_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[AuditEvent]:
+    """Up to `limit` matching events numbered above `after_id`, oldest first: one page of a keyset walk."""
+    conditions = _matching(request_id=request_id, project_id=project_id, since=since, until=until)
+    query = (
+        sa.select(audit_events)
+        .where(audit_events.c.id > after_id, *conditions)
+        .order_by(audit_events.c.id)
+        .limit(limit)
+    )
+    return [AuditEvent.model_validate(row._asdict()) for row in connection.execute(query).all()]
+
+
+def _matching(
+    *, request_id: str | None, project_id: int | None, since: datetime | None, until: datetime | None
+) -> list[sa.ColumnElement[bool]]:
+    """Filters on the events table: `since` inclusive, `until` exclusive."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if request_id is not None:
+        conditions.append(audit_events.c.request_id == request_id)
+    if project_id is not None:
+        conditions.append(audit_events.c.project_id == project_id)
+    if since is not None:
+        conditions.append(audit_events.c.at >= since)
+    if until is not None:
+        conditions.append(audit_events.c.at < until)
+    return conditions

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.store import migrations
-from bot.store.audit import read_events, write_event
+from bot.store.audit import read_events, read_events_after, write_event
 from bot.store.engine import DEFAULT_DATABASE_URL, create_engine, read_only
 from bot.store.errors import ProjectLocked, RequestNotFound, StoreError
 from bot.store.jsonsafe import json_safe
@@ -654,3 +654,33 @@ class Store:
             return read_events(
                 connection, request_id=request_id, project_id=project_id, since=since, limit=limit
             )
+
+    def iter_events(
+        self,
+        *,
+        request_id: str | None = None,
+        project_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[AuditEvent]:
+        """Every matching audit event, oldest first (`until` exclusive), read a page at a time.
+
+        Keyset paging on the event number: a long export never holds a transaction open or loads it all.
+        """
+        last_id = 0
+        while True:
+            with self._reader.begin() as connection:
+                page = read_events_after(
+                    connection,
+                    last_id,
+                    request_id=request_id,
+                    project_id=project_id,
+                    since=since,
+                    until=until,
+                    limit=page_size,
+                )
+            yield from page
+            if len(page) < page_size:
+                return
+            last_id = page[-1].id
