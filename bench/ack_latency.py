@@ -6,6 +6,8 @@ The bot runs as `python -m bot --http` and the bare app as `python bench/bare_ap
 process; this process holds the fake Slack and the fake QuantConnect, and the load generator runs in a
 child process of its own (`LoadDriver`), so serving the bot's Slack calls does not slow its clock.
 Phases, each sent to the bare app and then to the bot with the same bodies (signed, over loopback HTTP):
+  help        `/qc help`, answered in the acknowledgement itself: the bot's own request path with no work
+              after it, a control for the phases below.
   command     `/qc deploy <project id>`, one per project: the bot acks, then opens a modal (views.open) and
               fills it in (projects/read, projects/nodes/read, views.update) in the background.
   brokerage   the recorded modal's brokerage select changed to Tradier (block_actions; views.update).
@@ -234,6 +236,11 @@ def main() -> int:
                 )
 
             print(f"{count} requests per phase at concurrency {concurrency}")
+            # -- /qc help: the request path alone ----------------------------------------------------
+            helps = [slash_command_body(text="help", user_id=REQUESTER) for _ in range(count)]
+            bare, ours, _ = _phase("help", helps, bare_app, bot, concurrency, deadline, driver)
+            record("help", bare, ours)
+
             # -- /qc deploy ------------------------------------------------------------------------
             opened_before = len(slack.calls_to("views.open"))
             commands = [
