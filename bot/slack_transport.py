@@ -7,7 +7,7 @@ errors) on what comes back. Failures surface exactly as urlopen raises them (HTT
 URLError when no connection could be made, RemoteDisconnected, ConnectionResetError or TimeoutError after),
 because those are the errors slack_sdk's handlers recognise.
 
-http.client rather than httpx: on a kept-alive connection it costs about a third of httpx's CPU per call
+http.client rather than httpx: on a kept-alive connection it costs less than half of httpx's CPU per call
 (bench/README.md), and the bot makes one or two Slack calls after every acknowledgement.
 """
 
