@@ -258,11 +258,13 @@ class RequestService:
 
     # -- deciding --------------------------------------------------------------------------------------
 
-    def _get(self, request_id: str) -> DeployRequest | Outcome:
+    def _pending(self, request_id: str, now: datetime) -> DeployRequest | Outcome:
+        """The request while it still waits for a decision, else the refusal that says why it does not."""
         request = self.store.get_request(request_id)
         if request is None:
             return Outcome(False, f"Request `{request_id}` does not exist.")
-        return request
+        closed = self._not_pending(request, now)
+        return Outcome(False, closed, request) if closed else request
 
     def _not_pending(self, request: DeployRequest, now: datetime) -> str | None:
         """Why the request can no longer be decided (expiring it if its time is up), or None if it can."""
@@ -301,13 +303,10 @@ class RequestService:
 
     def approve(self, request_id: str, user_id: str) -> Outcome:
         """Count one approval; when it is the last one needed, start the deployment exactly once."""
-        found = self._get(request_id)
+        now = self.clock()
+        found = self._pending(request_id, now)
         if isinstance(found, Outcome):
             return found
-        now = self.clock()
-        closed = self._not_pending(found, now)
-        if closed:
-            return Outcome(False, closed, found)
         decision = self.policy.may_approve(found, user_id)
         if not decision:
             return Outcome(False, decision.reason, found)
@@ -335,12 +334,9 @@ class RequestService:
 
     def may_reject(self, request_id: str, user_id: str) -> Outcome:
         """Whether the user may reject now (checked before the reason modal opens); changes nothing."""
-        found = self._get(request_id)
+        found = self._pending(request_id, self.clock())
         if isinstance(found, Outcome):
             return found
-        closed = self._not_pending(found, self.clock())
-        if closed:
-            return Outcome(False, closed, found)
         decision = self.policy.may_reject(found, user_id)
         return Outcome(bool(decision), "" if decision else decision.reason, found)
 
@@ -355,13 +351,10 @@ class RequestService:
     def _decide(
         self, request_id: str, user_id: str, *, to: RequestStatus, action: str, note: str | None
     ) -> Outcome:
-        found = self._get(request_id)
+        now = self.clock()
+        found = self._pending(request_id, now)
         if isinstance(found, Outcome):
             return found
-        now = self.clock()
-        closed = self._not_pending(found, now)
-        if closed:
-            return Outcome(False, closed, found)
         decision = (
             self.policy.may_cancel(found, user_id)
             if to is S.CANCELLED
