@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -73,14 +74,7 @@ def fill_in(
     """After views.open: list the brokerage's profiles, then resolve a project named in the command."""
     model = registry.get(inputs.model_key)
     profiles, profiles_error = profiles_for(services, model)
-    current = ModalInputs(
-        model_key=inputs.model_key,
-        profiles=profiles,
-        profiles_error=profiles_error,
-        project=inputs.project,
-        metadata=inputs.metadata,
-        deploy_channel_id=inputs.deploy_channel_id,
-    )
+    current = replace(inputs, profiles=profiles, profiles_error=profiles_error)
     if model.credential_fields():
         updated = update_view(client, view_id, view_hash, deploy_modal(current))
         if updated is None:
@@ -98,16 +92,7 @@ def fill_in(
         nodes = None
     else:
         nodes, nodes_error = nodes_for(services, project)
-    resolved = ModalInputs(
-        model_key=current.model_key,
-        profiles=current.profiles,
-        profiles_error=current.profiles_error,
-        project=project,
-        nodes=nodes,
-        nodes_error=nodes_error,
-        metadata=current.metadata,
-        deploy_channel_id=current.deploy_channel_id,
-    )
+    resolved = replace(current, project=project, nodes=nodes, nodes_error=nodes_error)
     update_view(client, view_id, view_hash, deploy_modal(resolved))
 
 
