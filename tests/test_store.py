@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,24 +24,9 @@ from bot.store import (
     migrations,
     normalize_url,
 )
-from tests import pg
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 S = RequestStatus
-
-
-@pytest.fixture(params=pg.BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database per test on each backend."""
-    return pg.database_url(request.param, tmp_path)
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    """A migrated store on a fresh database."""
-    opened = Store(store_url)
-    yield opened
-    opened.dispose()
 
 
 def new_request(**overrides: Any) -> NewRequest:

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -15,26 +15,11 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store import ProjectLocked, RequestStatus, Store
-from tests import pg
 from tests.test_store import NOW, new_request
 
 S = RequestStatus
 T = TypeVar("T")
 WORKERS = 8
-
-
-@pytest.fixture(params=pg.BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database per test on each backend."""
-    return pg.database_url(request.param, tmp_path)
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    """A migrated store on a fresh database."""
-    opened = Store(store_url)
-    yield opened
-    opened.dispose()
 
 
 def race(calls: list[Callable[[], T]]) -> list[T]:
