@@ -1,4 +1,4 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and the guard that keeps every test inside the checkout."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,22 +7,23 @@ import pytest
 
 from bot.store import Store
 from tests import pg
+from tests.outside_guard import OutsideReadGuard
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Third-party reference files (QuantConnect's OpenAPI file, Slack's manifest schema); see tests/data/README.md
+DATA_DIR = REPO_ROOT / "tests" / "data"
+
+# Any read of a file beside the checkout fails the run: a user's clone has nothing beside it.
+OUTSIDE_READS = OutsideReadGuard(REPO_ROOT)
+OUTSIDE_READS.install()
 
 
-def shared_dir() -> Path:
-    """The shared/ folder beside the checkout (holds the OpenAPI file and Slack's manifest schema)."""
-    for candidate in (REPO_ROOT.parent / "shared", REPO_ROOT / "shared"):
-        if candidate.exists():
-            return candidate
-    raise RuntimeError("shared/ folder not found beside the checkout")
-
-
-@pytest.fixture(scope="session")
-def shared() -> Path:
-    """Path to ../shared."""
-    return shared_dir()
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when anything read a path outside the checkout, even where the read was swallowed."""
+    if OUTSIDE_READS.seen:
+        listed = "\n  ".join(sorted(OUTSIDE_READS.seen))
+        print(f"\nRead outside the repository (a clone has nothing there):\n  {listed}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(params=pg.BACKENDS)

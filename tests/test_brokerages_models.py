@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +13,16 @@ from bot.brokerages.base import MAX_DISPLAY_NAME, BrokerageSettings
 from bot.brokerages.crypto import BYBIT_LIVE_API, BYBIT_TESTNET_API
 from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.brokerages.validation import clean_value
+from tests.conftest import DATA_DIR
 from tests.fakes import qc_schema
 
 SEED_ONLY = {"ZerodhaSettings", "SamcoSettings", "TDAmeritradeSettings"}
 NOT_FIELDS = {"id", "holdings", "cash", "description"}
 
 
-def _seed_fields(shared: Path) -> dict[str, set[str]]:
+def _seed_fields() -> dict[str, set[str]]:
     """Field names per model, read from the seed page's tables."""
-    text = (shared / "seeds" / "000_e7df88fa662f921e.txt").read_text(encoding="utf-8")
+    text = (DATA_DIR / "quantconnect" / "seeds" / "live-create-current.txt").read_text(encoding="utf-8")
     models: dict[str, set[str]] = {}
     current: str | None = None
     for line in text.splitlines():
@@ -65,8 +65,8 @@ def test_there_are_nineteen_models_with_unique_keys_and_readable_names() -> None
         assert model.brokerage_id.endswith("Brokerage")
 
 
-def test_seed_fields_are_modelled_exactly(shared: Path) -> None:
-    seed = _seed_fields(shared)
+def test_seed_fields_are_modelled_exactly() -> None:
+    seed = _seed_fields()
     assert set(seed) == {model.key for model in MODELS}
     for model in MODELS:
         ours = {info.name for info in model.fields() if not info.extra}

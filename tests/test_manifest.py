@@ -15,10 +15,10 @@ from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT7
 from slack_sdk import WebClient
 
-from tests.conftest import REPO_ROOT, shared_dir
+from tests.conftest import DATA_DIR, REPO_ROOT
 from tests.fakes.fake_slack import FakeSlack
 
-SCHEMA_DIR = shared_dir() / "slack/manifest-schema"
+SCHEMA_DIR = DATA_DIR / "slack" / "manifest-schema"
 
 # Every bot scope the manifest may ask for, with what needs it. A new scope needs a reason here first.
 SCOPE_USES: dict[str, tuple[str, ...]] = {

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.conftest import shared_dir
+from tests.conftest import DATA_DIR
 
 SPEC_URI = "urn:quantconnect:platform-2.0.0"
 _SCHEMAS_POINTER = "#/components/schemas/"
@@ -154,7 +154,7 @@ def _patch_defect(node: Any) -> None:
 @functools.cache
 def spec() -> dict[str, Any]:
     """The OpenAPI document, loaded once, with its known defect patched."""
-    path = shared_dir() / "quantconnect" / "QuantConnect-Platform-2.0.0.yaml"
+    path = DATA_DIR / "quantconnect" / "QuantConnect-Platform-2.0.0.yaml"
     # The C loader parses the 7,000-line file several times faster than the pure-Python one.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
