@@ -72,7 +72,12 @@ class Settings:
     log_format: Literal["text", "json"] = "text"
     http_threads: int = 8
     slack_channel_interval_seconds: float = 1.0
-    watch_lease_seconds: float = 210.0
+    lease_seconds: float = 20.0
+    heartbeat_seconds: float = 5.0
+    recovery_interval_seconds: float = 5.0
+    settle_seconds: float = 600.0
+    heal_interval_seconds: float = 60.0
+    stop_timeout_seconds: float = 20.0
     home_refresh_seconds: float = 30.0
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -131,19 +136,35 @@ class Settings:
             log_format=reader.choice("LOG_FORMAT", "text", ("text", "json")),  # type: ignore[arg-type]
             http_threads=reader.integer("HTTP_THREADS", 8, minimum=1, maximum=128),
             slack_channel_interval_seconds=reader.number("SLACK_CHANNEL_INTERVAL_SECONDS", 1.0, minimum=0),
-            # A replica that dies leaves its deployments unwatched until its leases run out.
-            watch_lease_seconds=reader.number(
-                "WATCH_LEASE_SECONDS",
-                3 * reader.number("WATCH_RUNNING_INTERVAL_SECONDS", 60.0, minimum=0.05)
-                + reader.number("QC_TIMEOUT_SECONDS", 30.0, minimum=1),
-                minimum=1,
+            # A replica that dies leaves its work (deploys, watched deployments, queued messages) alone until
+            # its lease runs out; its heartbeat renews the lease while it lives. WATCH_LEASE_SECONDS is the
+            # setting's former name.
+            lease_seconds=reader.number(
+                "LEASE_SECONDS", reader.number("WATCH_LEASE_SECONDS", 20.0, minimum=3), minimum=3
             ),
+            heartbeat_seconds=reader.number("HEARTBEAT_SECONDS", 5.0, minimum=0.05),
+            recovery_interval_seconds=reader.number("RECOVERY_INTERVAL_SECONDS", 5.0, minimum=0.05),
+            # QuantConnect may show a deployment a while after an unanswered live/create: it is only called
+            # absent after the create timeout plus this long (never less than ten minutes).
+            settle_seconds=reader.number("SETTLE_SECONDS", 600.0, minimum=600),
+            heal_interval_seconds=reader.number("HEAL_INTERVAL_SECONDS", 60.0, minimum=1),
+            stop_timeout_seconds=reader.number("STOP_TIMEOUT_SECONDS", 20.0, minimum=1),
             home_refresh_seconds=reader.number("HOME_REFRESH_SECONDS", 30.0, minimum=0),
             environ=env,
         )
+        if settings.heartbeat_seconds * 2 > settings.lease_seconds:
+            reader.problems.append(
+                f"HEARTBEAT_SECONDS: {settings.heartbeat_seconds:g} must be at most half of LEASE_SECONDS "
+                f"({settings.lease_seconds:g}), so that the lease is renewed at least twice per lease"
+            )
         if reader.problems:
             raise ConfigError(reader.problems)
         return settings
+
+    @property
+    def settle_window_seconds(self) -> float:
+        """How long after live/create QuantConnect's silence counts as 'nothing was deployed'."""
+        return self.qc_timeout_seconds + self.settle_seconds
 
     def secret_values(self) -> list[str]:
         """Every secret value held in settings, for the log redaction registry."""

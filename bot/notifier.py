@@ -1,10 +1,12 @@
 """The only place that writes to the deploy channel: request cards, thread replies, error lists, ephemerals.
 
-Card refreshes and thread replies go through one background sender thread so that deployer and watcher
-threads never wait on Slack. Writes are paced per channel (Slack allows about one message per second per
-channel), HTTP 429 is waited out using Retry-After, and queued refreshes of the same card coalesce: the card
-is rendered from the store when it is sent, so the latest state always wins while thread replies keep their
-order.
+Card refreshes and thread replies are queued in the store's outbox (services queue them in the same
+transaction as the change they report) and delivered by one background sender thread, so deployer and
+watcher threads never wait on Slack and a crash loses nothing: what this process had not delivered, the next
+process (or another replica, once this one's lease expires) delivers. Writes are paced per channel (Slack
+allows about one message per second per channel), HTTP 429 is waited out using Retry-After, and a card
+refresh queued while another of the same card still waits is the same refresh: cards are rendered from the
+store when they are sent, so the latest state always wins while thread replies keep their order.
 A Slack failure is logged and recorded as a `slack_error` audit event; it is never raised into the caller.
 """
 
@@ -13,9 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +25,14 @@ from bot.blocks.card import request_card
 from bot.blocks.common import Block, error_list_messages, escape, truncate
 from bot.brokerages import registry
 from bot.brokerages.errors import UnknownBrokerage
+from bot.store.models import Notice, OutboxMessage
+from bot.store.outbox import CARD, THREAD
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
     from slack_sdk.web import SlackResponse
 
+    from bot.deployer import LeaseHolder
     from bot.store import DeployRequest, Store
 
 log = logging.getLogger("bot.notifier")
@@ -38,21 +41,27 @@ log = logging.getLogger("bot.notifier")
 _EPHEMERAL_UNREACHABLE = frozenset({"user_not_in_channel", "channel_not_found", "not_in_channel"})
 # chat.update errors meaning the card message is gone: post a fresh card instead of losing the update.
 _CARD_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found"})
+SENT = "sent"
 
 
-@dataclass(frozen=True)
-class _CardJob:
-    request_id: str
+def card_notice() -> Notice:
+    """A refresh of the request's card, rendered from the store when it is sent."""
+    return Notice(kind=CARD)
 
 
-@dataclass(frozen=True)
-class _ThreadJob:
-    request_id: str
-    text: str
-    blocks: list[Block] | None = field(default=None, compare=False)
+def thread_notice(text: str, blocks: list[Block] | None = None) -> Notice:
+    """A reply in the request's card thread."""
+    return Notice(kind=THREAD, text=text, blocks=blocks)
 
 
-_Job = _CardJob | _ThreadJob
+def error_notices(title: str, errors: Sequence[str]) -> list[Notice]:
+    """A readable error list as thread replies, split to fit Slack's limits."""
+    messages = error_list_messages(title, list(errors))
+    notices = []
+    for index, blocks in enumerate(messages, start=1):
+        part = f" (part {index} of {len(messages)})" if len(messages) > 1 else ""
+        notices.append(thread_notice(truncate(title, 200) + part, blocks))
+    return notices
 
 
 def model_display_name(model_key: str) -> str:
@@ -85,6 +94,9 @@ class Notifier:
         max_attempts: int = 6,
         max_retry_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        idle_poll_seconds: float = 1.0,
+        batch_size: int = 50,
+        lease: LeaseHolder | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -93,11 +105,13 @@ class Notifier:
         self.min_interval = min_interval
         self.max_attempts = max_attempts
         self.max_retry_wait = max_retry_wait
+        self.idle_poll_seconds = idle_poll_seconds
+        self.batch_size = batch_size
+        # Messages last as long as this replica's lease: once it may have run out, another replica delivers.
+        self.lease = lease
         self._sleep = sleep
-        self._cond = threading.Condition()
-        self._queue: deque[_Job] = deque()
-        self._queued_cards: set[str] = set()
-        self._busy = False
+        self._wake = threading.Condition()
+        self._woken = False
         self._closed = False
         self._thread: threading.Thread | None = None
         self._pace_lock = threading.Lock()
@@ -106,36 +120,46 @@ class Notifier:
         self._post_lock = threading.Lock()
         # Called with the request id after its card was posted or updated (e.g. to refresh App Home tabs).
         self.on_card_changed: Callable[[str], object] | None = None
+        # Messages queued by the store (in a state change's transaction) wake the sender at once.
+        store.on_queued = self.wake
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the sender thread (also started by the first queued message)."""
-        with self._cond:
-            self._start_locked()
+        with self._wake:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name="slack-notifier", daemon=True)
+                self._thread.start()
 
-    def _start_locked(self) -> None:
-        if self._thread is None and not self._closed:
-            self._thread = threading.Thread(target=self._run, name="slack-notifier", daemon=True)
-            self._thread.start()
+    def wake(self) -> None:
+        """Tell the sender that messages are waiting."""
+        self.start()
+        with self._wake:
+            self._woken = True
+            self._wake.notify_all()
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every queued message has been sent; False if `timeout` passed first."""
+        """Wait until every message this process queued (or took over) is delivered; False on timeout."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._queue or self._busy:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-        return True
+        self.wake()
+        while True:
+            try:
+                if self.store.undelivered() == 0:
+                    return True
+            except Exception:
+                log.exception("could not count undelivered Slack messages")
+                return False
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Send what is queued, then stop the sender thread."""
+        """Deliver what is queued (at most `timeout` seconds), then stop the sender thread."""
         self.flush(timeout)
-        with self._cond:
+        with self._wake:
             self._closed = True
-            self._cond.notify_all()
+            self._wake.notify_all()
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
@@ -164,24 +188,15 @@ class Notifier:
 
     def refresh_card(self, request_id: str) -> None:
         """Queue a re-render of the card from the store; queued refreshes of one card coalesce."""
-        with self._cond:
-            if request_id in self._queued_cards:
-                return
-            self._queued_cards.add(request_id)
-            self._enqueue_locked(_CardJob(request_id))
+        self._queue(request_id, [card_notice()])
 
     def thread(self, request_id: str, text: str, blocks: list[Block] | None = None) -> None:
         """Queue a short reply in the card's thread (kept in order with other replies)."""
-        with self._cond:
-            self._enqueue_locked(_ThreadJob(request_id, text, blocks))
+        self._queue(request_id, [thread_notice(text, blocks)])
 
     def post_error_list(self, request_id: str, title: str, errors: Sequence[str]) -> None:
         """Queue a readable error list as thread replies, split to fit Slack's limits."""
-        messages = error_list_messages(title, list(errors))
-        with self._cond:
-            for index, blocks in enumerate(messages, start=1):
-                part = f" (part {index} of {len(messages)})" if len(messages) > 1 else ""
-                self._enqueue_locked(_ThreadJob(request_id, truncate(title, 200) + part, blocks))
+        self._queue(request_id, error_notices(title, errors))
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: list[Block] | None = None) -> bool:
         """Show `text` to one user now; falls back to a direct message when the channel cannot reach them."""
@@ -224,51 +239,79 @@ class Notifier:
 
     # -- sender thread -------------------------------------------------------------------------------------
 
-    def _enqueue_locked(self, job: _Job) -> None:
-        if self._closed:
-            # Shutting down: send inline rather than lose the update.
-            threading.Thread(target=self._run_job, args=(job,), daemon=True).start()
+    def _queue(self, request_id: str, notices: Sequence[Notice]) -> None:
+        try:
+            self.store.enqueue(request_id, notices, now=self.clock())
+        except Exception:
+            # The database is unreachable: nothing durable can be queued, so say it now, best effort.
+            log.exception(
+                "could not queue Slack messages; sending them directly", extra={"request_id": request_id}
+            )
+            threading.Thread(
+                target=self._send_directly,
+                args=(request_id, list(notices)),
+                name="notifier-direct",
+                daemon=True,
+            ).start()
             return
-        self._queue.append(job)
-        self._start_locked()
-        self._cond.notify_all()
+        self.wake()
+
+    def _send_directly(self, request_id: str, notices: list[Notice]) -> None:
+        request = self.store.get_request(request_id)
+        if request is None:
+            return
+        for notice in notices:
+            if notice.kind == CARD:
+                self._update_card(request)
+            else:
+                self._reply(request, notice.text, notice.blocks)
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if not self._queue:
+            with self._wake:
+                if self._closed:
                     return
-                job = self._queue.popleft()
-                if isinstance(job, _CardJob):
-                    # A refresh asked for from now on must render again: it may see a newer state.
-                    self._queued_cards.discard(job.request_id)
-                self._busy = True
+                self._woken = False
             try:
-                self._run_job(job)
+                held = self.lease is None or self.lease.holds()
+                batch = self.store.claim_outbox(self.clock(), self.batch_size) if held else []
             except Exception:
-                log.exception("notifier job failed", extra={"request_id": job.request_id})
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+                log.exception("could not read the Slack outbox")
+                batch = []
+            for message in batch:
+                if self.lease is not None and not self.lease.holds():
+                    break
+                try:
+                    self._deliver(message)
+                except Exception:
+                    log.exception("Slack message failed", extra={"request_id": message.request_id})
+            if len(batch) >= self.batch_size:
+                continue
+            with self._wake:
+                if not self._woken and not self._closed:
+                    self._wake.wait(self.idle_poll_seconds)
 
-    def _run_job(self, job: _Job) -> None:
-        request = self.store.get_request(job.request_id)
+    def _deliver(self, message: OutboxMessage) -> None:
+        """Send one queued message and record the outcome (Slack failures are recorded, not retried)."""
+        if not self.store.start_message(message.id, self.clock()):
+            return  # delivered or taken over meanwhile
+        request = self.store.get_request(message.request_id) if message.request_id else None
         if request is None:
-            log.warning("no such request for a Slack message", extra={"request_id": job.request_id})
+            log.warning("no such request for a Slack message", extra={"request_id": message.request_id})
+            self.store.finish_message(message.id, self.clock(), "no_such_request")
             return
-        if isinstance(job, _CardJob):
-            self._update_card(request)
+        if message.kind == CARD:
+            outcome = self._update_card(request)
         else:
-            self._reply(request, job)
+            outcome = self._reply(
+                request, str(message.payload.get("text") or ""), message.payload.get("blocks")
+            )
+        self.store.finish_message(message.id, self.clock(), outcome)
 
-    def _update_card(self, request: DeployRequest) -> None:
+    def _update_card(self, request: DeployRequest) -> str:
         if not request.message_ts or not request.channel_id:
             # The first post failed (Slack was down): post the card now so the channel still hears of it.
-            self.post_card(request)
-            return
+            return SENT if self.post_card(request) else "post_failed"
         self._pace(request.channel_id)
         # Rendered after the pacing wait so that the latest state is what goes out.
         fresh = self.store.get_request(request.id) or request
@@ -285,7 +328,8 @@ class Notifier:
         )
         if response is not None:
             self._card_changed(request.id)
-        if response is None and failure and failure[0] in _CARD_GONE:
+            return SENT
+        if failure and failure[0] in _CARD_GONE:
             log.warning("card message gone; posting a new one", extra={"request_id": request.id})
             with self._post_lock:
                 self._pace(self.channel_id)
@@ -300,6 +344,8 @@ class Notifier:
                     channel = str(posted.get("channel") or self.channel_id)
                     self.store.set_card(request.id, channel, str(posted["ts"]), now=self.clock())
                     self._card_changed(request.id)
+                    return SENT
+        return failure[0] if failure else "failed"
 
     def _card_changed(self, request_id: str) -> None:
         if self.on_card_changed is None:
@@ -309,18 +355,20 @@ class Notifier:
         except Exception:
             log.exception("card-changed hook failed", extra={"request_id": request_id})
 
-    def _reply(self, request: DeployRequest, job: _ThreadJob) -> None:
+    def _reply(self, request: DeployRequest, text: str, blocks: list[Block] | None) -> str:
         channel = request.channel_id or self.channel_id
-        kwargs: dict[str, Any] = {"channel": channel, "text": job.text}
-        if job.blocks:
-            kwargs["blocks"] = job.blocks
+        kwargs: dict[str, Any] = {"channel": channel, "text": text}
+        if blocks:
+            kwargs["blocks"] = blocks
         if request.message_ts:
             kwargs["thread_ts"] = request.message_ts
         else:
             # No card to thread under: say which request this is about in the channel itself.
-            kwargs["text"] = f"Request `{escape(request.id)}` ({escape(request.project_name)}): {job.text}"
+            kwargs["text"] = f"Request `{escape(request.id)}` ({escape(request.project_name)}): {text}"
         self._pace(channel)
-        self._call("chat_postMessage", request_id=request.id, **kwargs)
+        failure: list[str] = []
+        sent = self._call("chat_postMessage", request_id=request.id, failure=failure, **kwargs)
+        return SENT if sent is not None else (failure[0] if failure else "failed")
 
     # -- Slack calls ---------------------------------------------------------------------------------------
 

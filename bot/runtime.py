@@ -1,12 +1,15 @@
-"""Builds the services from settings and runs the background workers (deployer, watcher, expiry sweeper)."""
+"""Builds the services from settings and runs the background workers: heartbeat, recovery, deployer,
+watcher, expiry sweeper and the Slack sender; stops them so that nothing is lost and nothing waits.
+
+A graceful stop (SIGTERM, SIGINT) finishes or hands back every piece of work and releases this replica's
+lease before the process exits, so the next process, or another replica, carries on at once.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -22,11 +25,6 @@ from bot.services import Services, utc_now
 log = logging.getLogger("bot.runtime")
 
 
-def replica_id() -> str:
-    """A name for this process, unique across replicas: host, pid and a random suffix."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
 def build_services(
     settings: Settings,
     *,
@@ -35,11 +33,13 @@ def build_services(
 ) -> Services:
     """Wire every service from settings; nothing starts running here."""
     from bot.deployer import Deployer
+    from bot.heartbeat import Heartbeat
     from bot.live_ops import LiveOps
     from bot.notifier import Notifier
     from bot.policy import Policy
     from bot.projects import ProjectCatalog
     from bot.quantconnect.client import QuantConnectClient
+    from bot.recovery import Recovery
     from bot.requests import RequestService
     from bot.secrets import DEFAULT_REGISTRY, CredentialProfiles, SecretSettings, build_secret_store
     from bot.store import Store
@@ -56,7 +56,9 @@ def build_services(
         qc_user, qc_token, base_url=settings.qc_api_url, timeout=settings.qc_timeout_seconds
     )
     store = Store(settings.database_url)
-    store.migrate()
+    heartbeat = Heartbeat(
+        store, clock, lease_seconds=settings.lease_seconds, interval=settings.heartbeat_seconds
+    )
     slack = build_slack_client(settings)
     policy = Policy(settings.policy, slack, clock)
     notifier = Notifier(
@@ -65,8 +67,11 @@ def build_services(
         settings.deploy_channel_id,
         clock=clock,
         min_interval=settings.slack_channel_interval_seconds,
+        lease=heartbeat,
     )
-    deployer = Deployer(store, qc, profiles, notifier, settings, clock, max_workers=settings.deploy_workers)
+    deployer = Deployer(
+        store, qc, profiles, notifier, settings, clock, max_workers=settings.deploy_workers, lease=heartbeat
+    )
     requests = RequestService(store, policy, profiles, notifier, deployer.submit, settings, clock)
     return Services(
         settings=settings,
@@ -79,17 +84,15 @@ def build_services(
         notifier=notifier,
         requests=requests,
         deployer=deployer,
-        watcher=Watcher(
-            store,
-            qc,
-            notifier,
-            settings,
-            clock,
-            owner=replica_id(),
-            lease_seconds=settings.watch_lease_seconds,
-        ),
+        watcher=Watcher(store, qc, notifier, settings, clock, lease=heartbeat),
         live_ops=LiveOps(store, qc, policy, notifier, clock),
-        sweeper=ExpirySweeper(store, notifier, clock, interval=30.0),
+        sweeper=ExpirySweeper(store, clock, interval=30.0),
+        heartbeat=heartbeat,
+        recovery=Recovery(
+            deployer,
+            interval=settings.recovery_interval_seconds,
+            heal_interval=settings.heal_interval_seconds,
+        ),
         clock=clock,
     )
 
@@ -118,34 +121,66 @@ class BotRuntime:
         return cls(settings=settings, services=services, app=app, home_refresh=home_refresh)
 
     def start_workers(self) -> None:
-        """Resume from the store (cards not yet posted, in-flight deploys), then start watcher and sweeper."""
+        """Take this replica's lease, resume from the store (cards not yet posted, in-flight deploys,
+        undelivered messages), then start watching, sweeping and recovering."""
         if self._started:
             return
         self._started = True
-        self.services.requests.post_missing_cards()
-        self.services.deployer.recover()
-        self.services.watcher.start()
-        self.services.sweeper.start()
-        log.info("workers started")
+        services = self.services
+        # The lease first: claiming work needs a live lease, and a failed beat here fails loudly.
+        services.store.heartbeat(services.clock(), self.settings.lease_seconds)
+        services.heartbeat.start()
+        services.requests.post_missing_cards()
+        services.notifier.start()
+        services.recovery.start()
+        services.watcher.start()
+        services.sweeper.start()
+        log.info("workers started", extra={"replica": services.store.replica_id})
 
     def health(self) -> dict[str, object]:
-        """What /healthz reports: the database answers and its schema is current."""
+        """What /healthz reports: the database answers, its schema is current, this replica has its lease."""
         current = self.services.store.schema_current()
-        return {"ok": bool(current), "database": "ok" if current else "schema out of date"}
+        report: dict[str, object] = {
+            "ok": bool(current),
+            "database": "ok" if current else "schema out of date",
+            "replica": self.services.store.replica_id,
+        }
+        if self._started:
+            holds = self.services.heartbeat.holds()
+            report["lease"] = "held" if holds else "lost"
+            report["ok"] = bool(current) and holds
+        return report
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop background workers, let queued Slack messages go out, release connections."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish or hand back all work, deliver queued Slack messages, release the lease, close connections.
+
+        Bounded by `timeout` (STOP_TIMEOUT_SECONDS): whatever is not done by then is handed back through the
+        store, so another replica (or the next start) carries on without waiting for this lease to expire.
+        """
         services = self.services
+        budget = self.settings.stop_timeout_seconds if timeout is None else timeout
+        deadline = time.monotonic() + budget
+
+        def left() -> float:
+            return max(0.1, deadline - time.monotonic())
+
         stoppers: list[Callable[[], object]] = [
             # Listeners still answering (a views.update after the ack) finish before their clients close.
-            lambda: drain_executor(self.app.listener_runner.listener_executor, timeout, "listeners"),
+            lambda: drain_executor(
+                self.app.listener_runner.listener_executor, min(left(), 10.0), "listeners"
+            ),
             # Then: an announcement may still hand an auto-approved request to the deployer.
-            lambda: services.requests.close(timeout),
+            lambda: services.requests.close(min(left(), 10.0)),
             lambda: services.after_ack.shutdown(wait=True, cancel_futures=True),
-            services.sweeper.stop,
-            services.watcher.stop,
-            lambda: services.deployer.shutdown(wait=True),
-            lambda: services.notifier.flush(timeout),
+            lambda: services.recovery.stop(left()),
+            lambda: services.sweeper.stop(left()),
+            # Running deployments finish their step or hand the request back; queued ones go back at once.
+            lambda: services.deployer.shutdown(wait=True, timeout=left()),
+            lambda: services.watcher.stop(left()),
+            lambda: services.notifier.close(left()),
+            services.heartbeat.stop,
+            # Whatever is still ours (a stuck worker, undelivered messages) goes back; the lease goes.
+            services.store.retire,
         ]
         for stop in stoppers:
             try:
@@ -153,7 +188,6 @@ class BotRuntime:
             except Exception:
                 log.exception("error while stopping")
         for close in (
-            services.notifier.close,
             self.home_refresh.close,
             services.qc.close,
             services.slack.close,
@@ -164,6 +198,7 @@ class BotRuntime:
             except Exception:
                 log.exception("error while closing")
         self._started = False
+        log.info("stopped", extra={"replica": services.store.replica_id})
 
 
 def drain_executor(executor: Executor, timeout: float, what: str) -> None:

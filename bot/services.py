@@ -13,11 +13,13 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.deployer import Deployer
+    from bot.heartbeat import Heartbeat
     from bot.live_ops import LiveOps
     from bot.notifier import Notifier
     from bot.policy import Policy
     from bot.projects import ProjectCatalog
     from bot.quantconnect.client import QuantConnectClient
+    from bot.recovery import Recovery
     from bot.requests import RequestService
     from bot.secrets.profiles import CredentialProfiles
     from bot.store import Store
@@ -57,5 +59,7 @@ class Services:
     watcher: Watcher
     live_ops: LiveOps
     sweeper: ExpirySweeper
+    heartbeat: Heartbeat
+    recovery: Recovery
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)

@@ -1,26 +1,27 @@
 """Follows live/read for every active deployment and reports each real status change on the request's card.
 
-Everything the watcher needs lives in the deployments table (status, next poll, lease), so a restarted
-process simply carries on. A lease per deployment, owned by a per-process id, keeps two replicas from watching
-the same deployment. QuantConnect outages never fail a deployment: the watcher backs off, records once that
-the status is unknown, and reports the real status when QuantConnect answers again.
+Everything the watcher needs lives in the deployments table (status, next poll, owner), so a restarted
+process simply carries on. Each deployment is watched by one replica at a time: its owner, whose claim lasts
+as long as that replica's heartbeat lease. Deployments of a replica that died are taken over and looked at at
+once. A status change and its thread reply are written in one transaction, so each change is reported exactly
+once, whichever replica sees it. QuantConnect outages never fail a deployment: the watcher backs off, records
+once that the status is unknown, and reports the real status when QuantConnect answers again.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.deployer import CardNotifier
+from bot.blocks.common import escape
+from bot.deployer import CardNotifier, LeaseHolder, _AlwaysHeld
+from bot.notifier import card_notice, error_notices, thread_notice
+from bot.periodic import PeriodicWorker
 from bot.quantconnect.errors import QuantConnectError
 from bot.quantconnect.models import FAILURE_STATUSES
-from bot.store.models import TERMINAL_LIVE_STATUSES, Deployment, DeployRequest, RequestStatus
+from bot.store.models import TERMINAL_LIVE_STATUSES, Deployment, DeployRequest, Notice, RequestStatus
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -53,13 +54,10 @@ STATUS_REPLIES: dict[str, str] = {
 }
 
 
-def process_owner_id() -> str:
-    """A lease owner id unique to this process: host, pid and a random suffix."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-class Watcher:
+class Watcher(PeriodicWorker):
     """Polls live/read for due deployments on a background thread; `run_once(now)` does one pass (tests)."""
+
+    name = "watcher"
 
     def __init__(
         self,
@@ -69,79 +67,56 @@ class Watcher:
         settings: Settings,
         clock: Callable[[], datetime],
         *,
-        owner: str | None = None,
+        lease: LeaseHolder | None = None,
         batch_size: int = 50,
         tick_seconds: float | None = None,
-        lease_seconds: float | None = None,
     ) -> None:
+        self.interval = settings.watch_interval_seconds
+        super().__init__(tick_seconds if tick_seconds is not None else min(self.interval, 1.0))
         self.store = store
         self.qc = qc
         self.notifier = notifier
         self.clock = clock
-        self.owner = owner or process_owner_id()
+        self.lease = lease or _AlwaysHeld()
         self.batch_size = batch_size
-        self.interval = settings.watch_interval_seconds
         self.running_interval = settings.watch_running_interval_seconds
         self.max_backoff = max(self.running_interval, min(MAX_BACKOFF_SECONDS, 10 * self.running_interval))
-        self.tick = tick_seconds if tick_seconds is not None else min(self.interval, 1.0)
-        # Long enough to outlive the gap between two polls, so the lease stays ours while we watch.
-        self.lease_seconds = lease_seconds or max(
-            60.0, 2 * self.max_backoff + settings.qc_timeout_seconds * 4
-        )
         self._failures: dict[str, int] = {}
-        self._held: set[str] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
-    # -- lifecycle -----------------------------------------------------------------------------------
+    @property
+    def owner(self) -> str:
+        """The replica this watcher works for."""
+        return self.store.replica_id
 
-    def start(self) -> None:
-        """Start the background thread (idempotent)."""
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="watcher", daemon=True)
-            self._thread.start()
-        log.info("watcher started", extra={"owner": self.owner})
+    def run_pass(self) -> int:
+        """One pass at the current time."""
+        return self.run_once(self.clock())
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the thread and give back every lease, so the next process resumes at once."""
-        self._stop.set()
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=timeout)
-        for request_id in list(self._held):
-            try:
-                self.store.release_lease(request_id, self.owner)
-            except Exception:
-                log.exception("could not release a lease", extra={"request_id": request_id})
-        self._held.clear()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once(self.clock())
-            except Exception:
-                # A database hiccup must not end the watching for good.
-                log.exception("watcher pass failed")
-            self._stop.wait(self.tick)
+        """Stop the thread and give back every deployment this replica watches: another takes over at once."""
+        super().stop(timeout)
+        for deployment in self.store.active_deployments():
+            if deployment.lease_owner == self.owner:
+                try:
+                    self.store.release_lease(deployment.request_id)
+                except Exception:
+                    log.exception("could not release a lease", extra={"request_id": deployment.request_id})
 
     # -- one pass ------------------------------------------------------------------------------------
 
     def run_once(self, now: datetime) -> int:
-        """Poll every deployment that is due at `now` and whose lease we get; returns how many were polled."""
+        """Poll every deployment that is due at `now` and is ours to watch; returns how many were polled."""
+        if not self.lease.holds():
+            return 0  # our lease may have run out: another replica may watch these now
+        adopted = self.store.adopt_orphaned_deployments(now)
+        if adopted:
+            log.info("took over deployments of a replica that stopped", extra={"count": len(adopted)})
         polled = 0
         due = self.store.due_deployments(now, self.batch_size)
-        # One transaction claims the whole batch: a lease per deployment cost a write per poll.
-        ours = self.store.acquire_leases(
-            (d.request_id for d in due), self.owner, now=now, ttl_seconds=self.lease_seconds
-        )
-        self._held.update(ours)
+        # One transaction claims the whole batch: a claim per deployment cost a write per poll.
+        ours = self.store.acquire_leases((d.request_id for d in due), now).ours
         for deployment in due:
-            if self._stop.is_set():
+            if self.stopping:
                 break
             if deployment.request_id not in ours:
                 continue
@@ -172,14 +147,17 @@ class Watcher:
         ):
             return  # unchanged (checked against the store, not our snapshot): next poll set, nothing to say
         changed = self.store.record_status(
-            request_id, live.status, live.problem, now=now, launched=live.launched, stopped=live.stopped
+            request_id,
+            live.status,
+            live.problem,
+            now=now,
+            launched=live.launched,
+            stopped=live.stopped,
+            notices=[card_notice(), *self._report(deployment, request, live)],
         )
         if live.status in TERMINAL_LIVE_STATUSES:
             self._finish(deployment, request, live, changed, now)
             return
-        if changed:
-            self.notifier.refresh_card(request_id)
-            self.notifier.thread(request_id, self._reply(deployment, live))
         self._schedule(request_id, now, self._interval_for(live.status))
 
     def _interval_for(self, status: str) -> float:
@@ -187,6 +165,18 @@ class Watcher:
         return self.running_interval if status == RUNNING else self.interval
 
     # -- outcomes ------------------------------------------------------------------------------------
+
+    def _report(
+        self, deployment: Deployment, request: DeployRequest | None, live: LiveAlgorithm
+    ) -> list[Notice]:
+        """The thread messages of a status change: an error list for a failure, else one short reply."""
+        if live.status in FAILURE_STATUSES:
+            name = request.project_name if request is not None else f"project {deployment.project_id}"
+            problem = live.problem or "QuantConnect gave no message."
+            return error_notices(
+                f"{name} stopped with {live.status} (deployment {live.deploy_id})", [problem]
+            )
+        return [thread_notice(self._reply(deployment, live))]
 
     def _finish(
         self,
@@ -196,44 +186,35 @@ class Watcher:
         changed: bool,
         now: datetime,
     ) -> None:
-        """A terminal status: the request ends or fails, once, and the lease goes back."""
+        """A terminal status: the request ends or fails, once, and the lease goes back.
+
+        The status change already queued its report; if this process stopped before the request moved (so
+        the status is not new any more), the move happens now without a second report.
+        """
         request_id = deployment.request_id
-        name = request.project_name if request is not None else f"project {deployment.project_id}"
-        if live.status in FAILURE_STATUSES:
-            problem = live.problem or "QuantConnect gave no message."
-            moved = self.store.transition(
-                request_id,
-                from_statuses={S.LIVE},
-                to=S.FAILED,
-                actor=ACTOR,
-                action="live_failed",
-                detail={"live_status": live.status},
-                now=now,
-                errors=[f"{live.status}: {problem}"],
-            )
-            if changed or moved is not None:
-                self.notifier.refresh_card(request_id)
-                self.notifier.post_error_list(
-                    request_id, f"{name} stopped with {live.status} (deployment {live.deploy_id})", [problem]
-                )
-        else:
-            moved = self.store.transition(
-                request_id,
-                from_statuses={S.LIVE},
-                to=S.ENDED,
-                actor=ACTOR,
-                action="ended",
-                detail={"live_status": live.status},
-                now=now,
-            )
-            if changed or moved is not None:
-                self.notifier.refresh_card(request_id)
-                self.notifier.thread(request_id, self._reply(deployment, live))
+        failed = live.status in FAILURE_STATUSES
+        self.store.transition(
+            request_id,
+            from_statuses={S.LIVE},
+            to=S.FAILED if failed else S.ENDED,
+            actor=ACTOR,
+            action="live_failed" if failed else "ended",
+            detail={"live_status": live.status},
+            now=now,
+            notices=[card_notice()],
+            **(
+                {"errors": [f"{live.status}: {live.problem or 'QuantConnect gave no message.'}"]}
+                if failed
+                else {}
+            ),
+        )
         # Terminal deployments are never due again (due_deployments skips them): nothing to schedule.
         self._failures.pop(request_id, None)
-        self.store.release_lease(request_id, self.owner)
-        self._held.discard(request_id)
-        log.info("deployment finished", extra={"request_id": request_id, "live_status": live.status})
+        self.store.release_lease(request_id)
+        log.info(
+            "deployment finished",
+            extra={"request_id": request_id, "live_status": live.status, "reported": changed},
+        )
 
     def _unreachable(
         self, deployment: Deployment, request: DeployRequest | None, exc: QuantConnectError, now: datetime
@@ -246,12 +227,19 @@ class Watcher:
             extra={"request_id": request_id, "error": type(exc).__name__, "retry_in": delay},
         )
         reason = f"QuantConnect could not be asked for the status: {exc}"
-        if self.store.record_status(request_id, UNKNOWN_STATUS, reason, now=now):
-            self.notifier.refresh_card(request_id)
-            self.notifier.thread(
-                request_id,
-                f"❔ Status unknown: {exc} I keep the deployment and will keep asking, less often.",
-            )
+        self.store.record_status(
+            request_id,
+            UNKNOWN_STATUS,
+            reason,
+            now=now,
+            notices=[
+                card_notice(),
+                thread_notice(
+                    f"❔ Status unknown: {escape(str(exc))} I keep the deployment and will keep asking, "
+                    "less often."
+                ),
+            ],
+        )
         self._schedule(request_id, now, delay)
 
     def _backoff(self, request_id: str) -> float:
@@ -264,7 +252,7 @@ class Watcher:
         if deployment.status == UNKNOWN_STATUS:
             text = f"QuantConnect answers again. {text}"
         if live.problem:
-            text += f" — {live.problem}"
+            text += f" — {escape(live.problem)}"
         return text
 
     def _schedule(self, request_id: str, now: datetime, delay: float) -> None:

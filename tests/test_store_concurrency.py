@@ -119,19 +119,22 @@ def test_status_seen_by_many_watchers_is_reported_once(store: Store) -> None:
     assert [e.action for e in store.events(request_id=request.id)].count("status:Running") == 1
 
 
-def test_lease_never_has_two_owners(store: Store) -> None:
-    request = store.create_request(new_request(approvals_needed=0), now=NOW)
-    store.start_deployment(request.id, 101, "L-1", "Running", now=NOW)
+def test_a_request_is_claimed_by_exactly_one_replica(store_url: str) -> None:
+    first = Store(store_url)
+    replicas = [first] + [Store(store_url, migrate=False) for _ in range(WORKERS - 1)]
+    try:
+        for replica in replicas:
+            replica.heartbeat(NOW, 30)
+        request = first.create_request(new_request(approvals_needed=0), now=NOW)
 
-    taken = race(
-        [
-            lambda o=f"replica-{i}": store.acquire_lease(request.id, o, now=NOW, ttl_seconds=30)
-            for i in range(WORKERS)
-        ]
-    )
+        claims = race([lambda r=replica: r.claim_request(request.id, NOW) for replica in replicas])
 
-    assert taken.count(True) == 1
-    assert store.get_deployment(request.id).lease_owner == f"replica-{taken.index(True)}"
+        winners = [replica.replica_id for replica, claim in zip(replicas, claims, strict=True) if claim]
+        assert len(winners) == 1
+        assert first.get_request(request.id).owner == winners[0]  # type: ignore[union-attr]
+    finally:
+        for replica in replicas:
+            replica.dispose()
 
 
 _PROCESS_SCRIPT = """

@@ -1,4 +1,4 @@
-"""QuantConnect API v2 client: auth, typed models, typed errors, safe retries and live/create recovery."""
+"""QuantConnect API v2 client: auth, typed models, typed errors, safe retries, live/create sent once."""
 
 from bot.quantconnect.client import DEFAULT_BASE_URL, QuantConnectClient
 from bot.quantconnect.errors import (
@@ -8,6 +8,7 @@ from bot.quantconnect.errors import (
     LiveCreateUncertain,
     NodeBusy,
     NoFreeNode,
+    NotSent,
     QuantConnectError,
     RequestRefused,
     Timeout,
@@ -41,6 +42,7 @@ __all__ = [
     "NoFreeNode",
     "Node",
     "NodeBusy",
+    "NotSent",
     "Project",
     "ProjectNodes",
     "QuantConnectClient",

@@ -20,6 +20,7 @@ from bot.quantconnect.compiles import poll_compile
 from bot.quantconnect.errors import (
     AuthenticationError,
     LiveCreateUncertain,
+    NotSent,
     QuantConnectError,
     RequestRefused,
     Timeout,
@@ -63,8 +64,6 @@ class QuantConnectClient:
         backoff_base: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
-        recovery_attempts: int = 5,
-        recovery_delay: float = 2.0,
         recovery_skew: float = 120.0,
     ) -> None:
         self.user_id = str(user_id)
@@ -73,8 +72,6 @@ class QuantConnectClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
-        self.recovery_attempts = recovery_attempts
-        self.recovery_delay = recovery_delay
         # Our clock and QuantConnect's may disagree: a deployment launched this much before the call counts.
         self.recovery_skew = timedelta(seconds=recovery_skew)
         self._sleep = sleep
@@ -144,42 +141,39 @@ class QuantConnectClient:
         return _parse(ProjectNodes, nodes, "projects/nodes/read")
 
     def create_live(self, body: dict[str, Any]) -> LiveCreateResult:
-        """Deploy live; never retried: an unclear outcome is settled through live/read (see module docs)."""
+        """Deploy live, exactly one POST, never retried.
+
+        Raises RequestRefused / AuthenticationError when QuantConnect refused (nothing was deployed),
+        NotSent when the request never left this machine, and LiveCreateUncertain when it may have reached
+        QuantConnect without a clear answer: the caller then asks live/read (find_deployment_since) and
+        never resends.
+        """
         project_id = _project_id_of(body)
-        since = datetime.fromtimestamp(self._clock(), UTC)
-        before = self.read_live(project_id)
-        previous = before.deploy_id if before.exists else None
         context = f"project {project_id}"
         started = time.perf_counter()
         try:
             response = self._http.post("live/create", json=body)
         except _NOT_SENT as exc:
-            raise Unavailable(
+            raise NotSent(
                 f"Could not reach QuantConnect to deploy project {project_id} ({type(exc).__name__}); "
                 "nothing was deployed. Try again in a few minutes.",
                 endpoint="live/create",
             ) from exc
         except httpx.TimeoutException:
-            log.warning("live/create for %s timed out; asking live/read whether it deployed", context)
-            return self._recover(project_id, since, previous, "QuantConnect did not answer in time")
+            log.warning("live/create for %s timed out; its outcome must be read from live/read", context)
+            raise self._uncertain(project_id, "QuantConnect did not answer in time") from None
         except httpx.TransportError as exc:
-            log.warning(
-                "live/create for %s lost its connection (%s); asking live/read", context, type(exc).__name__
-            )
-            return self._recover(project_id, since, previous, "the connection dropped before an answer")
+            log.warning("live/create for %s lost its connection (%s)", context, type(exc).__name__)
+            raise self._uncertain(project_id, "the connection dropped before an answer") from None
         try:
             payload = self._interpret("live/create", response, started, context)
             return LiveCreateResult.from_response(payload, project_id)
         except Unavailable as exc:
-            log.warning(
-                "live/create for %s failed unclearly (%s); asking live/read", context, type(exc).__name__
-            )
-            return self._recover(
-                project_id, since, previous, f"QuantConnect answered HTTP {response.status_code}"
-            )
+            log.warning("live/create for %s failed unclearly (%s)", context, type(exc).__name__)
+            raise self._uncertain(project_id, f"QuantConnect answered HTTP {response.status_code}") from None
         except (ValueError, ValidationError):
-            log.warning("live/create for %s sent an unreadable success answer; asking live/read", context)
-            return self._recover(project_id, since, previous, "QuantConnect's answer could not be read")
+            log.warning("live/create for %s sent an unreadable success answer", context)
+            raise self._uncertain(project_id, "QuantConnect's answer could not be read") from None
 
     def read_live(self, project_id: int, deploy_id: str | None = None) -> LiveAlgorithm:
         """The project's current (or the given) deployment; status "Undefined" when nothing was deployed."""
@@ -261,31 +255,13 @@ class QuantConnectClient:
 
     # ---- transport -------------------------------------------------------------------------------
 
-    def _recover(
-        self, project_id: int, since: datetime, previous: str | None, reason: str
-    ) -> LiveCreateResult:
-        """Ask live/read a few times whether the unanswered live/create deployed anything."""
-        for attempt in range(1, self.recovery_attempts + 1):
-            self._sleep(self.recovery_delay)
-            try:
-                found = self.find_deployment_since(project_id, since, previous)
-            except QuantConnectError as exc:
-                log.warning(
-                    "live/read check %d for project %s failed: %s", attempt, project_id, type(exc).__name__
-                )
-                continue
-            if found is not None:
-                log.warning(
-                    "live/create for project %s was unanswered but deployment %s exists; treating it as ours",
-                    project_id,
-                    found.deploy_id,
-                )
-                return LiveCreateResult.from_live(found, project_id)
-        raise LiveCreateUncertain(
-            f"QuantConnect did not confirm the deployment of project {project_id} ({reason}), and "
-            f"after {self.recovery_attempts} checks live/read found nothing deployed by this request. "
-            "Check the project's live page on QuantConnect before trying again.",
+    @staticmethod
+    def _uncertain(project_id: int, reason: str) -> LiveCreateUncertain:
+        return LiveCreateUncertain(
+            f"QuantConnect did not confirm the deployment of project {project_id} ({reason}). It was sent "
+            "once and is never resent; live/read will tell whether it went through.",
             project_id=project_id,
+            reason=reason,
         )
 
     def _post(

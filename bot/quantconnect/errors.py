@@ -39,12 +39,19 @@ class Timeout(Unavailable):
     """QuantConnect did not answer within the client's timeout."""
 
 
-class LiveCreateUncertain(Unavailable):
-    """live/create got no clear answer and live/read showed no deployment started by that call."""
+class NotSent(Unavailable):
+    """The request never left this machine (no connection): QuantConnect certainly did nothing."""
 
-    def __init__(self, user_message: str, *, project_id: int, endpoint: str | None = "live/create") -> None:
+
+class LiveCreateUncertain(Unavailable):
+    """live/create may have reached QuantConnect but got no clear answer: ask live/read, never resend."""
+
+    def __init__(
+        self, user_message: str, *, project_id: int, reason: str = "", endpoint: str | None = "live/create"
+    ) -> None:
         super().__init__(user_message, endpoint=endpoint)
         self.project_id = project_id
+        self.reason = reason or user_message
 
 
 class BuildFailed(QuantConnectError):

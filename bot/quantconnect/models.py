@@ -145,13 +145,12 @@ class LiveAlgorithm(QCModel):
 
 
 class LiveCreateResult(QCModel):
-    """What live/create reported (either response shape), or what recovery found through live/read."""
+    """What live/create reported, in either response shape."""
 
     deploy_id: str
     project_id: int
     status: str | None = None
     version_id: str | None = None
-    recovered: bool = False
 
     @field_validator("version_id", mode="before")
     @classmethod
@@ -171,16 +170,4 @@ class LiveCreateResult(QCModel):
             project_id=live.get("projectId") or payload.get("projectId") or project_id,
             status=live.get("status") or None,
             version_id=payload.get("versionId") or live.get("versionId"),
-        )
-
-    @classmethod
-    def from_live(cls, live: LiveAlgorithm, project_id: int) -> LiveCreateResult:
-        """A result recovered from live/read after an unanswered live/create."""
-        if live.deploy_id is None:
-            raise ValueError("a recovered deployment needs a deployId")
-        return cls(
-            deploy_id=live.deploy_id,
-            project_id=live.project_id or project_id,
-            status=live.status,
-            recovered=True,
         )

@@ -1,9 +1,13 @@
-"""Persistent store: requests, approvals, deployments, project locks and the audit trail (SQLAlchemy Core)."""
+"""Persistent store: requests, approvals, deployments, project locks, replica leases, the Slack outbox and the
+audit trail (SQLAlchemy Core)."""
 
+from bot.store.base import new_replica_id
 from bot.store.engine import DEFAULT_DATABASE_URL, normalize_url
 from bot.store.errors import ProjectLocked, RequestNotFound, SecretRejected, StoreError
+from bot.store.leases import LeaseClaim
 from bot.store.models import (
     ALLOWED_TRANSITIONS,
+    IN_FLIGHT,
     OPEN,
     TERMINAL,
     TERMINAL_LIVE_STATUSES,
@@ -12,6 +16,9 @@ from bot.store.models import (
     Deployment,
     DeployRequest,
     NewRequest,
+    Notice,
+    OutboxMessage,
+    Replica,
     RequestStatus,
 )
 from bot.store.repository import Store, new_request_id
@@ -19,6 +26,7 @@ from bot.store.repository import Store, new_request_id
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "DEFAULT_DATABASE_URL",
+    "IN_FLIGHT",
     "OPEN",
     "TERMINAL",
     "TERMINAL_LIVE_STATUSES",
@@ -26,13 +34,18 @@ __all__ = [
     "AuditEvent",
     "DeployRequest",
     "Deployment",
+    "LeaseClaim",
     "NewRequest",
+    "Notice",
+    "OutboxMessage",
     "ProjectLocked",
+    "Replica",
     "RequestNotFound",
     "RequestStatus",
     "SecretRejected",
     "Store",
     "StoreError",
+    "new_replica_id",
     "new_request_id",
     "normalize_url",
 ]

@@ -30,7 +30,32 @@ def _create_everything(connection: sa.Connection) -> None:
 # Append new steps at the end; never edit or reorder applied ones. Step 1 creates the schema exactly as
 # tables.py describes it today, so a fresh database gets step 1 and is stamped with every later version:
 # a later step only ever runs on a database created before it (and must also update tables.py).
-STEPS: tuple[MigrationStep, ...] = (MigrationStep(1, "create all tables", _create_everything),)
+def _leases_and_outbox(connection: sa.Connection) -> None:
+    """Replica leases, request ownership and settling, deployment lease start, the Slack outbox."""
+    add = "ALTER TABLE {table} ADD COLUMN {column}"
+    timestamp = "TIMESTAMP WITH TIME ZONE" if connection.dialect.name == "postgresql" else "DATETIME"
+    for column in (
+        "owner VARCHAR(200)",
+        f"owned_since {timestamp}",
+        f"deploying_since {timestamp}",
+        "previous_deploy_id VARCHAR(200)",
+        f"settle_deadline {timestamp}",
+        f"next_check_at {timestamp}",
+        "settle_note TEXT",
+    ):
+        connection.exec_driver_sql(add.format(table="requests", column=column))
+    connection.exec_driver_sql(add.format(table="deployments", column=f"lease_since {timestamp}"))
+    # Deployment leases now last as long as their owner replica's lease (tables.replicas).
+    connection.exec_driver_sql("ALTER TABLE deployments DROP COLUMN lease_expires_at")
+    connection.exec_driver_sql("UPDATE deployments SET lease_owner = NULL")
+    tables.replicas.create(connection)
+    tables.outbox.create(connection)
+
+
+STEPS: tuple[MigrationStep, ...] = (
+    MigrationStep(1, "create all tables", _create_everything),
+    MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
+)
 
 LATEST_VERSION: int = STEPS[-1].version
 

@@ -30,6 +30,8 @@ _S = RequestStatus
 
 TERMINAL: frozenset[RequestStatus] = frozenset({_S.ENDED, _S.FAILED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED})
 OPEN: frozenset[RequestStatus] = frozenset({_S.PENDING, _S.APPROVED, _S.COMPILING, _S.DEPLOYING, _S.LIVE})
+# Work a replica owns (and another takes over when the owner's lease expires).
+IN_FLIGHT: frozenset[RequestStatus] = frozenset({_S.APPROVED, _S.COMPILING, _S.DEPLOYING})
 
 # The only moves the store accepts; anything else is a programming error, not a race.
 ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
@@ -39,6 +41,8 @@ ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     _S.DEPLOYING: frozenset({_S.LIVE, _S.FAILED}),
     _S.LIVE: frozenset({_S.ENDED, _S.FAILED}),
     **{status: frozenset() for status in TERMINAL},
+    # Self-healing: QuantConnect shows a deployment of a request the bot had recorded as failed.
+    _S.FAILED: frozenset({_S.LIVE}),
 }
 
 # QuantConnect live statuses after which nothing more will happen to a deployment.
@@ -123,11 +127,23 @@ class DeployRequest(_Frozen):
     decision_note: str | None
     dedupe_key: str | None
     revision: int
+    owner: str | None = None
+    owned_since: datetime | None = None
+    deploying_since: datetime | None = None
+    previous_deploy_id: str | None = None
+    settle_deadline: datetime | None = None
+    next_check_at: datetime | None = None
+    settle_note: str | None = None
 
     @property
     def is_open(self) -> bool:
         """True while the request still holds its project's lock."""
         return self.status in OPEN
+
+    @property
+    def is_settling(self) -> bool:
+        """True while live/create may have been sent and QuantConnect has not confirmed the outcome yet."""
+        return self.status is RequestStatus.DEPLOYING and self.settle_note is not None
 
 
 class ApprovalOutcome(_Frozen):
@@ -153,12 +169,48 @@ class Deployment(_Frozen):
     updated_at: datetime
     next_poll_at: datetime | None
     lease_owner: str | None
-    lease_expires_at: datetime | None
+    lease_since: datetime | None
 
     @property
     def is_active(self) -> bool:
         """True until QuantConnect reports a status after which nothing more happens."""
         return self.status not in TERMINAL_LIVE_STATUSES
+
+
+class Replica(_Frozen):
+    """A running bot process with its heartbeat lease, and the work it holds."""
+
+    id: str
+    started_at: datetime
+    heartbeat_at: datetime
+    lease_expires_at: datetime
+    alive: bool
+    requests: tuple[str, ...] = ()
+    deployments: int = 0
+    messages: int = 0
+
+
+class Notice(_Frozen):
+    """A Slack message about a request, queued in the outbox: a card refresh or a reply in its thread."""
+
+    kind: str
+    text: str = ""
+    blocks: list[dict[str, Any]] | None = None
+
+
+class OutboxMessage(_Frozen):
+    """A queued Slack message as stored, with who delivers it."""
+
+    id: int
+    request_id: str | None
+    channel_id: str | None
+    kind: str
+    payload: dict[str, Any]
+    owner: str | None
+    created_at: datetime
+    started_at: datetime | None
+    sent_at: datetime | None
+    outcome: str | None
 
 
 class AuditEvent(_Frozen):

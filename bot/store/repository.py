@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import secrets
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from bot.store import migrations
 from bot.store.audit import read_events, read_events_after, write_event
-from bot.store.engine import DEFAULT_DATABASE_URL, create_engine, read_only
+from bot.store.base import aware
 from bot.store.errors import ProjectLocked, RequestNotFound, StoreError
 from bot.store.jsonsafe import json_safe
+from bot.store.leases import LeaseStore, is_alive
 from bot.store.models import (
     ALLOWED_TRANSITIONS,
+    IN_FLIGHT,
     OPEN,
     TERMINAL,
     TERMINAL_LIVE_STATUSES,
@@ -26,15 +25,33 @@ from bot.store.models import (
     Deployment,
     DeployRequest,
     NewRequest,
+    Notice,
     RequestStatus,
 )
+from bot.store.outbox import CARD, OutboxStore, queue_notices
+from bot.store.rows import deployment_of, request_of
 from bot.store.tables import approvals as approvals_table
 from bot.store.tables import deployments, project_locks, requests
 
 # Fields a transition may set besides the status; everything else about a request is fixed at creation.
 TRANSITION_FIELDS = frozenset(
-    {"compile_id", "node_used", "deploy_id", "errors", "decided_by", "decided_at", "decision_note"}
+    {
+        "compile_id",
+        "node_used",
+        "deploy_id",
+        "errors",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "deploying_since",
+        "previous_deploy_id",
+        "settle_deadline",
+        "next_check_at",
+        "settle_note",
+    }
 )
+# What a request leaving the in-flight statuses no longer has: an owner and a pending check.
+_OUT_OF_FLIGHT = {"owner": None, "owned_since": None, "next_check_at": None, "settle_note": None}
 
 # A unique-key race (same dedupe key, same project, or an id collision) is settled by re-running the
 # operation, which then sees the winner's row.
@@ -46,67 +63,20 @@ def new_request_id() -> str:
     return f"r-{secrets.token_hex(4)}"
 
 
-def _aware(value: datetime, name: str = "now") -> datetime:
-    if value.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime")
-    return value
-
-
-def _request(row: sa.Row[Any]) -> DeployRequest:
-    return DeployRequest.model_validate(row._asdict())
-
-
-def _deployment(row: sa.Row[Any]) -> Deployment:
-    return Deployment.model_validate(row._asdict())
-
-
 def _statuses(values: Iterable[RequestStatus | str] | RequestStatus | str) -> frozenset[RequestStatus]:
     if isinstance(values, str):
         return frozenset({RequestStatus(values)})
     return frozenset(RequestStatus(value) for value in values)
 
 
-class Store:
+class Store(LeaseStore, OutboxStore):
     """Persistent state of the bot on SQLite or PostgreSQL; one transaction per call, never a secret."""
-
-    def __init__(self, url: str = DEFAULT_DATABASE_URL, *, migrate: bool = True) -> None:
-        self.engine = create_engine(url)
-        # Pure reads run here: on SQLite they then never queue behind writers for the write lock.
-        self._reader = read_only(self.engine)
-        # SQLite has one writer at a time, and its busy handler polls with sleeps of up to 100 ms, so
-        # writers queued on it under load waited long after the lock was free. This process's writers
-        # take turns on a lock that wakes the next one at once; other processes still use the busy wait.
-        self._write_turn: AbstractContextManager[object] = (
-            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
-        )
-        if migrate:
-            self.migrate()
-
-    @contextmanager
-    def _writing(self) -> Iterator[sa.Connection]:
-        """A write transaction, after this process's earlier SQLite writers have finished theirs."""
-        with self._write_turn, self.engine.begin() as connection:
-            yield connection
-
-    # -- schema ---------------------------------------------------------------------------------------
-
-    def migrate(self) -> int:
-        """Create or upgrade the schema; safe to call from several processes at once. Returns the version."""
-        return migrations.migrate(self.engine)
-
-    def schema_current(self) -> bool:
-        """True when the database answers and carries every migration step (for a health check)."""
-        return migrations.is_current(self.engine)
-
-    def dispose(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
 
     # -- requests -------------------------------------------------------------------------------------
 
     def create_request(self, new: NewRequest, *, now: datetime) -> DeployRequest:
         """Insert a request, take its project's lock and audit it; a repeated dedupe_key returns the first."""
-        _aware(now)
+        aware(now)
         for _ in range(_CREATE_ATTEMPTS - 1):
             try:
                 return self._create_request_once(new, now)
@@ -121,12 +91,12 @@ class Store:
                     sa.select(requests).where(requests.c.dedupe_key == new.dedupe_key)
                 ).first()
                 if existing is not None:
-                    return _request(existing)
+                    return request_of(existing)
             holder = self._open_lock_holder(connection, new.project_id)
             if holder is not None:
                 if new.dedupe_key is not None and holder.dedupe_key == new.dedupe_key:
                     # A redelivery that passed the dedupe check above just before the first one committed.
-                    return _request(holder)
+                    return request_of(holder)
                 raise ProjectLocked(holder.id, holder.requester_id, holder.status)
             auto_approved = new.approvals_needed == 0
             request_id = new_request_id()
@@ -199,13 +169,13 @@ class Store:
         row = connection.execute(sa.select(requests).where(requests.c.id == request_id)).first()
         if row is None:
             raise RequestNotFound(request_id)
-        return _request(row)
+        return request_of(row)
 
     def get_request(self, request_id: str) -> DeployRequest | None:
         """The request with that id, or None."""
         with self._reader.begin() as connection:
             row = connection.execute(sa.select(requests).where(requests.c.id == request_id)).first()
-        return None if row is None else _request(row)
+        return None if row is None else request_of(row)
 
     def list_requests(
         self,
@@ -225,7 +195,7 @@ class Store:
             query = query.where(requests.c.requester_id == requester_id)
         query = query.order_by(requests.c.created_at.desc(), requests.c.id.desc()).limit(limit)
         with self._reader.begin() as connection:
-            return [_request(row) for row in connection.execute(query)]
+            return [request_of(row) for row in connection.execute(query)]
 
     def open_request_for_project(self, project_id: int) -> DeployRequest | None:
         """The open request holding the project's lock, or None when the project is free."""
@@ -236,13 +206,13 @@ class Store:
         )
         with self._reader.begin() as connection:
             row = connection.execute(query).first()
-        return None if row is None else _request(row)
+        return None if row is None else request_of(row)
 
     def set_card(
         self, request_id: str, channel_id: str, message_ts: str, *, now: datetime | None = None
     ) -> DeployRequest:
         """Remember where the request's approval card was posted."""
-        now = _aware(now) if now is not None else datetime.now(UTC)
+        now = aware(now) if now is not None else datetime.now(UTC)
         with self._writing() as connection:
             result = connection.execute(
                 sa.update(requests)
@@ -262,7 +232,7 @@ class Store:
 
     def add_approval(self, request_id: str, user_id: str, *, now: datetime) -> ApprovalOutcome:
         """Count one user's approval while the request is pending; approve it exactly once when enough."""
-        _aware(now)
+        aware(now)
         with self._writing() as connection:
             # The row lock serializes approvers of one request on PostgreSQL (SQLite already is).
             row = connection.execute(
@@ -274,7 +244,7 @@ class Store:
             expired = row.expires_at is not None and now >= row.expires_at
             if row.status != RequestStatus.PENDING or expired or user_id in voters:
                 return ApprovalOutcome(
-                    request=_request(row), counted=False, approvals=tuple(voters), became_approved=False
+                    request=request_of(row), counted=False, approvals=tuple(voters), became_approved=False
                 )
             connection.execute(
                 sa.insert(approvals_table), {"request_id": request_id, "user_id": user_id, "created_at": now}
@@ -347,10 +317,17 @@ class Store:
         action: str,
         detail: dict[str, Any] | None = None,
         now: datetime,
+        owned: bool = False,
+        notices: Sequence[Notice] = (),
         **fields: Any,
     ) -> DeployRequest | None:
-        """Move the request to `to` only if it is in one of `from_statuses`; None (and no write) if not."""
-        _aware(now)
+        """Move the request to `to` only if it is in one of `from_statuses`; None (and no write) if not.
+
+        `owned` fences the move: it happens only while this replica owns the request and its lease lives, so
+        a replica that lost its lease (and whose work was taken over) cannot act on it any more. `notices`
+        (card refreshes, thread replies) are queued in the same transaction as the move.
+        """
+        aware(now)
         sources, target = _statuses(from_statuses), RequestStatus(to)
         illegal = sorted(source for source in sources if target not in ALLOWED_TRANSITIONS[source])
         if illegal:
@@ -360,11 +337,16 @@ class Store:
             raise TypeError(f"transition() cannot set {', '.join(sorted(unknown))}")
         if "errors" in fields:
             fields["errors"] = [str(error) for error in fields["errors"]]
+        if target not in IN_FLIGHT:
+            fields = {**_OUT_OF_FLIGHT, **fields}
         detail = json_safe(detail or {}, "detail")
+        conditions = [requests.c.id == request_id, requests.c.status.in_([str(s) for s in sources])]
+        if owned:
+            conditions += [requests.c.owner == self.replica_id, is_alive(self.replica_id, now)]
         with self._writing() as connection:
             result = connection.execute(
                 sa.update(requests)
-                .where(requests.c.id == request_id, requests.c.status.in_([str(s) for s in sources]))
+                .where(*conditions)
                 .values(status=target, updated_at=now, revision=requests.c.revision + 1, **fields)
             )
             if result.rowcount != 1:
@@ -381,11 +363,27 @@ class Store:
             )
             if target in TERMINAL:
                 connection.execute(sa.delete(project_locks).where(project_locks.c.request_id == request_id))
-            return updated
+            elif (
+                RequestStatus.FAILED in sources
+                and self._open_lock_holder(connection, updated.project_id) is None
+            ):
+                # Healed: the running algorithm takes its project lock back unless a newer request holds it.
+                connection.execute(
+                    sa.insert(project_locks),
+                    {
+                        "project_id": updated.project_id,
+                        "request_id": request_id,
+                        "holder_id": updated.requester_id,
+                        "acquired_at": now,
+                    },
+                )
+            queued = queue_notices(connection, request_id, notices, owner=self.replica_id, now=now)
+        self._queued(queued)
+        return updated
 
     def expire_due(self, now: datetime) -> list[DeployRequest]:
-        """Expire every pending request whose deadline has passed; returns the ones this call expired."""
-        _aware(now)
+        """Expire every pending request past its deadline (queuing its card refresh); returns them."""
+        aware(now)
         query = sa.select(requests.c.id).where(
             requests.c.status == RequestStatus.PENDING, requests.c.expires_at <= now
         )
@@ -399,6 +397,7 @@ class Store:
                 actor="bot",
                 action="expired",
                 now=now,
+                notices=[Notice(kind=CARD)],
             )
             for request_id in due
         )
@@ -409,8 +408,8 @@ class Store:
     def start_deployment(
         self, request_id: str, project_id: int, deploy_id: str, status: str, *, now: datetime
     ) -> Deployment:
-        """Record a deployment to watch, due for a poll now; recording the same deploy id again is a no-op."""
-        _aware(now)
+        """Record a deployment this replica watches, due for a poll now; the same deploy id again: no-op."""
+        aware(now)
         with self._writing() as connection:
             existing = self._read_deployment(connection, request_id)
             if existing is not None:
@@ -430,17 +429,19 @@ class Store:
                     "created_at": now,
                     "updated_at": now,
                     "next_poll_at": now,
+                    "lease_owner": self.replica_id,
+                    "lease_since": now,
                 },
             )
             row = connection.execute(
                 sa.select(deployments).where(deployments.c.request_id == request_id)
             ).one()
-            return _deployment(row)
+            return deployment_of(row)
 
     @staticmethod
     def _read_deployment(connection: sa.Connection, request_id: str) -> Deployment | None:
         row = connection.execute(sa.select(deployments).where(deployments.c.request_id == request_id)).first()
-        return None if row is None else _deployment(row)
+        return None if row is None else deployment_of(row)
 
     def record_status(
         self,
@@ -451,9 +452,10 @@ class Store:
         now: datetime,
         launched: datetime | None = None,
         stopped: datetime | None = None,
+        notices: Sequence[Notice] = (),
     ) -> bool:
-        """Store QuantConnect's live status; True (and an audit event) only when it actually changed."""
-        _aware(now)
+        """Store QuantConnect's live status; True (plus an audit event and the `notices`) only on a change."""
+        aware(now)
         values: dict[str, Any] = {"status": new_status, "message": message, "updated_at": now}
         if launched is not None:
             values["launched"] = launched
@@ -483,7 +485,9 @@ class Store:
                 detail={"message": message, "previous": current.status},
                 now=now,
             )
-            return True
+            queued = queue_notices(connection, request_id, notices, owner=self.replica_id, now=now)
+        self._queued(queued)
+        return True
 
     def get_deployment(self, request_id: str) -> Deployment | None:
         """The deployment of that request, or None."""
@@ -497,7 +501,7 @@ class Store:
             return {}
         with self._reader.begin() as connection:
             rows = connection.execute(sa.select(deployments).where(deployments.c.request_id.in_(ids)))
-            return {row.request_id: _deployment(row) for row in rows}
+            return {row.request_id: deployment_of(row) for row in rows}
 
     def active_deployments(self) -> list[Deployment]:
         """Deployments whose last status is not terminal, oldest first (what to watch after a restart)."""
@@ -507,11 +511,11 @@ class Store:
             .order_by(deployments.c.created_at, deployments.c.request_id)
         )
         with self._reader.begin() as connection:
-            return [_deployment(row) for row in connection.execute(query)]
+            return [deployment_of(row) for row in connection.execute(query)]
 
     def schedule_poll(self, request_id: str, at: datetime) -> None:
         """Set when the deployment should next be polled."""
-        _aware(at, "at")
+        aware(at, "at")
         with self._writing() as connection:
             result = connection.execute(
                 sa.update(deployments).where(deployments.c.request_id == request_id).values(next_poll_at=at)
@@ -525,7 +529,7 @@ class Store:
         One statement for the watcher's commonest poll, an unchanged status: it confirms the status (a
         compare-and-set, like `record_status`) and schedules the next poll in one transaction.
         """
-        _aware(at, "at")
+        aware(at, "at")
         with self._writing() as connection:
             result = connection.execute(
                 sa.update(deployments)
@@ -536,7 +540,7 @@ class Store:
 
     def due_deployments(self, now: datetime, limit: int = 50) -> list[Deployment]:
         """Active deployments whose next poll is due, most overdue first."""
-        _aware(now)
+        aware(now)
         poll_at = deployments.c.next_poll_at
         query = (
             sa.select(deployments)
@@ -548,73 +552,7 @@ class Store:
             .limit(limit)
         )
         with self._reader.begin() as connection:
-            return [_deployment(row) for row in connection.execute(query)]
-
-    # -- leases ---------------------------------------------------------------------------------------
-
-    def acquire_lease(self, request_id: str, owner: str, *, now: datetime, ttl_seconds: float) -> bool:
-        """Take the deployment's lease if it is free, expired or already ours; False otherwise."""
-        _aware(now)
-        lease = deployments.c.lease_owner
-        return self._update_lease(
-            request_id,
-            sa.or_(lease.is_(None), lease == owner, deployments.c.lease_expires_at <= now),
-            owner=owner,
-            expires_at=now + timedelta(seconds=ttl_seconds),
-        )
-
-    def acquire_leases(
-        self, request_ids: Iterable[str], owner: str, *, now: datetime, ttl_seconds: float
-    ) -> set[str]:
-        """`acquire_lease` for several deployments in one transaction; returns the ids whose lease is ours."""
-        _aware(now)
-        ids = list(request_ids)
-        if not ids:
-            return set()
-        lease = deployments.c.lease_owner
-        with self._writing() as connection:
-            connection.execute(
-                sa.update(deployments)
-                .where(
-                    deployments.c.request_id.in_(ids),
-                    sa.or_(lease.is_(None), lease == owner, deployments.c.lease_expires_at <= now),
-                )
-                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=ttl_seconds))
-            )
-            query = sa.select(deployments.c.request_id).where(
-                deployments.c.request_id.in_(ids), lease == owner
-            )
-            return set(connection.execute(query).scalars())
-
-    def renew_lease(self, request_id: str, owner: str, *, now: datetime, ttl_seconds: float) -> bool:
-        """Extend a lease we still hold; False once it expired or was taken over."""
-        _aware(now)
-        return self._update_lease(
-            request_id,
-            sa.and_(deployments.c.lease_owner == owner, deployments.c.lease_expires_at > now),
-            owner=owner,
-            expires_at=now + timedelta(seconds=ttl_seconds),
-        )
-
-    def release_lease(self, request_id: str, owner: str) -> bool:
-        """Give up a lease we hold; False if it is not ours."""
-        return self._update_lease(request_id, deployments.c.lease_owner == owner, owner=None, expires_at=None)
-
-    def _update_lease(
-        self,
-        request_id: str,
-        condition: sa.ColumnElement[bool],
-        *,
-        owner: str | None,
-        expires_at: datetime | None,
-    ) -> bool:
-        with self._writing() as connection:
-            result = connection.execute(
-                sa.update(deployments)
-                .where(deployments.c.request_id == request_id, condition)
-                .values(lease_owner=owner, lease_expires_at=expires_at)
-            )
-            return result.rowcount == 1
+            return [deployment_of(row) for row in connection.execute(query)]
 
     # -- audit ----------------------------------------------------------------------------------------
 
@@ -629,7 +567,7 @@ class Store:
         now: datetime,
     ) -> AuditEvent:
         """Append one audit event (there is deliberately no way to change or delete one)."""
-        _aware(now)
+        aware(now)
         with self._writing() as connection:
             return write_event(
                 connection,

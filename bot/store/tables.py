@@ -79,6 +79,16 @@ requests = sa.Table(
     sa.Column("decision_note", sa.Text, nullable=True),
     sa.Column("dedupe_key", sa.String(200), nullable=True, unique=True),
     sa.Column("revision", sa.Integer, nullable=False),
+    # In-flight work (approved, compiling, deploying) belongs to one replica while that replica's lease lives.
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.Column("owned_since", UTCDateTime, nullable=True),
+    # Set when the request moves to deploying: live/create may be sent from then on.
+    sa.Column("deploying_since", UTCDateTime, nullable=True),
+    sa.Column("previous_deploy_id", sa.String(200), nullable=True),
+    # While QuantConnect has not confirmed the outcome of live/create: when to ask again, and until when.
+    sa.Column("settle_deadline", UTCDateTime, nullable=True),
+    sa.Column("next_check_at", UTCDateTime, nullable=True),
+    sa.Column("settle_note", sa.Text, nullable=True),
     sa.Index("ix_requests_status_expires", "status", "expires_at"),
     sa.Index("ix_requests_project", "project_id", "created_at"),
     sa.Index("ix_requests_requester", "requester_id", "created_at"),
@@ -105,8 +115,9 @@ deployments = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("next_poll_at", UTCDateTime, nullable=True),
+    # The replica watching the deployment; its claim lasts as long as that replica's lease.
     sa.Column("lease_owner", sa.String(200), nullable=True),
-    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("lease_since", UTCDateTime, nullable=True),
     sa.Index("ix_deployments_status_poll", "status", "next_poll_at"),
 )
 
@@ -122,6 +133,35 @@ audit_events = sa.Table(
     sa.Column("detail", _json(), nullable=False),
     sa.Index("ix_audit_request", "request_id", "id"),
     sa.Index("ix_audit_project", "project_id", "id"),
+)
+
+# One row per running bot process; its lease is renewed by a heartbeat. Work whose owner's lease expired (or
+# whose owner has no row) may be taken over by any live replica.
+replicas = sa.Table(
+    "replicas",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=False),
+)
+
+# Slack messages written in the same transaction as the change they report, delivered by the owner replica.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(32), nullable=True),
+    sa.Column("channel_id", sa.String(50), nullable=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("payload", _json(), nullable=False),
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.Column("outcome", sa.String(100), nullable=True),
+    sa.Index("ix_outbox_pending", "sent_at", "id"),
+    sa.Index("ix_outbox_request", "request_id", "sent_at"),
 )
 
 project_locks = sa.Table(
