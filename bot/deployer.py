@@ -218,14 +218,15 @@ class Deployer:
             waiter.join(timeout)
 
     def deploy(self, request_id: str) -> DeployRequest | None:
-        """Run a request we own through its next steps in this thread (what the workers call); returns it."""
-        request = self.store.get_request(request_id)
+        """Claim an in-flight request and run it through its next steps in this thread; returns it."""
+        request = self.store.claim_request(request_id, self.clock())
         if request is None:
-            log.warning("deploy of unknown request", extra={"request_id": request_id})
-            return None
-        if request.status not in IN_FLIGHT or request.owner != self.owner:
-            log.info("not ours to deploy", extra={"request_id": request_id, "status": str(request.status)})
-            return request
+            current = self.store.get_request(request_id)
+            log.info(
+                "not ours to deploy",
+                extra={"request_id": request_id, "status": str(current.status) if current else "unknown"},
+            )
+            return current
         if request.status is S.DEPLOYING:
             return self.settle(request_id)
         if request.status is S.APPROVED:

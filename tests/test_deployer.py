@@ -66,7 +66,8 @@ def test_approved_request_compiles_picks_a_node_and_goes_live(world: World) -> N
     assert any("Build succeeded" in r for r in replies)
     assert any("Deploying to node" in r and "Live CPU 1" in r for r in replies)
     assert any(done.deploy_id in r for r in replies)
-    assert world.notifier.cards.count(request.id) >= 3
+    # Card refreshes queued while one still waits are one refresh (the card renders the newest state).
+    assert world.notifier.cards == [request.id]
 
 
 def test_the_chosen_node_is_used(world: World) -> None:
@@ -152,35 +153,43 @@ def test_missing_credential_names_profile_and_field(world: World) -> None:
     assert world.qc.calls_to("live/create") == []
 
 
-def test_timed_out_create_that_deployed_is_recovered_not_resent(world: World) -> None:
+def test_timed_out_create_that_deployed_settles_live_not_resent(world: World) -> None:
     request = world.request()
     world.qc.delay("live/create", 1.0)
-    quick = make_client(world.qc, timeout=0.4, recovery_delay=0.4)
+    quick = make_client(world.qc, timeout=0.3)
     try:
-        done = world.deployer(qc=quick).deploy(request.id)
+        deployer = world.deployer(qc=quick)
+        waiting = deployer.deploy(request.id)
+        assert waiting is not None and waiting.status is S.DEPLOYING and waiting.is_settling
+        assert world.store.open_request_for_project(request.project_id).id == request.id  # type: ignore[union-attr]
+        world.qc.wait_idle()
+        done = deployer.settle(request.id)
     finally:
         quick.close()
-    world.qc.wait_idle()
     assert done is not None and done.status is S.LIVE
     assert len(world.qc.calls_to("live/create")) == 1
-    assert len(world.qc.deployments(request.project_id)) == 1
     assert done.deploy_id == world.qc.deployments(request.project_id)[0].deploy_id
-    assert any("sent once" in text for text in world.notifier.texts(request.id))
+    assert world.store.get_deployment(request.id) is not None
+    texts = world.notifier.texts(request.id)
+    assert any("did not confirm live/create" in t and "will not be sent again" in t for t in texts)
+    assert any("sent once, not resent" in t for t in texts)
 
 
-def test_submit_runs_once_even_when_two_deployers_race(world: World) -> None:
+def test_submit_runs_once_even_when_two_replicas_race(world: World) -> None:
     request = world.request()
-    first, second = world.deployer(), world.deployer()
+    other = world.replica("replica-other")
+    first, second = world.deployer(), world.deployer(store=other)
     futures = [first.submit(request.id), first.submit(request.id), second.submit(request.id)]
     for future in futures:
         if future is not None:
             future.result(timeout=20)
     assert futures[1] is None  # already queued in this process
+    assert futures[2] is None  # claimed by the first replica, which is alive
     assert len(world.qc.calls_to("live/create")) == 1
     assert world.store.get_request(request.id).status is S.LIVE  # type: ignore[union-attr]
 
 
-def test_recover_requeues_approved_and_compiling(world: World) -> None:
+def test_recover_resumes_approved_and_compiling(world: World) -> None:
     approved = world.request(project="A")
     compiling = world.request(project="B")
     world.store.transition(
@@ -193,40 +202,47 @@ def test_recover_requeues_approved_and_compiling(world: World) -> None:
     )
     deployer = world.deployer()
     assert sorted(deployer.recover()) == sorted([approved.id, compiling.id])
-    deployer.shutdown(wait=True)
     for request in (approved, compiling):
-        assert world.store.get_request(request.id).status is S.LIVE  # type: ignore[union-attr]
+        assert wait_until(lambda r=request: world.store.get_request(r.id).status is S.LIVE)  # type: ignore[union-attr]
     assert len(world.qc.calls_to("live/create")) == 2
 
 
 def _crash_after(world: World, request_id: str, *, send: bool) -> None:
-    """Run the steps up to `deploying` (and optionally live/create) as a process that then dies."""
-    deployer = world.deployer()
-    request = world.store.transition(
+    """Run the steps up to `deploying` (and optionally live/create) as a replica whose lease then runs out."""
+    dead = world.replica("replica-dead", lease_seconds=20)
+    deployer = world.deployer(store=dead)
+    request = dead.claim_request(request_id, world.clock())
+    assert request is not None
+    moved = dead.transition(
         request_id,
         from_statuses={S.APPROVED},
         to=S.COMPILING,
         actor="bot",
         action="compile_started",
         now=world.clock(),
+        owned=True,
     )
-    assert request is not None
-    compile_id = deployer._compile(request)
-    node = deployer._choose_node(request)
-    body = deployer._build_body(request, compile_id, node)
-    world.store.transition(
+    assert moved is not None
+    compile_id = deployer._compile(moved)
+    node = deployer._choose_node(moved)
+    body = deployer._build_body(moved, compile_id, node)
+    now = world.clock()
+    dead.transition(
         request_id,
         from_statuses={S.COMPILING},
         to=S.DEPLOYING,
         actor="bot",
         action="deploying",
-        detail={"previous_deploy_id": None},
-        now=world.clock(),
+        now=now,
+        owned=True,
         compile_id=compile_id,
         node_used=node.label,
+        deploying_since=now,
+        settle_deadline=now + deployer.settle_window,
     )
     if send:
         world.client.create_live(body)
+    world.clock.advance(30)  # the dead replica's lease has run out
 
 
 def test_recover_settles_deploying_that_reached_quantconnect(world: World) -> None:
@@ -234,33 +250,45 @@ def test_recover_settles_deploying_that_reached_quantconnect(world: World) -> No
     _crash_after(world, request.id, send=True)
     deployer = world.deployer()
     assert deployer.recover() == [request.id]
-    deployer.shutdown(wait=True)
+    assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
     settled = world.store.get_request(request.id)
-    assert settled is not None and settled.status is S.LIVE
+    assert settled is not None and settled.status is S.LIVE and settled.owner is None
     assert settled.deploy_id == world.qc.deployments(request.project_id)[0].deploy_id
     assert len(world.qc.calls_to("live/create")) == 1
     assert world.store.get_deployment(request.id) is not None
 
 
-def test_recover_fails_deploying_that_never_reached_quantconnect(world: World) -> None:
+def test_deploying_without_a_deployment_fails_only_after_the_settle_window(world: World) -> None:
     request = world.request()
     _crash_after(world, request.id, send=False)
     deployer = world.deployer()
-    deployer.recover()
-    deployer.shutdown(wait=True)
-    settled = world.store.get_request(request.id)
+
+    waiting = deployer.deploy(request.id)
+    assert waiting is not None and waiting.status is S.DEPLOYING and waiting.next_check_at is not None
+    assert world.store.open_request_for_project(request.project_id) is not None  # still locked
+
+    world.clock.advance(deployer.settle_window.total_seconds() - 60)
+    assert deployer.settle(request.id).status is S.DEPLOYING  # type: ignore[union-attr]
+    world.clock.advance(61)
+    settled = deployer.settle(request.id)
+
     assert settled is not None and settled.status is S.FAILED
     assert "nothing was deployed" in settled.errors[0] and "safe to request it again" in settled.errors[0]
     assert world.qc.calls_to("live/create") == []
+    assert world.store.open_request_for_project(request.project_id) is None
 
 
-def test_recover_keeps_deploying_while_quantconnect_is_down(world: World) -> None:
+def test_settling_goes_on_while_quantconnect_is_down(world: World) -> None:
     request = world.request()
     _crash_after(world, request.id, send=True)
-    world.qc.fail("live/read", status=502, times=4)  # two attempts (one retry each) fail, the third answers
-    deployer = world.deployer(recovery_delays=(0.05, 0.05, 0.05))
-    deployer.recover()
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+    # Two settle checks (one retry each) fail, the third answers.
+    world.qc.fail("live/read", status=502, times=4)
+    deployer = world.deployer()
+    for _ in range(2):
+        waiting = deployer.deploy(request.id)
+        assert waiting is not None and waiting.status is S.DEPLOYING
+        assert "could not be asked" in (waiting.settle_note or "")
+    assert deployer.deploy(request.id).status is S.LIVE  # type: ignore[union-attr]
 
 
 def test_no_secret_reaches_messages_errors_or_logs(world: World, caplog: pytest.LogCaptureFixture) -> None:

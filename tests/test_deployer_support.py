@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,6 +18,7 @@ from bot.brokerages import registry
 from bot.brokerages.examples import EXAMPLE_PROFILES, example_cash
 from bot.config import PolicySettings, Settings
 from bot.deployer import Deployer
+from bot.notifier import card_notice, error_notices, thread_notice
 from bot.quantconnect.client import QuantConnectClient
 from bot.secrets import CredentialProfiles, EnvSecretStore
 from bot.secrets.env_store import env_name
@@ -28,25 +31,22 @@ IB = "InteractiveBrokersSettings"
 
 @dataclass
 class RecordingNotifier:
-    """Records what the services would show in Slack, in order; never raises (like the real one)."""
+    """Queues card refreshes and thread replies in the store's outbox as the real notifier does (never
+    raising), and reads back everything queued there, by this notifier or by the services' own
+    transactions, for assertions."""
 
-    cards: list[str] = field(default_factory=list)
-    threads: list[tuple[str, str]] = field(default_factory=list)
-    error_lists: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    store: Store
     ephemerals: list[tuple[str, str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refresh_card(self, request_id: str) -> None:
-        with self.lock:
-            self.cards.append(request_id)
+        self.store.enqueue(request_id, [card_notice()], now=datetime.now(UTC))
 
     def thread(self, request_id: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
-        with self.lock:
-            self.threads.append((request_id, text))
+        self.store.enqueue(request_id, [thread_notice(text, blocks)], now=datetime.now(UTC))
 
     def post_error_list(self, request_id: str, title: str, errors: Sequence[str]) -> None:
-        with self.lock:
-            self.error_lists.append((request_id, title, list(errors)))
+        self.store.enqueue(request_id, error_notices(title, errors), now=datetime.now(UTC))
 
     def ephemeral(
         self, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None
@@ -55,16 +55,68 @@ class RecordingNotifier:
             self.ephemerals.append((channel, user, text))
         return True
 
+    @property
+    def cards(self) -> list[str]:
+        """The request id of every queued card refresh, in order."""
+        return [m.request_id or "" for m in self.store.messages() if m.kind == "card"]
+
+    @property
+    def threads(self) -> list[tuple[str, str]]:
+        """(request id, text) of every thread reply that is not part of an error list."""
+        return [
+            (m.request_id or "", str(m.payload["text"]))
+            for m in self.store.messages()
+            if m.kind == "thread" and not _error_list_errors(m.payload)
+        ]
+
+    @property
+    def error_lists(self) -> list[tuple[str, str, list[str]]]:
+        """(request id, title, errors) of every error list (a list split in parts counts once)."""
+        lists: list[tuple[str, str, list[str]]] = []
+        for m in self.store.messages():
+            errors = _error_list_errors(m.payload) if m.kind == "thread" else None
+            if errors is None:
+                continue
+            title, part = _title_and_part(str(m.payload["text"]))
+            if part > 1 and lists and lists[-1][0] == m.request_id:
+                lists[-1][2].extend(errors)
+            else:
+                lists.append((m.request_id or "", title, errors))
+        return lists
+
     def texts(self, request_id: str | None = None) -> list[str]:
-        """Every thread reply and error-list line, optionally for one request."""
-        out = [text for rid, text in self.threads if request_id in (None, rid)]
-        for rid, title, errors in self.error_lists:
-            if request_id in (None, rid):
-                out.extend([title, *errors])
+        """Every thread reply, and every error list's title and lines, optionally of one request."""
+        out: list[str] = []
+        for m in self.store.messages(request_id):
+            if m.kind != "thread":
+                continue
+            errors = _error_list_errors(m.payload)
+            out.append(_title_and_part(str(m.payload["text"]))[0] if errors else str(m.payload["text"]))
+            out.extend(errors or [])
         return out
 
     def all_text(self) -> str:
         return "\n".join(self.texts() + [text for _, _, text in self.ephemerals])
+
+
+def _title_and_part(text: str) -> tuple[str, int]:
+    match = re.search(r" \(part (\d+) of \d+\)$", text)
+    return (text[: match.start()], int(match.group(1))) if match else (text, 1)
+
+
+def _error_list_errors(payload: dict[str, Any]) -> list[str] | None:
+    """The lines of an error-list message (bullets in its sections), or None for a plain reply."""
+    blocks = payload.get("blocks") or []
+    lines = [
+        line
+        for block in blocks
+        if block.get("type") == "section"
+        for line in str(block["text"]["text"]).split("\n")
+        if line.startswith("• ")
+    ]
+    if not lines:
+        return None
+    return [html.unescape(line.removeprefix("• ")) for line in lines]
 
 
 class FixedClock:
@@ -125,14 +177,21 @@ class World:
     settings: Settings
     clock: FixedClock
     deployers: list[Deployer] = field(default_factory=list)
+    stores: list[Store] = field(default_factory=list)
+
+    def replica(self, replica_id: str, *, lease_seconds: float = 24 * 3600) -> Store:
+        """Another replica on the same database, with a lease from now."""
+        other = Store(self.store.engine.url.render_as_string(hide_password=False), replica_id=replica_id)
+        other.heartbeat(self.clock(), lease_seconds)
+        self.stores.append(other)
+        return other
 
     def deployer(self, **kwargs: Any) -> Deployer:
         kwargs.setdefault("max_workers", 2)
         kwargs.setdefault("compile_first_delay", 0.01)
         kwargs.setdefault("compile_max_delay", 0.05)
-        kwargs.setdefault("recovery_delays", (0.05, 0.1))
         deployer = Deployer(
-            self.store,
+            kwargs.pop("store", self.store),
             kwargs.pop("qc", self.client),
             self.profiles,
             self.notifier,
@@ -198,8 +257,6 @@ def make_client(qc: FakeQuantConnect, **overrides: Any) -> QuantConnectClient:
         "timeout": 2.0,
         "max_retries": 1,
         "backoff_base": 0.01,
-        "recovery_attempts": 5,
-        "recovery_delay": 0.2,
         "sleep": time.sleep,
     }
     values.update(overrides)
@@ -211,16 +268,20 @@ def make_world(tmp_path: Path) -> Iterator[World]:
     """Everything a deployer, watcher or live-ops test needs (wrap it in a fixture)."""
     with FakeQuantConnect() as qc:
         client = make_client(qc)
-        store = Store(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+        store = Store(f"sqlite:///{tmp_path / 'bot.sqlite3'}", replica_id="replica-test")
+        clock = FixedClock()
+        # A lease that outlives the test, as the heartbeat would keep it.
+        store.heartbeat(clock(), 24 * 3600)
         profiles = CredentialProfiles(EnvSecretStore(environ=profile_environ(example_profiles())))
-        built = World(qc, client, store, profiles, RecordingNotifier(), make_settings(), FixedClock())
+        built = World(qc, client, store, profiles, RecordingNotifier(store), make_settings(), clock)
         try:
             yield built
         finally:
             for deployer in built.deployers:
                 deployer.shutdown(wait=True)
             client.close()
-            store.dispose()
+            for opened in (store, *built.stores):
+                opened.dispose()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

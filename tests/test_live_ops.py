@@ -36,7 +36,7 @@ def running(world: World, project: str = "Momentum") -> DeployRequest:
     request = world.request(project=project)
     done = world.deployer().deploy(request.id)
     assert done is not None and done.status is S.LIVE
-    Watcher(world.store, world.client, world.notifier, world.settings, world.clock, owner="w").run_once(
+    Watcher(world.store, world.client, world.notifier, world.settings, world.clock).run_once(
         world.clock.advance(1)
     )
     return done
@@ -52,9 +52,7 @@ def test_approver_stops_by_request_id_and_the_watcher_reports_stopped(world: Wor
     assert (event.actor, event.action) == (APPROVER, "stop")
     assert any(f"<@{APPROVER}> stopped" in t for t in world.notifier.texts(request.id))
     # The stop asked for a poll now, so the card shows Stopped on the watcher's next pass.
-    Watcher(world.store, world.client, world.notifier, world.settings, world.clock, owner="w").run_once(
-        world.clock()
-    )
+    Watcher(world.store, world.client, world.notifier, world.settings, world.clock).run_once(world.clock())
     assert world.store.get_request(request.id).status is S.ENDED  # type: ignore[union-attr]
 
 

@@ -20,6 +20,7 @@ from bot.quantconnect import (
     LiveCreateUncertain,
     NodeBusy,
     NoFreeNode,
+    NotSent,
     QuantConnectClient,
     QuantConnectError,
     RequestRefused,
@@ -72,8 +73,6 @@ def client(qc: FakeQuantConnect, clock: FakeClock) -> Iterator[QuantConnectClien
         timeout=5.0,
         sleep=clock.sleep,
         clock=clock,
-        recovery_attempts=3,
-        recovery_delay=0.01,
     ) as qc_client:
         yield qc_client
 
@@ -156,7 +155,6 @@ def test_create_live_newer_shape(client: QuantConnectClient, qc: FakeQuantConnec
     assert result.project_id == project_id
     assert result.deploy_id.startswith("L-")
     assert result.status == "InQueue"
-    assert result.recovered is False
     assert len(qc.calls_to("live/create")) == 1
     (node,) = [n for n in qc.nodes(project_id) if n.id == body["nodeId"]]
     assert node.busy
@@ -347,64 +345,45 @@ def test_live_create_without_project_id_sends_nothing(
     assert qc.calls == []
 
 
-# ---- live/create recovery -------------------------------------------------------------------------
+# ---- live/create: sent once, an unclear outcome is the caller's to settle ------------------------
 
 
-def test_timed_out_live_create_is_resolved_through_live_read(
+def test_timed_out_live_create_is_uncertain_and_never_resent(
     client: QuantConnectClient, qc: FakeQuantConnect, project_id: int
 ) -> None:
     body = ready_body(client, project_id)
     qc.delay("live/create", 0.6)
-    with QuantConnectClient(
-        qc.user_id,
-        qc.api_token,
-        base_url=qc.base_url,
-        timeout=0.2,
-        # Recovery waits until the delayed create has really finished on the server.
-        sleep=lambda s: qc.wait_idle(10),
-        recovery_attempts=3,
-    ) as impatient:
-        result = impatient.create_live(body)
-    assert result.recovered is True
+    impatient = QuantConnectClient(qc.user_id, qc.api_token, base_url=qc.base_url, timeout=0.2)
+    with impatient, pytest.raises(LiveCreateUncertain) as caught:
+        impatient.create_live(body)
+    assert "did not answer in time" in caught.value.reason
+    assert "never resent" in str(caught.value)
+    qc.wait_idle(10)
+    # It went through after all: live/read says so, and there was exactly one POST.
     assert len(qc.calls_to("live/create")) == 1
-    (deployment,) = qc.deployments(project_id)
-    assert result.deploy_id == deployment.deploy_id
-    assert result.project_id == project_id
+    assert len(qc.deployments(project_id)) == 1
 
 
-def test_dropped_create_that_deployed_is_recovered(
-    client: QuantConnectClient, qc: FakeQuantConnect, project_id: int
+@pytest.mark.parametrize("create_first", [True, False])
+def test_a_dropped_create_is_uncertain_whatever_happened_behind_it(
+    client: QuantConnectClient, qc: FakeQuantConnect, project_id: int, create_first: bool
 ) -> None:
     body = ready_body(client, project_id)
-    qc.drop_connection("live/create", create_first=True)
-    result = client.create_live(body)
-    assert result.recovered is True
-    assert result.deploy_id == qc.deployments(project_id)[0].deploy_id
-    assert len(qc.calls_to("live/create")) == 1
-
-
-def test_dropped_create_with_nothing_behind_it_is_uncertain(
-    client: QuantConnectClient, qc: FakeQuantConnect, project_id: int
-) -> None:
-    body = ready_body(client, project_id)
-    qc.drop_connection("live/create", create_first=False)
+    qc.drop_connection("live/create", create_first=create_first)
     with pytest.raises(LiveCreateUncertain) as caught:
         client.create_live(body)
-    assert "found nothing deployed" in str(caught.value)
     assert f"project {project_id}" in str(caught.value)
     assert len(qc.calls_to("live/create")) == 1
-    assert qc.deployments(project_id) == []
+    assert len(qc.deployments(project_id)) == (1 if create_first else 0)
 
 
-def test_recovery_ignores_the_previous_deployment(
-    client: QuantConnectClient, qc: FakeQuantConnect, project_id: int
-) -> None:
-    client.create_live(ready_body(client, project_id))
-    client.stop_live(project_id)
-    body = ready_body(client, project_id)
-    qc.drop_connection("live/create", create_first=False)
-    with pytest.raises(LiveCreateUncertain):
-        client.create_live(body)
+def test_an_unreachable_quantconnect_certainly_got_nothing(qc: FakeQuantConnect, project_id: int) -> None:
+    with QuantConnectClient(qc.user_id, qc.api_token, base_url=qc.base_url) as c:
+        body = ready_body(c, project_id)
+    closed = QuantConnectClient(qc.user_id, qc.api_token, base_url="http://127.0.0.1:9/api/v2/", timeout=1)
+    with closed, pytest.raises(NotSent, match="nothing was deployed"):
+        closed.create_live(body)
+    assert qc.calls_to("live/create") == []
 
 
 def test_find_deployment_since(client: QuantConnectClient, qc: FakeQuantConnect, project_id: int) -> None:
@@ -529,9 +508,7 @@ def test_no_secret_in_debug_logs(
     qc: FakeQuantConnect, project_id: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with QuantConnectClient(
-        qc.user_id, qc.api_token, base_url=qc.base_url, sleep=lambda s: None, recovery_attempts=1
-    ) as c:
+    with QuantConnectClient(qc.user_id, qc.api_token, base_url=qc.base_url, sleep=lambda s: None) as c:
         c.authenticate()
         body = ready_body(c, project_id)
         qc.fail("live/read", times=1)

@@ -275,7 +275,7 @@ def test_clicking_an_expired_card_expires_it_and_says_so(world: World) -> None:
 def test_sweeper_expires_due_requests_and_refreshes_their_cards(world: World) -> None:
     request = world.service.create(form(), requester_id="UREQUESTER")
     ts = world.service.announce(request)
-    sweeper = ExpirySweeper(world.store, world.notifier, world.clock, interval=0.05)
+    sweeper = ExpirySweeper(world.store, world.clock, interval=0.05)
     assert sweeper.run_once() == []
     world.clock.now += timedelta(minutes=61)
     sweeper.start()

@@ -78,7 +78,7 @@ def test_fenced_moves_need_the_claim_and_a_live_lease(pair: tuple[Store, Store])
     assert moved is not None and moved.status is S.COMPILING and moved.owner == "replica-a"
     # Leaving flight clears the owner.
     done = a.transition(
-        rid, from_statuses={S.COMPILING}, to=S.FAILED, actor="bot", action="f", now=later(LEASE + 3), owned=True
+        rid, from_statuses={S.COMPILING}, to=S.FAILED, actor="bot", action="f", now=later(21), owned=True
     )
     assert done is not None and done.owner is None and done.owned_since is None
 

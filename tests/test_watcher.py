@@ -27,10 +27,10 @@ def deployed(world: World, project: str = "Momentum") -> DeployRequest:
     return done
 
 
-def watcher(world: World, owner: str = "proc-1", **kwargs: object) -> Watcher:
-    return Watcher(
-        world.store, world.client, world.notifier, world.settings, world.clock, owner=owner, **kwargs
-    )
+def watcher(world: World, replica: str | None = None, *, lease_seconds: float = 24 * 3600) -> Watcher:
+    """A watcher of this world's replica, or of another replica on the same database."""
+    store = world.store if replica is None else world.replica(replica, lease_seconds=lease_seconds)
+    return Watcher(store, world.client, world.notifier, world.settings, world.clock)
 
 
 def status_replies(world: World, request_id: str) -> list[str]:
@@ -115,7 +115,7 @@ def test_stopped_ends_the_request(world: World) -> None:
 def test_outage_backs_off_records_unknown_once_and_never_fails(world: World) -> None:
     request = deployed(world)
     fragile = make_client(world.qc, max_retries=0)
-    w = Watcher(world.store, fragile, world.notifier, world.settings, world.clock, owner="proc-1")
+    w = Watcher(world.store, fragile, world.notifier, world.settings, world.clock)
     try:
         world.qc.fail("live/read", status=503, times=4)
         gaps = []
@@ -140,7 +140,7 @@ def test_outage_backs_off_records_unknown_once_and_never_fails(world: World) -> 
 
 def test_lease_keeps_a_second_process_off_until_released(world: World) -> None:
     request = deployed(world)
-    first, second = watcher(world, "proc-1"), watcher(world, "proc-2")
+    first, second = watcher(world), watcher(world, "proc-2")
     assert first.run_once(world.clock.advance(1)) == 1
     assert second.run_once(world.clock.advance(1)) == 0
     first.stop()  # a clean shutdown gives the lease back
@@ -151,7 +151,7 @@ def test_lease_keeps_a_second_process_off_until_released(world: World) -> None:
 
 def test_restart_resumes_from_the_store_without_duplicates(world: World) -> None:
     request = deployed(world)
-    before = watcher(world, "proc-1")
+    before = watcher(world)
     before.run_once(world.clock.advance(1))  # LoggingIn
     before.stop()
     after = watcher(world, "proc-2")
@@ -163,10 +163,13 @@ def test_restart_resumes_from_the_store_without_duplicates(world: World) -> None
 
 def test_a_crashed_owner_is_replaced_after_its_lease_expires(world: World) -> None:
     request = deployed(world)
+    world.store.release_lease(request.id)
     crashed = watcher(world, "proc-1", lease_seconds=30)
-    crashed.run_once(world.clock.advance(1))
-    successor = watcher(world, "proc-2", lease_seconds=30)
-    assert successor.run_once(world.clock.advance(10)) == 0
+    assert crashed.run_once(world.clock.advance(1)) == 1
+    successor = watcher(world, "proc-2")
+    world.store.schedule_poll(request.id, world.clock.advance(3600))  # not due for an hour
+    assert successor.run_once(world.clock.advance(-3590)) == 0  # proc-1 still holds it
+    # proc-1's lease ran out (it stopped beating): taken over and looked at at once, not in an hour.
     assert successor.run_once(world.clock.advance(31)) == 1
     assert world.store.get_deployment(request.id).lease_owner == "proc-2"  # type: ignore[union-attr]
 
@@ -174,7 +177,7 @@ def test_a_crashed_owner_is_replaced_after_its_lease_expires(world: World) -> No
 def test_background_thread_reports_until_running(world: World) -> None:
     fast = make_settings(watch_interval_seconds=0.05, watch_running_interval_seconds=0.2)
     request = deployed(world)
-    w = Watcher(world.store, world.client, world.notifier, fast, lambda: datetime.now(UTC), owner="proc-1")
+    w = Watcher(world.store, world.client, world.notifier, fast, lambda: datetime.now(UTC))
     w.start()
     try:
         assert wait_until(lambda: world.store.get_deployment(request.id).status == "Running")  # type: ignore[union-attr]
