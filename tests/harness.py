@@ -115,6 +115,9 @@ def base_env(tmp_path: Path, slack: FakeSlack, qc: FakeQuantConnect) -> dict[str
         # Slack allows about one message per second per channel; tests pace faster against the fake.
         "SLACK_CHANNEL_INTERVAL_SECONDS": "0.02",
         "HOME_REFRESH_SECONDS": "0.05",
+        # Beat and look for orphaned work often, so take-overs in tests happen soon after a lease expires.
+        "HEARTBEAT_SECONDS": "0.2",
+        "RECOVERY_INTERVAL_SECONDS": "0.2",
         "LOG_LEVEL": "DEBUG",
     }
 

@@ -26,7 +26,12 @@ def test_healthz_reports_database(tmp_path: Path) -> None:
     with running_bot(tmp_path) as bot:
         response = httpx.get(bot.url + "healthz")
         assert response.status_code == 200
-        assert response.json() == {"ok": True, "database": "ok"}
+        assert response.json() == {
+            "ok": True,
+            "database": "ok",
+            "replica": bot.services.store.replica_id,
+            "lease": "held",
+        }
 
 
 def test_help_lists_every_command_with_an_example(tmp_path: Path) -> None:

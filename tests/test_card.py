@@ -72,7 +72,7 @@ def make_deployment(status: str, **overrides: Any) -> Deployment:
         "updated_at": NOW,
         "next_poll_at": None,
         "lease_owner": None,
-        "lease_expires_at": None,
+        "lease_since": None,
     }
     values.update(overrides)
     return Deployment.model_validate(values)

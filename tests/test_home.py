@@ -53,7 +53,7 @@ def deployment(request: DeployRequest, status: str) -> Deployment:
         updated_at=NOW,
         next_poll_at=None,
         lease_owner=None,
-        lease_expires_at=None,
+        lease_since=None,
     )
 
 

@@ -1,8 +1,8 @@
 """Several replicas behind one load balancer sharing one database (PostgreSQL when available, else SQLite).
 
-Each deployment is watched by one replica at a time through a lease in the database; when the holder dies
-without giving its lease back, another replica takes over once the lease expires, and every status reaches the
-channel exactly once. The same click delivered to two replicas counts once.
+Each deployment is watched by one replica at a time, for as long as that replica's heartbeat lease lives; when
+the holder dies without handing its work back, another replica takes over once the lease expires, and every
+status reaches the channel exactly once. The same click delivered to two replicas counts once.
 """
 
 from __future__ import annotations
@@ -90,10 +90,11 @@ def take_over(first: BotHarness, second: BotHarness, slack: FakeSlack, qc: FakeQ
     assert holder_owner in by_owner, "one replica holds the lease while it watches"
     dead = by_owner[holder_owner]
     survivor = second if dead is first else first
-    lease_seconds = dead.services.watcher.lease_seconds
+    lease_seconds = dead.settings.lease_seconds
 
-    # Death, not a clean shutdown: the process stops without giving its lease back.
+    # Death, not a clean shutdown: the process stops beating and never hands its work back.
     dead.services.store.release_lease = lambda *args, **kwargs: False  # type: ignore[method-assign]
+    dead.services.store.retire = lambda: None  # type: ignore[method-assign]
     dead.stop()
     qc.set_status(request.project_id, "Stopped")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.brokerages import registry
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.debounce import Debouncer
 from bot.forms import DeployForm
 from bot.ids import Action
@@ -44,17 +44,25 @@ def ib_form(bot: BotHarness, project: str, reason: str) -> DeployForm:
 MINIMAL_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "DEPLOY_CHANNEL_ID": "C123", "APPROVER_USER_IDS": "U123"}
 
 
-def test_lease_default_follows_the_running_interval_and_qc_timeout() -> None:
+def test_lease_settings_default_to_seconds_and_are_checked() -> None:
     default = Settings.from_env(MINIMAL_ENV, mode="cli", dotenv_path=None)
-    assert default.watch_lease_seconds == 3 * 60 + 30
-    tuned = Settings.from_env(
-        {**MINIMAL_ENV, "WATCH_RUNNING_INTERVAL_SECONDS": "10", "QC_TIMEOUT_SECONDS": "5"},
-        mode="cli",
-        dotenv_path=None,
+    assert (default.lease_seconds, default.heartbeat_seconds) == (20, 5)
+    assert default.settle_window_seconds == 30 + 600
+    # The setting's former name still works.
+    former = Settings.from_env({**MINIMAL_ENV, "WATCH_LEASE_SECONDS": "45"}, mode="cli", dotenv_path=None)
+    assert former.lease_seconds == 45
+    explicit = Settings.from_env(
+        {**MINIMAL_ENV, "WATCH_LEASE_SECONDS": "45", "LEASE_SECONDS": "12"}, mode="cli", dotenv_path=None
     )
-    assert tuned.watch_lease_seconds == 35
-    explicit = Settings.from_env({**MINIMAL_ENV, "WATCH_LEASE_SECONDS": "90"}, mode="cli", dotenv_path=None)
-    assert explicit.watch_lease_seconds == 90
+    assert explicit.lease_seconds == 12
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env(
+            {**MINIMAL_ENV, "LEASE_SECONDS": "10", "HEARTBEAT_SECONDS": "6", "SETTLE_SECONDS": "60"},
+            mode="cli",
+            dotenv_path=None,
+        )
+    problems = " ".join(refused.value.problems)
+    assert "HEARTBEAT_SECONDS" in problems and "SETTLE_SECONDS" in problems
 
 
 def test_debouncer_merges_a_burst_into_few_runs() -> None:
