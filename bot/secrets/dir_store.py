@@ -19,8 +19,11 @@ def flat_file_name(key: str) -> str:
 
 def _strip_line_end(text: str) -> str:
     # `echo secret > file` and most editors add a final newline that is never part of the secret; other
-    # whitespace is kept because it may be.
-    return text.removesuffix("\n").removesuffix("\r")
+    # whitespace is kept because it may be, a lone final carriage return included.
+    for line_end in ("\r\n", "\n"):
+        if text.endswith(line_end):
+            return text[: -len(line_end)]
+    return text
 
 
 class DirectorySecretStore:
