@@ -10,6 +10,7 @@ from pydantic import SecretStr, ValidationError
 
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
+from bot.brokerages.classification import is_paper_body
 from bot.brokerages.data_providers import (
     QUANTCONNECT_PROVIDER_ID,
     DataProviderConfig,
@@ -59,8 +60,8 @@ class LiveCreateRequest:
 
     @property
     def is_paper(self) -> bool:
-        """Whether the deployment trades paper money."""
-        return self.brokerage.is_paper_trading()
+        """Whether the deployment trades paper money, judged on the body itself (when unsure, not)."""
+        return is_paper_body(self.to_body())
 
     def _body(self, *, reveal: bool) -> dict[str, Any]:
         brokerage = self.brokerage.brokerage_body(reveal=reveal)

@@ -113,7 +113,8 @@ def clean_value(info: FieldInfo, raw: object) -> Value:
         normalised = normalise(text)
         if normalised is None:
             raise ValueError(
-                f"{_where(info)} must look like {example} ({info.format_hint})." + _edge_space_note(info, text)
+                f"{_where(info)} must look like {example} ({info.format_hint})."
+                + _edge_space_note(info, text)
             )
         text = normalised
     if info.value_type == "int":
