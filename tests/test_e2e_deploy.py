@@ -186,6 +186,7 @@ def ask_existing(
         profile=profile_name(model_key),
         project_id=project_id,
         project_name=name,
+        version_id=str(FAKE_LEAN_VERSION),
         settings=registry.get(model_key).validate_settings(EXAMPLE_PROFILES[model_key][0]),
         reason="e2e",
     )

@@ -110,6 +110,7 @@ def form(**overrides: Any) -> DeployForm:
         "profile": "ib-main",
         "project_id": 4242,
         "project_name": "Momentum",
+        "version_id": "17202",
         "settings": {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"},
         "reason": "Quarterly rebalance",
     }
