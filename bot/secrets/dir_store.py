@@ -57,7 +57,8 @@ class DirectorySecretStore:
         if path.is_dir():
             raise SecretBackendError(self.name, f"{where} is a directory, not a file.")
         try:
-            text = path.read_text(encoding="utf-8")
+            # Bytes, then UTF-8: text mode would turn a "\r" inside the value into "\n".
+            text = path.read_bytes().decode("utf-8")
         except PermissionError:
             raise SecretBackendError(
                 self.name, f"{where} cannot be read: permission denied for the bot's user."
