@@ -530,6 +530,7 @@ def seed_request(
             model_key=model_key,
             brokerage_id=brokerage_id,
             profile=profile,
+            version_id="17202",
             settings=dict(settings),
             reason="bench",
             requester_id=requester_id,

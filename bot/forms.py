@@ -17,7 +17,7 @@ class DeployForm(BaseModel):
     project_id: int
     project_name: str
     node_id: str | None = Field(default=None, description="A live node id, or None for the first free one")
-    version_id: str = "-1"
+    version_id: str = Field(description="Lean version id, or -1 for master (only when chosen on purpose)")
     settings: dict[str, Any] = Field(default_factory=dict, description="Cleaned setting fields, QC names")
     holdings: list[dict[str, Any]] = Field(default_factory=list, description="BrokerageHolding dicts")
     cash: list[dict[str, Any]] = Field(default_factory=list, description="CashAmount dicts")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,8 @@ from bot.brokerages.fields import Support
 from bot.brokerages.holdings import parse_cash, parse_holdings
 from bot.errors import BotError
 from bot.forms import DeployForm
-from bot.ids import NODE_AUTO, VERSION_LATEST, Block
+from bot.ids import NODE_AUTO, Block
+from bot.lean_versions import is_lean_version_id
 
 StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
@@ -118,8 +119,13 @@ def chosen_model(values: Mapping[str, Any]) -> type[BrokerageSettings] | None:
         return None
 
 
-def parse_submission(state_values: StateValues) -> FormDraft:
-    """Check every field of a submission; raise ModalErrors listing each problem next to its block."""
+def parse_submission(
+    state_values: StateValues, *, offered_versions: Collection[str] | None = None
+) -> FormDraft:
+    """Check every field of a submission; raise ModalErrors listing each problem next to its block.
+
+    `offered_versions` are the Lean version ids the submitted view offered; a value outside them is refused.
+    """
     values = read_state(state_values)
     errors: dict[str, str] = {}
     model = chosen_model(values)
@@ -139,7 +145,7 @@ def parse_submission(state_values: StateValues) -> FormDraft:
     node = str(values.get(Block.NODE) or NODE_AUTO).strip()
     node_id = None if node in ("", NODE_AUTO) else node
 
-    version_id = _version(values.get(Block.VERSION), errors)
+    version_id = _version(values.get(Block.VERSION), offered_versions, errors)
 
     settings: dict[str, Any] = {}
     try:
@@ -203,16 +209,19 @@ def _clip(message: str) -> str:
     return message if len(message) <= ERROR_TEXT_LIMIT else message[: ERROR_TEXT_LIMIT - 1] + "…"
 
 
-def _version(raw: Any, errors: dict[str, str]) -> str:
-    text = str(raw or "").strip()
-    if text in ("", VERSION_LATEST):
-        return VERSION_LATEST
-    if text.isdigit() and int(text) > 0:
-        return text
-    errors[Block.VERSION] = (
-        "Lean version must be -1 (the latest) or a Lean version id, a whole number like 16543."
-    )
-    return VERSION_LATEST
+def _version(raw: Any, offered: Collection[str] | None, errors: dict[str, str]) -> str:
+    text = "" if raw is None else str(raw)
+    if text == "":
+        errors[Block.VERSION] = "Choose the Lean version to run."
+    elif not is_lean_version_id(text):
+        errors[Block.VERSION] = (
+            "Lean version must be -1 (master) or a Lean version id, a whole number like 17202."
+        )
+    elif offered is not None and text not in offered:
+        errors[Block.VERSION] = (
+            f"Lean version {text} is not one of the versions offered: choose one from the list."
+        )
+    return text
 
 
 def _holdings(model: type[BrokerageSettings], raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:

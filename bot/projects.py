@@ -1,4 +1,4 @@
-"""ProjectCatalog: QuantConnect projects (and their live nodes) cached for the deploy modal's type-ahead."""
+"""ProjectCatalog: QuantConnect projects, live nodes and Lean versions, cached for the deploy modal."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.errors import BotError
 from bot.quantconnect.client import QuantConnectClient
 from bot.quantconnect.errors import RequestRefused
-from bot.quantconnect.models import Node, Project
+from bot.quantconnect.models import LeanVersion, Node, Project
 from bot.services import utc_now
 
 log = logging.getLogger("bot.projects")
@@ -49,6 +49,12 @@ class _Nodes:
     read_at: datetime
 
 
+@dataclass(frozen=True)
+class _Versions:
+    versions: tuple[LeanVersion, ...]
+    read_at: datetime
+
+
 class ProjectCatalog:
     """The account's projects, read once per TTL and searched locally; thread-safe.
 
@@ -77,6 +83,8 @@ class ProjectCatalog:
         self._extra: dict[int, Project] = {}
         self._refreshing = False
         self._nodes: dict[int, _Nodes] = {}
+        self._versions: _Versions | None = None
+        self._versions_lock = threading.Lock()
 
     # ---- projects ------------------------------------------------------------------------------
 
@@ -173,6 +181,21 @@ class ProjectCatalog:
         with self._lock:
             self._nodes[project_id] = _Nodes(nodes, self._clock())
         return nodes
+
+    # ---- Lean versions -------------------------------------------------------------------------
+
+    def lean_versions(self) -> tuple[LeanVersion, ...]:
+        """QuantConnect's Lean versions, newest first, read again once older than the TTL.
+
+        A failed read is not cached (the next modal asks again) and raises the client's QuantConnectError.
+        """
+        with self._versions_lock:  # many modals opening at once make one lean/versions/read, not many
+            cached = self._versions
+            if cached is not None and self._age(cached.read_at) < self.ttl_seconds:
+                return cached.versions
+            versions = tuple(sorted(self.qc.read_lean_versions(), key=lambda v: v.id, reverse=True))
+            self._versions = _Versions(versions, self._clock())
+            return versions
 
     # ---- internals -----------------------------------------------------------------------------
 

@@ -15,16 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from bot.blocks.card import slack_date
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
-from bot.brokerages.builder import build_live_create_request
-from bot.brokerages.data_providers import DataProviderConfig, find_option
+from bot.brokerages.classification import Classification, classify_body
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
-from bot.brokerages.validation import FORMATS
 from bot.errors import BotError
+from bot.request_body import placeholder_request
 from bot.secrets.errors import ProfileIncomplete, SecretError
 from bot.store import OPEN, DeployRequest, NewRequest, ProjectLocked, RequestStatus
 
@@ -40,8 +37,6 @@ log = logging.getLogger("bot.requests")
 
 S = RequestStatus
 
-COMPILE_PLACEHOLDER = "(assigned at deploy)"
-NODE_PLACEHOLDER = "(first free node at deploy)"
 # Announcing waits for the deploy channel's paced write slot (about one per second), so it runs on its own
 # threads: on a Bolt listener, a burst of submissions held every listener and later acks missed Slack's 3 s.
 ANNOUNCE_THREADS = 2
@@ -72,16 +67,6 @@ class Preview:
     model_name: str
     body: dict[str, Any] | None
     problems: list[str] = field(default_factory=list)
-
-
-def _placeholder_credential(model: type[BrokerageSettings], name: str) -> str:
-    """A value of the right shape for a credential field; the builder masks it, nothing real is read."""
-    info = model.field(name)
-    if info.format_hint in FORMATS:
-        return FORMATS[info.format_hint][1]
-    if info.value_type == "int":
-        return "0"
-    return "********"
 
 
 class RequestService:
@@ -121,8 +106,8 @@ class RequestService:
             model = registry.get(form.model_key)
         except UnknownBrokerage as exc:
             raise RequestRejected("brokerage", str(exc)) from None
-        self._check_profile(form.profile, model)
-        is_paper = model.is_paper(form.settings)
+        credential_names = self._check_profile(form.profile, model)
+        is_paper = self._classify(form, model, credential_names).is_paper
         now = self.clock()
         new = NewRequest(
             project_id=form.project_id,
@@ -152,14 +137,32 @@ class RequestService:
         log.info("request created", extra={"request_id": request.id, "status": str(request.status)})
         return request
 
-    def _check_profile(self, profile: str, model: type[BrokerageSettings]) -> None:
+    @staticmethod
+    def _classify(
+        form: DeployForm, model: type[BrokerageSettings], credential_names: tuple[str, ...]
+    ) -> Classification:
+        """Paper or real money, judged on the body approval would send (placeholders for credentials)."""
+        try:
+            body = placeholder_request(form, model, credential_names).to_body()
+        except FieldErrors as exc:
+            raise RequestRejected(next(iter(exc.errors)), " ".join(exc.errors.values())) from None
+        classification = classify_body(body)
+        log.info(
+            "request classified as %s: %s",
+            "paper" if classification.is_paper else "real money",
+            classification.reason,
+        )
+        return classification
+
+    def _check_profile(self, profile: str, model: type[BrokerageSettings]) -> tuple[str, ...]:
         """The profile holds every credential the model needs, each in a shape QuantConnect accepts.
 
         Formats too (an OANDA account id, a year of birth): a value QuantConnect would refuse is caught before
-        anyone approves. The values are checked and dropped here; the deployer resolves them again.
+        anyone approves. The values are checked and dropped here (the deployer resolves them again); only the
+        names of the fields the profile holds are returned.
         """
         try:
-            model.validate_credentials(self.profiles.resolve(profile, model))
+            return tuple(model.validate_credentials(self.profiles.resolve(profile, model)))
         except ProfileIncomplete as exc:
             described = ", ".join(f"{model.field(name).label} ({name})" for name in exc.missing)
             raise RequestRejected(
@@ -407,28 +410,8 @@ class RequestService:
             ]
         except SecretError as exc:
             return Preview(request, model.display_name, None, [exc.user_message])
-        credentials = {name: SecretStr(_placeholder_credential(model, name)) for name in names}
-        providers = []
-        for provider_id in request.data_providers:
-            own = provider_id == model.brokerage_id
-            option = None if own else find_option(provider_id)
-            providers.append(
-                DataProviderConfig(provider_id, model.key if own else (option.model_key if option else None))
-            )
         try:
-            built = build_live_create_request(
-                model=model,
-                settings=request.settings,
-                credentials=credentials,
-                holdings=request.holdings,  # type: ignore[arg-type]  # validated by the builder
-                cash=request.cash,  # type: ignore[arg-type]
-                data_providers=providers,
-                project_id=request.project_id,
-                compile_id=COMPILE_PLACEHOLDER,
-                node_id=request.node_id or NODE_PLACEHOLDER,
-                version_id=request.version_id,
-                automatic_redeploy=request.automatic_redeploy,
-            )
+            built = placeholder_request(request, model, names)
         except FieldErrors as exc:
             return Preview(request, model.display_name, None, list(exc.errors.values()))
         return Preview(request, model.display_name, built.to_masked_body())

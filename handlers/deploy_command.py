@@ -13,7 +13,7 @@ from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, Proj
 from bot.brokerages import registry
 from bot.errors import BotError
 from handlers.commands import CommandContext, subcommand
-from handlers.views import nodes_for, profiles_for, update_view
+from handlers.views import nodes_for, profiles_for, update_view, versions_for
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -71,7 +71,11 @@ def fill_in_reported(ctx: CommandContext, inputs: ModalInputs, view_id: str, vie
 def fill_in(
     client: WebClient, services: Services, inputs: ModalInputs, view_id: str, view_hash: str | None
 ) -> None:
-    """After views.open: list the brokerage's profiles, then resolve a project named in the command."""
+    """After views.open: list the brokerage's profiles, then resolve a project named in the command.
+
+    The Lean versions come with the project (its own version is the default), so a modal opened without one
+    is not updated for them: choosing a project rebuilds it anyway.
+    """
     model = registry.get(inputs.model_key)
     profiles, profiles_error = profiles_for(services, model)
     current = replace(inputs, profiles=profiles, profiles_error=profiles_error)
@@ -92,7 +96,13 @@ def fill_in(
         nodes = None
     else:
         nodes, nodes_error = nodes_for(services, project)
-    resolved = replace(current, project=project, nodes=nodes, nodes_error=nodes_error)
+    resolved = replace(
+        current,
+        project=project,
+        nodes=nodes,
+        nodes_error=nodes_error,
+        versions=versions_for(services, project),
+    )
     update_view(client, view_id, view_hash, deploy_modal(resolved))
 
 

@@ -17,12 +17,14 @@ from bot.blocks.modal import (
     ProjectOption,
     deploy_modal,
     node_label,
+    offered_values,
 )
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.errors import UnknownBrokerage
 from bot.errors import BotError
 from bot.ids import Action, Block, Callback
+from bot.lean_versions import LeanVersionChoices
 from bot.modal_state import (
     FormDraft,
     ModalErrors,
@@ -116,6 +118,31 @@ def nodes_for(
         return services.projects.nodes(project_id), None
     except BotError as exc:
         return None, f"Live nodes not listed: {exc.user_message}"
+
+
+def versions_for(services: Services, project: ProjectOption | None) -> LeanVersionChoices:
+    """The Lean versions and the chosen project's own version, each with what QuantConnect could not tell."""
+    versions: tuple[Any, ...] = ()
+    error = None
+    try:
+        versions = services.projects.lean_versions()
+    except BotError as exc:
+        error = exc.user_message
+    found: Project | None = None
+    if project is not None:
+        try:
+            if project.project_id is None:
+                found = services.projects.find(project.query)
+            else:
+                found = services.projects.get(project.project_id)
+        except BotError:
+            found = None  # the node note already says why the project could not be looked up
+    return LeanVersionChoices(
+        versions=versions,
+        project_version=found.lean_version_id if found is not None else None,
+        project_chosen=project is not None,
+        versions_error=error,
+    )
 
 
 def profiles_in_view(view: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -251,7 +278,10 @@ def submit_deploy(ack: Ack, body: dict[str, Any], view: dict[str, Any], services
     """Validate the modal; errors go back next to their fields, a valid form becomes a pending request."""
     user_id = str((body.get("user") or {}).get("id") or "")
     try:
-        draft = parse_submission((view.get("state") or {}).get("values") or {})
+        draft = parse_submission(
+            (view.get("state") or {}).get("values") or {},
+            offered_versions=offered_values(view, Block.VERSION),
+        )
     except ModalErrors as exc:
         log.info("deploy modal refused: fields %s", sorted(exc.errors))
         ack(response_action="errors", errors=errors_for_view(exc.errors, view))
@@ -303,6 +333,7 @@ def _rebuild(
         project=project,
         nodes=nodes,
         nodes_error=nodes_error,
+        versions=versions_for(services, project),
         values=values,
         metadata=_metadata(view),
         deploy_channel_id=services.settings.deploy_channel_id,
@@ -347,6 +378,8 @@ def register(app: App, services: Services) -> None:
         profiles_error = None
         if profiles is None:
             profiles, profiles_error = profiles_for(services, model)
+        # The preselected Lean version follows the project: the previous one was the old project's.
+        values = {key: value for key, value in values.items() if key != Block.VERSION}
         _rebuild(client, services, view, model.key, project, profiles, profiles_error, values)
 
     @app.options(Action.PROJECT_SELECT.value)

@@ -335,3 +335,35 @@ def test_legacy_shape_needs_credentials_unless_paper_trading() -> None:
     with pytest.raises(FieldErrors) as caught:
         legacy.create({"id": "Interactive", "environment": "live"}, {"user": "u"})
     assert set(caught.value.errors) == {"password", "account"}
+
+
+def test_credentials_are_kept_exactly_and_only_empty_is_missing() -> None:
+    credentials = {"ib-user-name": " joé\t", "ib-password": " ", "ib-account": "\tDU1 "}
+    cleaned = get("InteractiveBrokersSettings").validate_credentials(credentials)
+    assert {name: value.get_secret_value() for name, value in cleaned.items()} == credentials
+    with pytest.raises(FieldErrors) as caught:
+        get("InteractiveBrokersSettings").validate_credentials({**credentials, "ib-password": ""})
+    assert list(caught.value.errors) == ["ib-password"]
+    # Settings typed in Slack are still trimmed.
+    assert get("InteractiveBrokersSettings").validate_settings({"ib-trading-mode": " paper "}) == {
+        "ib-trading-mode": "paper",
+        "ib-weekly-restart-utc-time": "21:00:00",
+    }
+
+
+@pytest.mark.parametrize("account", [" 001-001-123456-001", "001-001-123456-001\n", "001-001-123456-001\t"])
+def test_a_credential_that_fits_only_once_trimmed_is_refused_naming_the_field(account: str) -> None:
+    with pytest.raises(FieldErrors) as caught:
+        get("OandaSettings").validate_credentials({"oanda-account-id": account, "oanda-access-token": "t"})
+    message = caught.value.errors["oanda-account-id"]
+    assert message.startswith("OANDA account id in the credential profile must look like")
+    assert "begins or ends with a space, tab or line break" in message
+    assert "123456" not in message.replace("001-001-123456-001 (", "")
+
+
+@pytest.mark.parametrize("year", [" 1985", "1985 ", "\uff11\uff19\uff18\uff15", "\u0661\u0669\u0668\u0665"])
+def test_samco_year_of_birth_is_judged_exactly_in_ascii_digits(year: str) -> None:
+    credentials = {"samco-client-id": "c", "samco-client-password": "p", "samco-year-of-birth": year}
+    with pytest.raises(FieldErrors) as caught:
+        get("SamcoSettings").validate_credentials(credentials)
+    assert list(caught.value.errors) == ["samco-year-of-birth"]

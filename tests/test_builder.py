@@ -23,7 +23,7 @@ from bot.brokerages import (
 from bot.brokerages.data_providers import config_for
 from bot.brokerages.examples import EXAMPLE_HOLDINGS, EXAMPLE_PROFILES, example_cash
 
-IDS: dict[str, Any] = {"project_id": 12345, "compile_id": "c-1", "node_id": "LN-1"}
+IDS: dict[str, Any] = {"project_id": 12345, "compile_id": "c-1", "node_id": "LN-1", "version_id": "17202"}
 
 
 def _build(key: str, **overrides: Any) -> LiveCreateRequest:
@@ -62,9 +62,25 @@ def test_body_has_the_documented_key_order_and_types() -> None:
     }
 
 
-def test_version_defaults_to_latest_as_a_string() -> None:
-    assert _build("QuantConnectSettings").to_body()["versionId"] == "-1"
+def test_version_is_sent_as_a_string_and_master_only_when_asked() -> None:
     assert _build("QuantConnectSettings", version_id=17202).to_body()["versionId"] == "17202"
+    assert _build("QuantConnectSettings", version_id="-1").to_body()["versionId"] == "-1"
+    with pytest.raises(TypeError):
+        build_live_create_request(  # type: ignore[call-arg]  # no default: master is never implied
+            model=get("QuantConnectSettings"),
+            settings={},
+            credentials={},
+            project_id=1,
+            compile_id="c",
+            node_id="n",
+        )
+
+
+@pytest.mark.parametrize("version", ["latest", "0", "²", "١٧٢٠٢", "-2"])
+def test_a_version_that_is_not_a_lean_version_id_is_refused(version: str) -> None:
+    with pytest.raises(FieldErrors) as caught:
+        _build("QuantConnectSettings", version_id=version)
+    assert set(caught.value.errors) == {"version"}
 
 
 def test_secrets_only_in_to_body() -> None:

@@ -28,7 +28,7 @@ def make_request(**overrides: Any) -> DeployRequest:
         "brokerage_id": "InteractiveBrokersBrokerage",
         "profile": "ib-main",
         "node_id": None,
-        "version_id": "-1",
+        "version_id": "17202",
         "settings": {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"},
         "holdings": [],
         "cash": [],
@@ -125,6 +125,17 @@ def test_pending_real_money_card_shows_everything_and_the_four_buttons() -> None
     confirm = buttons["approve"]["confirm"]["text"]["text"]
     assert "This deploys with REAL MONEY on Interactive Brokers" in confirm
     assert "REAL MONEY" in text
+
+
+def test_master_version_is_named_and_warned_about_on_the_card() -> None:
+    _, pinned = render(make_request())
+    assert "17202" in text_of(pinned) and "advises against master" not in text_of(pinned)
+    _, master = render(make_request(version_id="-1"))
+    assert_valid(master)
+    assert "master (`-1`)" in text_of(master)
+    assert ":warning: Lean master (-1): QuantConnect advises against master for live trading." in text_of(
+        master
+    )
 
 
 def test_pending_paper_card_says_paper() -> None:
@@ -238,7 +249,12 @@ def test_huge_settings_holdings_and_cash_stay_within_limits() -> None:
     cash = [{"amount": 1000 + i, "currency": f"C{i:03d}"} for i in range(3000)]
     settings = {f"setting-{i}": "v" * 100 for i in range(500)}
     request = make_request(
-        holdings=holdings, cash=cash, settings=settings, reason="r" * 10_000, project_name="P" * 500
+        holdings=holdings,
+        cash=cash,
+        settings=settings,
+        reason="r" * 10_000,
+        project_name="P" * 500,
+        version_id="-1",  # the master warning adds a block
     )
     text, blocks = render(request, approvals=[f"U{i:05d}" for i in range(40)])
     assert_valid(blocks)

@@ -225,6 +225,7 @@ class World:
                 model_key=model_key,
                 brokerage_id=model.brokerage_id,
                 profile=profile or _profile_name(model_key),
+                version_id="17202",
                 node_id=node_id,
                 settings=model.validate_settings(chosen),
                 cash=cash,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from bot.brokerages.examples import EXAMPLE_PROFILES, example_cash, example_secr
 from bot.forms import DeployForm
 from bot.ids import Action
 from bot.store import DeployRequest, RequestStatus
+from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSION
 from tests.fakes.qc_schema import validate_live_create
 from tests.harness import (
     APPROVERS,
@@ -57,17 +59,22 @@ def bot(tmp_path: Path) -> Iterator[BotHarness]:
 
 
 def ask(
-    bot: BotHarness, model_key: str = "InteractiveBrokersSettings", *, project: str = "Momentum"
+    bot: BotHarness,
+    model_key: str = "InteractiveBrokersSettings",
+    *,
+    project: str = "Momentum",
+    settings: dict[str, Any] | None = None,
 ) -> DeployRequest:
-    """Create and announce a request with the model's example settings, as the modal submission does."""
+    """Create and announce a request with the model's example settings (or `settings` over them)."""
     project_id = bot.qc.add_project(project)
-    settings, _ = EXAMPLE_PROFILES[model_key]
+    example, _ = EXAMPLE_PROFILES[model_key]
     form = DeployForm(
         model_key=model_key,
         profile=profile_name(model_key),
         project_id=project_id,
         project_name=project,
-        settings=registry.get(model_key).validate_settings(settings),
+        version_id=str(FAKE_LEAN_VERSION),
+        settings=registry.get(model_key).validate_settings({**example, **(settings or {})}),
         cash=[c.model_dump(by_alias=True, mode="json") for c in example_cash(model_key)],
         reason=f"e2e {model_key}",
     )
@@ -179,6 +186,7 @@ def ask_existing(
         profile=profile_name(model_key),
         project_id=project_id,
         project_name=name,
+        version_id=str(FAKE_LEAN_VERSION),
         settings=registry.get(model_key).validate_settings(EXAMPLE_PROFILES[model_key][0]),
         reason="e2e",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ import pytest
 from bot.brokerages import registry
 from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import NODE_AUTO, Action, Block, Callback
+from bot.store import DeployRequest
+from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSIONS
 from tests.fakes.fake_slack import SlackCall, view_errors
 from tests.fakes.slack_requests import new_trigger_id, state_from_view, state_values
-from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
 
 IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]
 TT_CREDENTIALS = EXAMPLE_PROFILES["TradingTechnologiesSettings"][1]
@@ -151,13 +154,13 @@ def test_unknown_project_argument_still_opens_the_modal(bot: BotHarness) -> None
 @pytest.mark.parametrize("model", registry.all_models(), ids=lambda m: m.key)
 def test_brokerage_change_builds_each_brokerages_modal(bot: BotHarness, model: type) -> None:
     view = _open(bot)
-    updated = _choose_brokerage(bot, view, model.key, **{Block.REASON: "Keep me", Block.VERSION: "16543"})
+    updated = _choose_brokerage(bot, view, model.key, **{Block.REASON: "Keep me", Block.VERSION: "-1"})
     assert view_errors(updated) == []
     ids = {b.get("block_id") for b in updated["blocks"] if b["type"] == "input"}
     assert {info.name for info in model.setting_fields()} <= ids
     assert not {info.name for info in model.credential_fields()} & ids
     assert _block(updated, Block.REASON)["element"]["initial_value"] == "Keep me"
-    assert _block(updated, Block.VERSION)["element"]["initial_value"] == "16543"
+    assert _block(updated, Block.VERSION)["element"]["initial_option"]["value"] == "-1"
     expected_profiles = sorted(name for name, (bid, _) in PROFILES.items() if bid == model.brokerage_id)
     if model.credential_fields() and expected_profiles:
         shown = [o["value"] for o in _block(updated, Block.PROFILE)["element"]["options"]]
@@ -194,7 +197,7 @@ def test_field_errors_come_back_in_the_submission_response(bot: BotHarness) -> N
             Block.PROFILE: "ib-main",
             "ib-trading-mode": "live",
             "ib-weekly-restart-utc-time": "25:61:00",
-            Block.VERSION: "newest",
+            Block.VERSION: {"text": {"type": "plain_text", "text": "newest"}, "value": "newest"},
             Block.REASON: "",
         },
     )
@@ -244,7 +247,9 @@ def test_unreachable_quantconnect_is_reported_next_to_the_project(bot: BotHarnes
     view = _open(bot)
     unknown = {"text": {"type": "plain_text", "text": "Ghost (424200)"}, "value": "424200"}
     bot.qc.fail("projects/read", status=503, times=4)
-    answer = _submit(bot, view, {Block.PROJECT: unknown, Block.REASON: "QuantConnect is down"})
+    answer = _submit(
+        bot, view, {Block.PROJECT: unknown, Block.VERSION: "-1", Block.REASON: "QuantConnect is down"}
+    )
     assert answer is not None and answer["response_action"] == "errors"
     assert "QuantConnect" in answer["errors"][Block.PROJECT]
 
@@ -298,3 +303,131 @@ def test_paper_trading_needs_no_profile(bot: BotHarness) -> None:
     assert request.model_key == "QuantConnectSettings" and request.profile == ""
     assert request.cash == [{"amount": 100000.0, "currency": "USD"}]
     assert request.is_paper
+
+
+# ---- Lean version ------------------------------------------------------------------------------------
+
+
+def _version(view: dict[str, Any]) -> dict[str, Any]:
+    return _block(view, Block.VERSION)
+
+
+def _version_values(view: dict[str, Any]) -> list[str]:
+    return [o["value"] for o in _version(view)["element"]["options"]]
+
+
+def _newest_first() -> list[str]:
+    return [str(v["id"]) for v in sorted(FAKE_LEAN_VERSIONS, key=lambda v: v["id"], reverse=True)]
+
+
+def test_version_select_preselects_the_projects_lean_version(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Version Strategy", lean_version_id=17202)
+    view = _choose_project(bot, _open(bot), project_id, "Version Strategy")
+    element = _version(view)["element"]
+    assert element["type"] == "static_select"
+    others = [v for v in _newest_first() if v != "17202"]
+    assert _version_values(view) == ["17202", *others, "-1"]
+    assert element["options"][0]["text"]["text"] == "project default (17202)"
+    assert element["initial_option"]["value"] == "17202"
+    assert "master" in element["options"][-1]["text"]["text"].lower()
+
+
+def test_the_default_version_follows_a_project_change(bot: BotHarness) -> None:
+    first = bot.qc.add_project("First Version", lean_version_id=17202)
+    second = bot.qc.add_project("Second Version", lean_version_id=17188)
+    view = _choose_project(bot, _open(bot), first, "First Version")
+    assert _version(view)["element"]["initial_option"]["value"] == "17202"
+    option = {"text": {"type": "plain_text", "text": f"Second Version ({second})"}, "value": str(second)}
+    bot.sender.action(
+        Action.PROJECT_SELECT,
+        user_id=REQUESTER,
+        view=_with_state(view, {Block.PROJECT: option}),
+        block_id=Block.PROJECT,
+        action_type="external_select",
+        selected_option=option,
+    )
+    changed = _view_update(
+        bot, view["id"], lambda v: _version(v)["element"].get("initial_option", {}).get("value") == "17188"
+    )
+    assert _version_values(changed)[0] == "17188"
+    assert _version(changed)["element"]["options"][0]["text"]["text"] == "project default (17188)"
+
+
+def test_unknown_project_version_preselects_the_newest(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Unversioned Strategy", lean_version_id=None)
+    view = _choose_project(bot, _open(bot), project_id, "Unversioned Strategy")
+    newest = _newest_first()[0]
+    assert _version(view)["element"]["initial_option"]["value"] == newest
+    assert _version(view)["element"]["options"][0]["text"]["text"] == f"newest ({newest})"
+    assert "did not report this project's Lean version" in _version(view)["hint"]["text"]
+
+
+def _paper_submission(bot: BotHarness, name: str, version: str | None = None) -> DeployRequest:
+    project_id = bot.qc.add_project(name, lean_version_id=17202)
+    view = _choose_project(bot, _open(bot), project_id, name)
+    overrides: dict[str, Any] = {Block.REASON: f"Paper run of {name}"}
+    if version is not None:
+        overrides[Block.VERSION] = version
+    assert _submit(bot, view, overrides) is None
+    [request] = bot.services.store.list_requests(project_id=project_id)
+    return request
+
+
+def test_submission_stores_and_sends_the_projects_version(bot: BotHarness) -> None:
+    request = _paper_submission(bot, "Sent Version")
+    assert request.version_id == "17202"
+    call = eventually(
+        lambda: next(
+            (c for c in bot.qc.calls_to("live/create") if c.body["projectId"] == request.project_id), None
+        ),
+        what="live/create",
+    )
+    assert call.body["versionId"] == "17202"
+
+
+def test_master_chosen_on_purpose_shows_a_warning_on_the_card(bot: BotHarness) -> None:
+    request = _paper_submission(bot, "Master Version", version="-1")
+    assert request.version_id == "-1"
+    ts = eventually(lambda: bot.services.store.get_request(request.id).message_ts, what="card")
+    card = json.dumps(bot.slack.message(DEPLOY_CHANNEL, ts))
+    assert "QuantConnect advises against master for live trading" in card
+    default = _paper_submission(bot, "Default Version")
+    ts = eventually(lambda: bot.services.store.get_request(default.id).message_ts, what="card")
+    assert "advises against master" not in json.dumps(bot.slack.message(DEPLOY_CHANNEL, ts))
+
+
+def test_a_version_the_modal_did_not_offer_is_refused_next_to_the_version(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Forged Version", lean_version_id=17202)
+    view = _choose_project(bot, _open(bot), project_id, "Forged Version")
+    for forged in ("16000", "²", "17202 "):
+        picked = {"text": {"type": "plain_text", "text": forged}, "value": forged}
+        answer = _submit(bot, view, {Block.VERSION: picked, Block.REASON: "Forged version"})
+        assert answer is not None and set(answer["errors"]) == {Block.VERSION}
+        assert "Lean version" in answer["errors"][Block.VERSION]
+    assert not bot.services.store.list_requests(project_id=project_id)
+
+
+def test_binance_us_offers_no_paper_choice(bot: BotHarness) -> None:
+    view = _choose_brokerage(bot, _open(bot), "BinanceUSSettings")
+    settings = [b for b in view["blocks"] if b["type"] == "input" and b["block_id"] != Block.BROKERAGE]
+    text = json.dumps(settings).lower()
+    assert "paper" not in text and "testnet" not in text
+    assert "binance-use-testnet" not in {b["block_id"] for b in settings}
+
+
+def test_unreadable_lean_versions_are_explained_in_the_modal(tmp_path: Path) -> None:
+    with running_bot(tmp_path, profiles=PROFILES) as fresh:
+        known = fresh.qc.add_project("Known Version", lean_version_id=17202)
+        unknown = fresh.qc.add_project("Unknown Version", lean_version_id=None)
+        fresh.qc.refuse("lean/versions/read", ["Lean versions are temporarily unavailable"], times=2)
+        view = _choose_project(fresh, _open(fresh), known, "Known Version")
+        assert _version_values(view) == ["17202", "-1"]
+        assert _version(view)["element"]["initial_option"]["value"] == "17202"
+        assert "Lean versions are temporarily unavailable" in _version(view)["hint"]["text"]
+        view = _choose_project(fresh, _open(fresh), unknown, "Unknown Version")
+        assert _version_values(view) == ["-1"]
+        assert "initial_option" not in _version(view)["element"], "master is never preselected"
+        assert "nothing is preselected" in _version(view)["hint"]["text"]
+        # Nothing chosen: the submission is refused next to the version, not sent to master.
+        answer = _submit(fresh, view, {Block.REASON: "No version known"})
+        assert answer is not None and Block.VERSION in answer["errors"]

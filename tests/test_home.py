@@ -161,6 +161,7 @@ def ib_form(project_id: int, name: str, *, mode: str = "live") -> DeployForm:
         profile="ib-main",
         project_id=project_id,
         project_name=name,
+        version_id="17202",
         settings=settings,
         reason="Quarterly rebalance",
     )

@@ -55,6 +55,7 @@ def _example_request(
         project_id=project_id,
         compile_id=compile_id,
         node_id=node_id,
+        version_id="17202",
     )
 
 
@@ -148,6 +149,7 @@ def test_the_brokerage_as_its_own_data_provider_passes_the_spec(key: str) -> Non
         project_id=1,
         compile_id="c",
         node_id="n",
+        version_id="17202",
     )
     body = request.to_body()
     assert list(body["dataProviders"]) == [own.provider_id, "QuantConnectBrokerage"]
@@ -163,6 +165,7 @@ def test_terminal_link_dapi_is_offered_by_the_seed_but_refused_by_the_current_sp
         project_id=1,
         compile_id="c",
         node_id="n",
+        version_id="17202",
     )
     assert qc_schema.validate_live_create(request.to_body()) == [
         "brokerage.terminal-link-connection-type: must be one of SAPI"

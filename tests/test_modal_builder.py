@@ -21,8 +21,9 @@ from bot.brokerages import registry
 from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.brokerages.fields import Support
 from bot.ids import NODE_AUTO, VERSION_LATEST, Action, Block, Callback
+from bot.lean_versions import LeanVersionChoices
 from bot.modal_state import read_state, selected_project
-from bot.quantconnect.models import Node
+from bot.quantconnect.models import LeanVersion, Node
 from tests.fakes.fake_slack import view_errors
 from tests.fakes.slack_requests import state_from_view, state_values
 
@@ -188,7 +189,8 @@ def test_project_node_version_and_defaults() -> None:
     assert node["initial_option"]["value"] == NODE_AUTO
     assert "busy — used by Jane Trader" in labels["LN-busy"]
     assert "busy" not in labels["LN-free"]
-    assert _block(view, Block.VERSION)["element"]["initial_value"] == VERSION_LATEST
+    version = _block(view, Block.VERSION)["element"]
+    assert version["type"] == "static_select" and "initial_option" not in version  # not read yet
     providers = _block(view, Block.DATA_PROVIDERS)
     assert [o["value"] for o in providers["element"]["initial_options"]] == ["QuantConnectBrokerage"]
     assert "precedence" in providers["hint"]["text"]
@@ -210,19 +212,25 @@ def test_nodes_error_is_shown_as_a_note() -> None:
     assert view_errors(view) == []
 
 
+LEAN_VERSIONS = LeanVersionChoices(
+    tuple(LeanVersion(id=i) for i in (17230, 17215, 17202)), 17202, project_chosen=True
+)
+
+
 def _filled_ib_view() -> tuple[dict[str, Any], dict[str, Any]]:
     view = _view(
         "InteractiveBrokersSettings",
         profiles=("ib-main", "ib-backup"),
         project=ProjectOption.for_project(1001, "Momentum"),
         nodes=_nodes(),
+        versions=LEAN_VERSIONS,
     )
     values = state_from_view(
         view,
         {
             Block.PROFILE: "ib-backup",
             Block.NODE: "LN-free",
-            Block.VERSION: "16543",
+            Block.VERSION: "17215",
             "ib-trading-mode": "paper",
             "ib-weekly-restart-utc-time": "22:30:00",
             Block.AUTOMATIC_REDEPLOY: ["true"],
@@ -241,13 +249,14 @@ def test_brokerage_change_keeps_what_was_entered() -> None:
             profiles=(),
             project=selected_project(state["values"]),
             nodes=_nodes(),
+            versions=LEAN_VERSIONS,
             values=values,
         )
     )
     assert _block(new, Block.BROKERAGE)["element"]["initial_option"]["value"] == "QuantConnectSettings"
     assert _block(new, Block.PROJECT)["element"]["initial_option"]["value"] == "1001"
     assert _block(new, Block.NODE)["element"]["initial_option"]["value"] == "LN-free"
-    assert _block(new, Block.VERSION)["element"]["initial_value"] == "16543"
+    assert _block(new, Block.VERSION)["element"]["initial_option"]["value"] == "17215"
     assert _block(new, Block.REASON)["element"]["initial_value"] == "Rebalance before the open"
     assert _block(new, Block.AUTOMATIC_REDEPLOY)["element"]["initial_options"][0]["value"] == "true"
     assert "ib-trading-mode" not in input_block_ids(new)
@@ -287,3 +296,70 @@ def test_int_and_bool_settings_use_typed_elements() -> None:
     zerodha = _view("ZerodhaSettings")
     history = _block(zerodha, "zerodha-history-subscription")["element"]
     assert history["initial_option"]["value"] == "false"
+
+
+# ---- Lean version -------------------------------------------------------------------------------------
+
+
+def _versions(*ids: int) -> tuple[LeanVersion, ...]:
+    return tuple(LeanVersion(id=i, description=f"Lean {i}") for i in sorted(ids, reverse=True))
+
+
+def _version_select(choices: LeanVersionChoices | None, entered: Any = None) -> dict[str, Any]:
+    view = _view("QuantConnectSettings", versions=choices, values={Block.VERSION: entered})
+    assert view_errors(view) == []
+    return _block(view, Block.VERSION)
+
+
+def _values(block: dict[str, Any]) -> list[str]:
+    return [o["value"] for o in block["element"]["options"]]
+
+
+def test_version_select_offers_the_project_default_first_and_master_last() -> None:
+    block = _version_select(LeanVersionChoices(_versions(17230, 17215, 17202), 17202, project_chosen=True))
+    assert _values(block) == ["17202", "17230", "17215", VERSION_LATEST]
+    element = block["element"]
+    assert element["options"][0]["text"]["text"] == "project default (17202)"
+    assert element["initial_option"]["value"] == "17202"
+    assert "17202" in block["hint"]["text"]
+
+
+def test_version_select_defaults_to_the_newest_when_the_projects_version_is_unknown() -> None:
+    block = _version_select(LeanVersionChoices(_versions(17230, 17215), None, project_chosen=True))
+    assert _values(block) == ["17230", "17215", VERSION_LATEST]
+    assert block["element"]["options"][0]["text"]["text"] == "newest (17230)"
+    assert block["element"]["initial_option"]["value"] == "17230"
+    assert "did not report this project's Lean version" in block["hint"]["text"]
+
+
+def test_version_select_keeps_an_offered_choice_and_never_preselects_master() -> None:
+    choices = LeanVersionChoices(_versions(17230, 17215), 17215, project_chosen=True)
+    assert _version_select(choices, "17230")["element"]["initial_option"]["value"] == "17230"
+    assert _version_select(choices, VERSION_LATEST)["element"]["initial_option"]["value"] == VERSION_LATEST
+    assert _version_select(choices, "99999")["element"]["initial_option"]["value"] == "17215"
+
+
+def test_version_select_explains_when_the_versions_cannot_be_read() -> None:
+    with_default = _version_select(LeanVersionChoices((), 17202, True, versions_error="QuantConnect is down"))
+    assert _values(with_default) == ["17202", VERSION_LATEST]
+    assert with_default["element"]["initial_option"]["value"] == "17202"
+    assert (
+        "Could not read QuantConnect's Lean versions (QuantConnect is down)" in with_default["hint"]["text"]
+    )
+    nothing = _version_select(LeanVersionChoices((), None, True, versions_error="QuantConnect is down"))
+    assert _values(nothing) == [VERSION_LATEST]
+    assert "initial_option" not in nothing["element"]
+    assert "nothing is preselected" in nothing["hint"]["text"]
+
+
+def test_version_select_fits_slacks_option_limit_newest_first() -> None:
+    block = _version_select(LeanVersionChoices(_versions(*range(17000, 17250)), 17100, True))
+    values = _values(block)
+    assert len(values) == 100 and values[0] == "17100" and values[-1] == VERSION_LATEST
+    assert values[1:4] == ["17249", "17248", "17247"] and len(set(values)) == 100
+
+
+def test_version_select_leaves_out_versions_not_offered_to_the_public() -> None:
+    versions = (LeanVersion(id=17300, public=False), *_versions(17230))
+    block = _version_select(LeanVersionChoices(versions, None, False))
+    assert _values(block) == ["17230", VERSION_LATEST]

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.modal import ModalInputs, ProjectOption, deploy_modal
+from bot.blocks.modal import ModalInputs, ProjectOption, deploy_modal, offered_values
 from bot.forms import DeployForm
 from bot.ids import NODE_AUTO, Block
+from bot.lean_versions import LeanVersionChoices
 from bot.modal_state import (
     ModalErrors,
     errors_for_view,
@@ -16,7 +17,7 @@ from bot.modal_state import (
     parse_submission,
     read_state,
 )
-from bot.quantconnect.models import Node
+from bot.quantconnect.models import LeanVersion, Node
 from tests.fakes.slack_requests import state_from_view, state_values
 
 PROFILES = {
@@ -28,6 +29,11 @@ PROFILES = {
 }
 
 
+VERSIONS = LeanVersionChoices(
+    tuple(LeanVersion(id=i) for i in (17230, 17215, 17202)), 17202, project_chosen=True
+)
+
+
 def _view(model_key: str) -> dict[str, Any]:
     return deploy_modal(
         ModalInputs(
@@ -35,8 +41,14 @@ def _view(model_key: str) -> dict[str, Any]:
             profiles=PROFILES.get(model_key, ("p",)),
             project=ProjectOption.for_project(1001, "Momentum"),
             nodes=(Node(id="LN-1", name="Live CPU 1"),),
+            versions=VERSIONS,
         )
     )
+
+
+def _picked(value: str) -> dict[str, Any]:
+    """An option Slack never offered: what a forged or replayed payload could carry."""
+    return {"text": {"type": "plain_text", "text": value}, "value": value}
 
 
 def _state(model_key: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -49,7 +61,9 @@ def _state(model_key: str, overrides: dict[str, Any] | None = None) -> dict[str,
 
 def _errors(model_key: str, overrides: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(ModalErrors) as caught:
-        parse_submission(_state(model_key, overrides))
+        parse_submission(
+            _state(model_key, overrides), offered_versions=offered_values(_view(model_key), Block.VERSION)
+        )
     return caught.value.errors
 
 
@@ -61,7 +75,7 @@ def test_valid_ib_state_becomes_a_deploy_form() -> None:
                 "ib-trading-mode": "paper",
                 "ib-weekly-restart-utc-time": "5:30:00",
                 Block.NODE: "LN-1",
-                Block.VERSION: " 16543 ",
+                Block.VERSION: "17215",
                 Block.AUTOMATIC_REDEPLOY: ["true"],
             },
         )
@@ -72,7 +86,7 @@ def test_valid_ib_state_becomes_a_deploy_form() -> None:
         project_id=1001,
         project_name="Momentum",
         node_id="LN-1",
-        version_id="16543",
+        version_id="17215",
         settings={"ib-trading-mode": "paper", "ib-weekly-restart-utc-time": "05:30:00"},
         holdings=[],
         cash=[],
@@ -82,10 +96,10 @@ def test_valid_ib_state_becomes_a_deploy_form() -> None:
     )
 
 
-def test_defaults_auto_node_latest_version_quantconnect_data() -> None:
+def test_defaults_auto_node_the_projects_lean_version_quantconnect_data() -> None:
     form = form_from_state(_state("QuantConnectSettings"))
     assert form.node_id is None
-    assert form.version_id == "-1"
+    assert form.version_id == "17202"
     assert form.data_providers == ["QuantConnectBrokerage"]
     assert form.profile == "" and form.settings == {} and form.automatic_redeploy is False
 
@@ -150,10 +164,30 @@ def test_missing_reason_is_refused(reason: str | None) -> None:
     assert "reason" in errors[Block.REASON]
 
 
-@pytest.mark.parametrize("version", ["latest", "0", "-2", "1.5"])
+@pytest.mark.parametrize("version", ["latest", "0", "-2", "1.5", " 17202", "17202\n", "²", "١٧٢٠٢", "+17202"])
 def test_bad_version_is_refused(version: str) -> None:
-    errors = _errors("QuantConnectSettings", {Block.VERSION: version})
+    errors = _errors("QuantConnectSettings", {Block.VERSION: _picked(version)})
     assert errors[Block.VERSION].startswith("Lean version must be -1")
+
+
+def test_a_version_the_view_did_not_offer_is_refused_next_to_the_version() -> None:
+    errors = _errors("QuantConnectSettings", {Block.VERSION: _picked("17100")})
+    assert errors == {
+        Block.VERSION: "Lean version 17100 is not one of the versions offered: choose one from the list."
+    }
+
+
+def test_master_is_accepted_when_chosen() -> None:
+    state = _state("QuantConnectSettings", {Block.VERSION: "-1"})
+    draft = parse_submission(
+        state, offered_versions=offered_values(_view("QuantConnectSettings"), Block.VERSION)
+    )
+    assert draft.version_id == "-1"
+
+
+def test_no_version_chosen_is_refused() -> None:
+    errors = _errors("QuantConnectSettings", {Block.VERSION: None})
+    assert errors == {Block.VERSION: "Choose the Lean version to run."}
 
 
 def test_missing_profile_and_project_are_refused() -> None:
@@ -190,7 +224,7 @@ def test_every_problem_is_reported_at_once() -> None:
         {
             "ib-trading-mode": "paper",
             "ib-weekly-restart-utc-time": "noon",
-            Block.VERSION: "x",
+            Block.VERSION: _picked("x"),
             Block.REASON: "",
         },
     )
@@ -198,7 +232,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_project_named_in_the_command_waits_for_lookup() -> None:
-    view = deploy_modal(ModalInputs(project=ProjectOption.for_query("Momentum")))
+    view = deploy_modal(ModalInputs(project=ProjectOption.for_query("Momentum"), versions=VERSIONS))
     state = state_values(view, state_from_view(view, {Block.REASON: "Try it"}))
     draft = parse_submission(state)
     assert draft.project.project_id is None and draft.project.query == "Momentum"

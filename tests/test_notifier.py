@@ -69,6 +69,7 @@ def new_request(store: Store, project_id: int = 1, **overrides: object) -> Deplo
         "model_key": "InteractiveBrokersSettings",
         "brokerage_id": "InteractiveBrokersBrokerage",
         "profile": "ib-main",
+        "version_id": "17202",
         "settings": {"ib-trading-mode": "live"},
         "reason": "test",
         "requester_id": "UREQUESTER",

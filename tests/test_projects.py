@@ -209,3 +209,30 @@ def test_nodes_are_cached_for_the_node_ttl(qc: FakeQuantConnect, client: QuantCo
     assert all(n.busy and n.used_by == "Jane" for n in catalog.nodes(project_id))
     catalog.nodes(project_id, max_age_seconds=0)
     assert len(qc.calls_to("projects/nodes/read")) == 3
+
+
+def test_lean_versions_are_cached_for_the_ttl_newest_first(
+    qc: FakeQuantConnect, client: QuantConnectClient
+) -> None:
+    clock = FakeClock()
+    catalog = _catalog(client, clock)
+    first = catalog.lean_versions()
+    assert [v.id for v in first] == sorted((v["id"] for v in qc.lean_versions), reverse=True)
+    clock.advance(59)
+    assert catalog.lean_versions() == first
+    assert len(qc.calls_to("lean/versions/read")) == 1
+    qc.lean_versions.append({**qc.lean_versions[-1], "id": 17300})
+    clock.advance(2)
+    assert catalog.lean_versions()[0].id == 17300
+    assert len(qc.calls_to("lean/versions/read")) == 2
+
+
+def test_a_failed_lean_versions_read_is_raised_and_not_cached(
+    qc: FakeQuantConnect, client: QuantConnectClient
+) -> None:
+    catalog = _catalog(client, FakeClock())
+    qc.refuse("lean/versions/read", ["Lean versions are unavailable"])
+    with pytest.raises(QuantConnectError) as caught:
+        catalog.lean_versions()
+    assert "Lean versions are unavailable" in caught.value.user_message
+    assert catalog.lean_versions()[0].id == max(v["id"] for v in qc.lean_versions)

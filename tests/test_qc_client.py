@@ -28,7 +28,8 @@ from bot.quantconnect import (
     Unavailable,
     UnknownNode,
 )
-from tests.fakes.fake_quantconnect import FakeQuantConnect
+from tests.fakes import qc_schema
+from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSIONS, FakeQuantConnect
 
 IB_PASSWORD = "ib-pa55word-never-logged"
 
@@ -530,3 +531,20 @@ def test_no_secret_in_debug_logs(
     assert any(r.name == "bot.quantconnect" and "live/create" in r.getMessage() for r in caplog.records)
     leaked = [secret for secret in secrets if secret in text]
     assert leaked == []
+
+
+def test_read_lean_versions_parses_every_version(client: QuantConnectClient, qc: FakeQuantConnect) -> None:
+    versions = client.read_lean_versions()
+    assert [v.id for v in versions] == [v["id"] for v in FAKE_LEAN_VERSIONS]
+    newest = versions[-1]
+    assert newest.public is True and newest.created is not None and newest.created.tzinfo is not None
+    assert newest.description and newest.lean_hash and newest.ref == "refs/heads/master"
+    assert qc.calls_to("lean/versions/read")[-1].body == {}
+
+
+def test_the_fakes_lean_versions_answer_has_the_specs_shape(
+    client: QuantConnectClient, qc: FakeQuantConnect
+) -> None:
+    # The fake answers exactly this object (the list as held, plus success and errors).
+    answer = {"versions": [dict(v) for v in qc.lean_versions], "success": True, "errors": []}
+    assert qc_schema.validate_against("LeanVersionsResponse", answer) == []

@@ -17,7 +17,8 @@ from bot.config import PolicySettings, Settings
 from bot.forms import DeployForm
 from bot.notifier import Notifier
 from bot.policy import Policy
-from bot.requests import COMPILE_PLACEHOLDER, NODE_PLACEHOLDER, RequestRejected, RequestService
+from bot.request_body import COMPILE_PLACEHOLDER, NODE_PLACEHOLDER
+from bot.requests import RequestRejected, RequestService
 from bot.secrets.env_store import EnvSecretStore
 from bot.secrets.profiles import CredentialProfiles
 from bot.store import RequestStatus, Store
@@ -109,6 +110,7 @@ def form(**overrides: Any) -> DeployForm:
         "profile": "ib-main",
         "project_id": 4242,
         "project_name": "Momentum",
+        "version_id": "17202",
         "settings": {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"},
         "reason": "Quarterly rebalance",
     }

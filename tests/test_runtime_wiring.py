@@ -34,6 +34,7 @@ def ib_form(bot: BotHarness, project: str, reason: str) -> DeployForm:
         profile="ib-main",
         project_id=bot.qc.add_project(project),
         project_name=project,
+        version_id="17202",
         settings=model.validate_settings(
             {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"}
         ),
@@ -148,6 +149,7 @@ def test_a_profile_value_in_the_wrong_format_is_refused_before_approval(tmp_path
             profile="oanda-main",
             project_id=project_id,
             project_name="FX",
+            version_id="17202",
             settings=model.validate_settings({"oanda-environment": "Trade"}),
             reason="fx",
         )

@@ -103,3 +103,21 @@ def test_read_values_are_registered_for_redaction(tmp_path: Path) -> None:
     registry = SecretRegistry()
     DirectorySecretStore(tmp_path, registry=registry).get("profiles/ib-main/ib-password")
     assert registry.redact("login with s3cret-pass failed") == "login with *** failed"
+
+
+@pytest.mark.parametrize(
+    ("stored", "value"),
+    [
+        ("\tpäss word \t\n", "\tpäss word \t"),
+        ("pass\r\n", "pass"),
+        ("pass\r", "pass\r"),
+        ("pa\r\nss\n", "pa\r\nss"),
+        ("pass\n\n", "pass\n"),
+        (" ", " "),
+    ],
+)
+def test_only_one_final_line_end_is_removed(tmp_path: Path, stored: str, value: str) -> None:
+    (tmp_path / "profiles.ib-main.ib-password").write_bytes(stored.encode())
+    assert (
+        DirectorySecretStore(tmp_path, registry=SecretRegistry()).get("profiles/ib-main/ib-password") == value
+    )

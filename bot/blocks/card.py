@@ -35,6 +35,8 @@ CONFIRM_TEXT_LIMIT = 300
 ONE_LINE_LIMIT = 300
 
 QC_LIVE_URL = "https://www.quantconnect.com/project/{project_id}/live"
+# QuantConnect's live/create description: -1 "can create problems with live deployments".
+MASTER_WARNING = ":warning: Lean master (-1): QuantConnect advises against master for live trading."
 
 # What each QuantConnect live status means to a trader reading the card.
 LIVE_STATUS_TEXT: dict[str, str] = {
@@ -243,7 +245,7 @@ def request_card(
             [
                 (
                     "Lean version",
-                    "latest" if request.version_id == VERSION_LATEST else escape(request.version_id),
+                    "master (`-1`)" if request.version_id == VERSION_LATEST else escape(request.version_id),
                 ),
                 ("Data providers", escape(", ".join(request.data_providers)) or "QuantConnect"),
                 ("Automatic redeploy", "on" if request.automatic_redeploy else "off"),
@@ -256,6 +258,8 @@ def request_card(
             )
         ),
     ]
+    if request.version_id == VERSION_LATEST:
+        blocks.append(context(MASTER_WARNING))
     if request.settings:
         blocks.append(
             section("*Settings*\n" + bounded_lines(setting_lines(request.settings), noun="settings"))

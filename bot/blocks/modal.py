@@ -25,9 +25,10 @@ from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.data_providers import QUANTCONNECT, data_providers_for
 from bot.brokerages.fields import FieldInfo, Support
 from bot.brokerages.holdings import CASH_FORMAT_HELP, HOLDINGS_FORMAT_HELP
-from bot.ids import NODE_AUTO, VERSION_LATEST, Action, Callback
+from bot.ids import NODE_AUTO, Action, Callback
 from bot.ids import Block as BlockId
-from bot.quantconnect.models import Node
+from bot.lean_versions import MASTER, LeanVersionChoices
+from bot.quantconnect.models import LeanVersion, Node
 
 DEFAULT_MODEL_KEY = "QuantConnectSettings"
 TITLE = "Deploy live"
@@ -113,6 +114,7 @@ class ModalInputs:
     project: ProjectOption | None = None
     nodes: tuple[Node, ...] | None = None
     nodes_error: str | None = None
+    versions: LeanVersionChoices | None = None  # None until a project or brokerage is chosen
     values: Mapping[str, Any] = field(default_factory=dict)
     metadata: ModalMetadata = field(default_factory=ModalMetadata)
     deploy_channel_id: str | None = None
@@ -125,7 +127,7 @@ def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
     blocks += profile_blocks(model, inputs.profiles, inputs.profiles_error, inputs.values)
     blocks.append(project_block(inputs.project))
     blocks += node_blocks(inputs.nodes, inputs.nodes_error, inputs.values, project_chosen=inputs.project)
-    blocks.append(version_block(inputs.values))
+    blocks.append(version_block(inputs.versions, inputs.values.get(BlockId.VERSION)))
     settings = model.setting_fields()
     if settings:
         blocks += [divider(), header(truncate(f"{model.display_name} settings", 150))]
@@ -316,21 +318,88 @@ def node_blocks(
     return blocks
 
 
-def version_block(values: Mapping[str, Any]) -> Block:
-    """Lean version: -1 (latest) by default."""
-    entered = values.get(BlockId.VERSION)
+MASTER_LABEL = "-1: Lean master (not advised for live trading)"
+
+
+def version_label(version: LeanVersion) -> str:
+    """How a Lean version reads in the select: its id, date and description."""
+    parts = [str(version.id)]
+    if version.created is not None:
+        parts.append(version.created.strftime("%Y-%m-%d"))
+    if version.description:
+        parts.append(version.description)
+    return truncate(" · ".join(parts), OPTION_TEXT_LIMIT)
+
+
+def version_options(choices: LeanVersionChoices | None) -> list[dict[str, Any]]:
+    """The default first (project's own, else newest), other versions newest first, master (-1) last."""
+    options: list[dict[str, Any]] = []
+    default = choices.default if choices is not None else None
+    if choices is not None and default is not None:
+        kind = "project default" if choices.default_is_projects else "newest"
+        options.append(option(f"{kind} ({default})", default))
+    listed = choices.listed() if choices is not None else ()
+    # Slack allows 100 options: room for the default and master.
+    options += [option(version_label(v), str(v.id)) for v in listed[: SELECT_OPTION_LIMIT - 2]]
+    options.append(option(MASTER_LABEL, MASTER))
+    return options
+
+
+def _version_hint(choices: LeanVersionChoices | None) -> str:
+    if choices is None:
+        return "Choose a project first: its own Lean version is then preselected."
+    default = choices.default
+    if choices.versions_error is not None:
+        unread = f":warning: Could not read QuantConnect's Lean versions ({choices.versions_error})"
+        if default is None:
+            return (
+                f"{unread}, and the project's Lean version is unknown, so nothing is preselected. Try again "
+                "later, or choose -1 (master) only if you mean it."
+            )
+        return f"{unread}: the project's own version and master (-1) are offered."
+    if choices.default_is_projects:
+        return f"Preselected: this project's Lean version ({default}). Master (-1) is not advised for live."
+    if default is None:
+        return ":warning: QuantConnect listed no Lean versions: nothing is preselected."
+    if choices.project_chosen:
+        return (
+            f"QuantConnect did not report this project's Lean version, so the newest ({default}) is "
+            "preselected."
+        )
+    return f"The newest Lean version ({default}) is preselected; choosing a project preselects its own."
+
+
+def version_block(choices: LeanVersionChoices | None, entered: Any = None) -> Block:
+    """Lean version select; option values are Lean version ids (-1 = master). Never preselects master."""
+    options = version_options(choices)
+    by_value = {o["value"]: o for o in options}
+    default = choices.default if choices is not None else None
+    # What was chosen before, if still offered; else the default. Master is never the fallback.
+    initial = by_value.get(str(entered)) or (by_value.get(default) if default is not None else None)
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": Action.VALUE.value,
+        "placeholder": plain("Choose a Lean version"),
+        "options": options,
+    }
+    if initial is not None:
+        element["initial_option"] = initial
     return {
         "type": "input",
         "block_id": BlockId.VERSION.value,
         "label": plain("Lean version"),
-        "element": {
-            "type": "plain_text_input",
-            "action_id": Action.VALUE.value,
-            "initial_value": str(entered) if entered not in (None, "") else VERSION_LATEST,
-            "placeholder": plain(VERSION_LATEST),
-        },
-        "hint": plain("-1 runs the latest Lean version; otherwise give a Lean version id, e.g. 16543."),
+        "element": element,
+        "hint": plain(truncate(_version_hint(choices), HINT_LIMIT)),
     }
+
+
+def offered_values(view: Mapping[str, Any], block_id: str) -> set[str] | None:
+    """The option values a view's select offers under `block_id`; None when the view has no such select."""
+    for block in view.get("blocks") or []:
+        element = block.get("element") or {}
+        if block.get("block_id") == block_id and "options" in element:
+            return {str(o.get("value")) for o in element.get("options") or []}
+    return None
 
 
 # ---- brokerage settings ------------------------------------------------------------------------------

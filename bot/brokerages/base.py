@@ -40,9 +40,12 @@ class BrokerageSettings(BaseModel):
     display_name: ClassVar[str]
     cash_support: ClassVar[Support] = Support.NONE
     holdings_support: ClassVar[Support] = Support.NONE
-    # Paper detection from settings alone: always, or when `field` equals `value` (case-insensitive).
+    # The model's own paper marker: always, or when `field` equals `value`. Whether a request is paper is
+    # decided from the body to be sent (bot.brokerages.classification), which also checks the endpoints.
     always_paper: ClassVar[bool] = False
     paper_when: ClassVar[tuple[str, str] | None] = None
+    # Hosts of the venue's paper/testnet endpoints; a paper body may point at these and nowhere else.
+    paper_hosts: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -119,6 +122,16 @@ class BrokerageSettings(BaseModel):
         if chosen is None or str(chosen).strip() == "":
             chosen = cls.field(name).default
         return str(chosen).strip().lower() == paper_value.lower()
+
+    @classmethod
+    def marks_paper(cls, sent: Mapping[str, Any]) -> bool:
+        """Whether a brokerage block as sent carries the model's paper marker: exact value, no defaults."""
+        if cls.always_paper:
+            return True
+        if cls.paper_when is None:
+            return False
+        name, paper_value = cls.paper_when
+        return sent.get(name) == paper_value
 
     @classmethod
     def create(cls, settings: Mapping[str, Any], credentials: Mapping[str, SecretStr | str]) -> Self:

@@ -10,6 +10,7 @@ from pydantic import SecretStr, ValidationError
 
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
+from bot.brokerages.classification import is_paper_body
 from bot.brokerages.data_providers import (
     QUANTCONNECT_PROVIDER_ID,
     DataProviderConfig,
@@ -19,6 +20,7 @@ from bot.brokerages.data_providers import (
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.brokerages.fields import Support
 from bot.brokerages.holdings import CASH_FIELD, HOLDINGS_FIELD, BrokerageHolding, CashAmount
+from bot.lean_versions import is_lean_version_id
 
 DATA_PROVIDERS_FIELD = "data-providers"
 ItemT = TypeVar("ItemT", BrokerageHolding, CashAmount)
@@ -59,8 +61,8 @@ class LiveCreateRequest:
 
     @property
     def is_paper(self) -> bool:
-        """Whether the deployment trades paper money."""
-        return self.brokerage.is_paper_trading()
+        """Whether the deployment trades paper money, judged on the body itself (when unsure, not)."""
+        return is_paper_body(self.to_body())
 
     def _body(self, *, reveal: bool) -> dict[str, Any]:
         brokerage = self.brokerage.brokerage_body(reveal=reveal)
@@ -100,9 +102,8 @@ def _check_ids(project_id: int, compile_id: str, node_id: str, version_id: str) 
         errors["compile"] = "Compile id is missing; compile the project first."
     if not str(node_id).strip():
         errors["node"] = "Live node is missing; choose a live node."
-    version = str(version_id).strip()
-    if not (version == "-1" or version.isdigit()):
-        errors["version"] = "Lean version must be -1 (latest) or a Lean version number."
+    if not is_lean_version_id(str(version_id).strip()):
+        errors["version"] = "Lean version must be -1 (master) or a Lean version id."
     return errors
 
 
@@ -207,7 +208,7 @@ def build_live_create_request(
     project_id: int,
     compile_id: str,
     node_id: str,
-    version_id: str = "-1",
+    version_id: str,
     automatic_redeploy: bool = False,
 ) -> LiveCreateRequest:
     """Validate settings, credentials, holdings, cash and data providers; FieldErrors lists every problem."""

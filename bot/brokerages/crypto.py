@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -12,6 +13,14 @@ from bot.brokerages.fields import Support, choices, credential, setting
 from bot.brokerages.validation import Value
 
 BINANCE_ID = "BinanceBrokerage"
+# Binance spot and its testnet, as QuantConnect's lean-cli (lean/models/brokerages/local/binance.py) and
+# Lean's BinanceBrokerageFactory name them. The futures testnet (testnet.binancefuture.com) is not offered:
+# the OpenAPI file has no testnet marker for the futures models, so nothing would tell QuantConnect it is
+# paper, and Lean's own API tests deploy futures without one.
+BINANCE_LIVE_API = "https://api.binance.com"
+BINANCE_LIVE_WEBSOCKET = "wss://stream.binance.com:9443/ws"
+BINANCE_TESTNET_API = "https://testnet.binance.vision"
+BINANCE_TESTNET_WEBSOCKET = "wss://testnet.binance.vision/ws"
 
 
 def _exchange_name(name: str) -> Any:
@@ -28,6 +37,14 @@ def _fixed_url(name: str, label: str, url: str) -> Any:
     return setting(name, label, f"Always {url}.", default=url, fixed=True)
 
 
+def _environment_url(name: str, label: str, live: str, testnet: str) -> Any:
+    return setting(name, label, f"{testnet} on the testnet, {live} otherwise.", default=live, fixed=True)
+
+
+def _hosts(*urls: str) -> frozenset[str]:
+    return frozenset(urlsplit(url).hostname or "" for url in urls)
+
+
 class BinanceSettings(BrokerageSettings):
     """Binance spot and margin."""
 
@@ -37,6 +54,7 @@ class BinanceSettings(BrokerageSettings):
     display_name = "Binance"
     holdings_support = Support.OPTIONAL
     paper_when = ("binance-use-testnet", "paper")
+    paper_hosts = _hosts(BINANCE_TESTNET_API, BINANCE_TESTNET_WEBSOCKET)
 
     exchange: str = _exchange_name("Binance")
     api_key: SecretStr = credential("binance-api-key", "Binance API key", "Your Binance API key.")
@@ -50,10 +68,21 @@ class BinanceSettings(BrokerageSettings):
         default="live",
         extra=True,
     )
-    api_url: str = _fixed_url("binance-api-url", "Binance API URL", "https://api.binance.com")
-    websocket_url: str = _fixed_url(
-        "binance-websocket-url", "Binance websocket URL", "wss://stream.binance.com:9443/ws"
+    api_url: str = _environment_url(
+        "binance-api-url", "Binance API URL", BINANCE_LIVE_API, BINANCE_TESTNET_API
     )
+    websocket_url: str = _environment_url(
+        "binance-websocket-url", "Binance websocket URL", BINANCE_LIVE_WEBSOCKET, BINANCE_TESTNET_WEBSOCKET
+    )
+
+    @classmethod
+    def fixed_values(cls, settings: Mapping[str, Any]) -> dict[str, Value]:
+        """Point both endpoints at the Binance spot testnet when paper trading."""
+        values = super().fixed_values(settings)
+        testnet = cls.is_paper(settings)
+        values["binance-api-url"] = BINANCE_TESTNET_API if testnet else BINANCE_LIVE_API
+        values["binance-websocket-url"] = BINANCE_TESTNET_WEBSOCKET if testnet else BINANCE_LIVE_WEBSOCKET
+        return values
 
 
 class BinanceFuturesUSDMSettings(BrokerageSettings):
@@ -175,8 +204,11 @@ class KrakenSettings(BrokerageSettings):
     )
 
 
+# As Lean's BybitBrokerageFactory (QuantConnect/Lean.Brokerages.ByBit) names them.
 BYBIT_LIVE_API = "https://api.bybit.com"
 BYBIT_TESTNET_API = "https://api-testnet.bybit.com"
+BYBIT_LIVE_WEBSOCKET = "wss://stream.bybit.com"
+BYBIT_TESTNET_WEBSOCKET = "wss://stream-testnet.bybit.com"
 
 
 class BybitSettings(BrokerageSettings):
@@ -187,6 +219,7 @@ class BybitSettings(BrokerageSettings):
     display_name = "Bybit"
     holdings_support = Support.OPTIONAL
     paper_when = ("bybit-use-testnet", "paper")
+    paper_hosts = _hosts(BYBIT_TESTNET_API, BYBIT_TESTNET_WEBSOCKET)
 
     api_key: SecretStr = credential("bybit-api-key", "Bybit API key", "Your Bybit API key.")
     api_secret: SecretStr = credential("bybit-api-secret", "Bybit API secret", "Your Bybit API secret.")
@@ -205,18 +238,16 @@ class BybitSettings(BrokerageSettings):
         "Paper trades on the Bybit testnet; live trades real money.",
         choices=choices(("live", "Live"), ("paper", "Paper (testnet)")),
     )
-    api_url: str = setting(
-        "bybit-api-url",
-        "Bybit API URL",
-        f"{BYBIT_TESTNET_API} on the testnet, {BYBIT_LIVE_API} otherwise.",
-        default=BYBIT_LIVE_API,
-        fixed=True,
+    api_url: str = _environment_url("bybit-api-url", "Bybit API URL", BYBIT_LIVE_API, BYBIT_TESTNET_API)
+    websocket_url: str = _environment_url(
+        "bybit-websocket-url", "Bybit websocket URL", BYBIT_LIVE_WEBSOCKET, BYBIT_TESTNET_WEBSOCKET
     )
-    websocket_url: str = _fixed_url("bybit-websocket-url", "Bybit websocket URL", "wss://stream.bybit.com")
 
     @classmethod
     def fixed_values(cls, settings: Mapping[str, Any]) -> dict[str, Value]:
-        """Point the API URL at the testnet when paper trading."""
+        """Point both endpoints at the Bybit testnet when paper trading."""
         values = super().fixed_values(settings)
-        values["bybit-api-url"] = BYBIT_TESTNET_API if cls.is_paper(settings) else BYBIT_LIVE_API
+        testnet = cls.is_paper(settings)
+        values["bybit-api-url"] = BYBIT_TESTNET_API if testnet else BYBIT_LIVE_API
+        values["bybit-websocket-url"] = BYBIT_TESTNET_WEBSOCKET if testnet else BYBIT_LIVE_WEBSOCKET
         return values

@@ -58,6 +58,11 @@ class LegacyLiveAlgorithmSettings(BrokerageSettings):
         return chosen_id == PAPER_TRADING_ID.lower() or chosen_environment == "paper"
 
     @classmethod
+    def marks_paper(cls, sent: Mapping[str, Any]) -> bool:
+        """The PaperTrading id or the paper environment, exactly as sent."""
+        return sent.get("id") == PAPER_TRADING_ID or sent.get("environment") == "paper"
+
+    @classmethod
     def cross_field_errors(
         cls, settings: Mapping[str, Any], credentials: Mapping[str, SecretStr]
     ) -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""Check and normalise field values, with messages a trader can act on that name the field."""
+"""Check and normalise field values, with messages a trader can act on that name the field.
+
+Settings typed in Slack are trimmed; credential values are judged and kept exactly as the secret store holds
+them (a trailing space can be part of a password), so only an empty credential counts as missing.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +20,16 @@ Value = str | int | bool
 
 _TRUE = frozenset({"true", "yes", "y", "on", "1"})
 _FALSE = frozenset({"false", "no", "n", "off", "0"})
-_HHMMSS = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
+# ASCII digits and fullmatch only: `\d` accepts other scripts' digits and `$` a trailing newline.
+_HHMMSS = re.compile(r"([0-9]{1,2}):([0-9]{2}):([0-9]{2})")
 # QuantConnect documents six digits in the third group; real OANDA accounts carry seven or eight.
-_OANDA_ACCOUNT = re.compile(r"^\d{3}-\d{3}-\d{6,8}-\d{3}$")
-_YEAR = re.compile(r"^\d{4}$")
+_OANDA_ACCOUNT = re.compile(r"[0-9]{3}-[0-9]{3}-[0-9]{6,8}-[0-9]{3}")
+_YEAR = re.compile(r"[0-9]{4}")
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
 def _time_of_day(text: str) -> str | None:
-    match = _HHMMSS.match(text)
+    match = _HHMMSS.fullmatch(text)
     if match is None:
         return None
     hours, minutes, seconds = (int(part) for part in match.groups())
@@ -33,11 +39,11 @@ def _time_of_day(text: str) -> str | None:
 
 
 def _oanda_account(text: str) -> str | None:
-    return text if _OANDA_ACCOUNT.match(text) else None
+    return text if _OANDA_ACCOUNT.fullmatch(text) else None
 
 
 def _year(text: str) -> str | None:
-    if not _YEAR.match(text):
+    if not _YEAR.fullmatch(text):
         return None
     return text if 1900 <= int(text) <= dt.date.today().year else None
 
@@ -50,19 +56,31 @@ FORMATS: dict[str, tuple[Callable[[str], str | None], str]] = {
 }
 
 
-def _text(raw: object) -> str:
+def _text(info: FieldInfo, raw: object) -> str:
     if isinstance(raw, SecretStr):
         raw = raw.get_secret_value()
-    return str(raw).strip()
+    text = str(raw)
+    # A credential is sent byte for byte as stored; only what a person typed into Slack is trimmed.
+    return text if info.is_credential else text.strip()
 
 
-def _is_blank(raw: object) -> bool:
-    return raw is None or _text(raw) == ""
+def _is_blank(info: FieldInfo, raw: object) -> bool:
+    return raw is None or _text(info, raw) == ""
 
 
 def _where(info: FieldInfo) -> str:
     # Credentials are fixed in the secret store, so the trader needs to know where to look.
     return f"{info.label} in the credential profile" if info.is_credential else info.label
+
+
+def _edge_space_note(info: FieldInfo, text: str) -> str:
+    # Says what is wrong with a stored credential without showing it: the commonest cause is a stray space.
+    if info.is_credential and text != text.strip():
+        return (
+            " The stored value begins or ends with a space, tab or line break; credentials are used exactly"
+            " as stored."
+        )
+    return ""
 
 
 def missing_message(info: FieldInfo) -> str:
@@ -80,11 +98,11 @@ def clean_value(info: FieldInfo, raw: object) -> Value:
     if info.value_type == "bool":
         if isinstance(raw, bool):
             return raw
-        word = _text(raw).lower()
+        word = _text(info, raw).lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
         raise ValueError(f"{_where(info)} must be true or false.")
-    text = _text(raw)
+    text = _text(info, raw)
     if info.choices:
         by_lower = {choice.value.lower(): choice.value for choice in info.choices}
         if text.lower() not in by_lower:
@@ -94,11 +112,14 @@ def clean_value(info: FieldInfo, raw: object) -> Value:
         normalise, example = FORMATS[info.format_hint]
         normalised = normalise(text)
         if normalised is None:
-            raise ValueError(f"{_where(info)} must look like {example} ({info.format_hint}).")
+            raise ValueError(
+                f"{_where(info)} must look like {example} ({info.format_hint})."
+                + _edge_space_note(info, text)
+            )
         text = normalised
     if info.value_type == "int":
-        if isinstance(raw, bool) or not text.isdigit():
-            raise ValueError(f"{_where(info)} must be a whole number.")
+        if isinstance(raw, bool) or not _WHOLE_NUMBER.fullmatch(text):
+            raise ValueError(f"{_where(info)} must be a whole number." + _edge_space_note(info, text))
         # Credentials stay text so that they can be wrapped in SecretStr; the body builder converts them.
         return text if info.is_credential else int(text)
     return text
@@ -115,7 +136,7 @@ def clean_fields(
     errors: dict[str, str] = {}
     for info in infos:
         value = raw.get(info.name)
-        if _is_blank(value):
+        if _is_blank(info, value):
             if apply_defaults and info.default is not None:
                 cleaned[info.name] = info.default
             elif info.required:

@@ -28,6 +28,7 @@ from bot.quantconnect.errors import (
 )
 from bot.quantconnect.models import (
     Compile,
+    LeanVersion,
     LiveAlgorithm,
     LiveCreateResult,
     Node,
@@ -112,6 +113,11 @@ class QuantConnectClient:
         context = None if project_id is None else f"project {project_id}"
         payload = self._post("projects/read", body, retry=True, context=context)
         return [_parse(Project, item, "projects/read") for item in payload.get("projects") or []]
+
+    def read_lean_versions(self) -> list[LeanVersion]:
+        """Every Lean version QuantConnect offers, as lean/versions/read lists them."""
+        payload = self._post("lean/versions/read", {}, retry=True)
+        return [_parse(LeanVersion, item, "lean/versions/read") for item in payload.get("versions") or []]
 
     def create_compile(self, project_id: int) -> Compile:
         """Start compiling the project; the answer is usually still InQueue."""

@@ -57,6 +57,26 @@ class Project(QCModel):
         return _as_utc(value)
 
 
+class LeanVersion(QCModel):
+    """One Lean version from lean/versions/read; `id` is what live/create's versionId takes."""
+
+    id: int
+    name: str | None = None
+    description: str | None = None
+    created: datetime | None = None
+    lean_hash: str | None = None
+    lean_cloud_hash: str | None = None
+    ref: str | None = None
+    public: bool | None = None
+
+    _blank = field_validator("name", "description", "created", "ref", mode="before")(_blank_to_none)
+
+    @field_validator("created")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return _as_utc(value)
+
+
 class Compile(QCModel):
     """A compile job from compile/create or compile/read; `state` is InQueue, BuildSuccess or BuildError."""
 

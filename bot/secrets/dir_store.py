@@ -19,8 +19,11 @@ def flat_file_name(key: str) -> str:
 
 def _strip_line_end(text: str) -> str:
     # `echo secret > file` and most editors add a final newline that is never part of the secret; other
-    # whitespace is kept because it may be.
-    return text.removesuffix("\n").removesuffix("\r")
+    # whitespace is kept because it may be, a lone final carriage return included.
+    for line_end in ("\r\n", "\n"):
+        if text.endswith(line_end):
+            return text[: -len(line_end)]
+    return text
 
 
 class DirectorySecretStore:
@@ -54,7 +57,8 @@ class DirectorySecretStore:
         if path.is_dir():
             raise SecretBackendError(self.name, f"{where} is a directory, not a file.")
         try:
-            text = path.read_text(encoding="utf-8")
+            # Bytes, then UTF-8: text mode would turn a "\r" inside the value into "\n".
+            text = path.read_bytes().decode("utf-8")
         except PermissionError:
             raise SecretBackendError(
                 self.name, f"{where} cannot be read: permission denied for the bot's user."

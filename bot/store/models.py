@@ -63,7 +63,7 @@ class NewRequest(_Frozen):
     model_key: str
     brokerage_id: str
     profile: str
-    version_id: str = "-1"
+    version_id: str  # no default: master (-1) is only ever chosen on purpose
     node_id: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     holdings: list[dict[str, Any]] = Field(default_factory=list)

@@ -9,7 +9,8 @@ Usage::
         assert len(qc.calls_to("live/create")) == 1     # every request is recorded (endpoint, body, headers)
 
 State (thread-safe, in memory):
-- projects: `add_project(name, project_id=None, default_nodes=True) -> int`; nodes:
+- projects: `add_project(name, project_id=None, default_nodes=True, lean_version_id=FAKE_LEAN_VERSION) -> int`
+  (`lean_version_id=None`: projects/read leaves `leanVersionId` out); nodes:
   `add_node(project_id, name, *, node_id=None, has_gpu=False, busy=False, used_by=None) -> str`,
   `nodes(project_id)`, `all_nodes_busy(project_id, used_by=...)`.
 - compiles: compile/create answers InQueue; compile/read answers BuildSuccess from the `compile_reads`-th read
@@ -25,6 +26,8 @@ State (thread-safe, in memory):
   terminal statuses free the node. live/read of a project never deployed answers status "Undefined".
   `legacy_create_response = True` answers live/create in the older flat shape. `deployments(project_id)`
   returns snapshots of what was created.
+- Lean versions: lean/versions/read answers `lean_versions` (a list of LeanVersion objects as the spec shapes
+  them, newest last as QuantConnect lists them; default FAKE_LEAN_VERSIONS).
 - auth: exactly QuantConnect's scheme (Basic base64(user:sha256(token:ts)) + Timestamp, 7200 s window).
   Missing / malformed / stale -> HTTP 401 with a WWW-Authenticate header; unknown user -> 200
   "UserID not valid"; wrong hash -> 200 "Hash doesn't match. ...".
@@ -69,6 +72,21 @@ TERMINAL_STATUSES = frozenset(
 )
 LIST_STATUS_FILTERS = ("Running", "Stopped", "RuntimeError", "Liquidated")
 FAKE_LEAN_VERSION = 17202
+# lean/versions/read as QuantConnect answers it (LeanVersion of the OpenAPI file), oldest first; the newest is
+# not FAKE_LEAN_VERSION, so "the project's version" and "the newest" can be told apart.
+FAKE_LEAN_VERSIONS: tuple[dict[str, Any], ...] = tuple(
+    {
+        "id": version_id,
+        "created": f"2025-{month:02d}-14 17:03:21",
+        "description": f"Lean {version_id}: engine and data fixes",
+        "leanHash": hashlib.sha1(f"lean-{version_id}".encode()).hexdigest(),
+        "leanCloudHash": hashlib.sha1(f"cloud-{version_id}".encode()).hexdigest(),
+        "name": "master",
+        "ref": "refs/heads/master",
+        "public": True,
+    }
+    for month, version_id in enumerate((17171, 17188, 17202, 17215, 17230), start=1)
+)
 _UNAUTHORIZED = "Key is missing, invalid, or timestamp is too old for hash"
 
 
@@ -158,6 +176,7 @@ class FakeProject:
 
     project_id: int
     name: str
+    lean_version_id: int | None = FAKE_LEAN_VERSION
     nodes: list[FakeNode] = field(default_factory=list)
     deployments: list[FakeDeployment] = field(default_factory=list)
     build_errors: deque[list[str]] = field(default_factory=deque)
@@ -228,6 +247,7 @@ class FakeQuantConnect:
         self.user_name = user_name
         self._clock = clock
         self.calls: list[RecordedCall] = []
+        self.lean_versions: list[dict[str, Any]] = [dict(version) for version in FAKE_LEAN_VERSIONS]
         self._lock = threading.RLock()
         self._projects: dict[int, FakeProject] = {}
         self._compiles: dict[str, FakeCompile] = {}
@@ -284,7 +304,14 @@ class FakeQuantConnect:
 
     # ---- arranging state ------------------------------------------------------------------------
 
-    def add_project(self, name: str, project_id: int | None = None, *, default_nodes: bool = True) -> int:
+    def add_project(
+        self,
+        name: str,
+        project_id: int | None = None,
+        *,
+        default_nodes: bool = True,
+        lean_version_id: int | None = FAKE_LEAN_VERSION,
+    ) -> int:
         """Create a project (by default with two free CPU live nodes and one GPU node); returns its id."""
         with self._lock:
             if project_id is None:
@@ -292,7 +319,7 @@ class FakeQuantConnect:
                 project_id = self._next_project_id
             if project_id in self._projects:
                 raise ValueError(f"project {project_id} already exists in the fake")
-            self._projects[project_id] = FakeProject(project_id, name)
+            self._projects[project_id] = FakeProject(project_id, name, lean_version_id)
         if default_nodes:
             self.add_node(project_id, "Live CPU 1", sku="L-MICRO")
             self.add_node(project_id, "Live CPU 2", sku="L1-1")
@@ -475,6 +502,7 @@ class FakeQuantConnect:
             "authenticate": lambda body: _ok(),
             "projects/read": self._projects_read,
             "projects/nodes/read": self._nodes_read,
+            "lean/versions/read": lambda body: _ok(versions=[dict(v) for v in self.lean_versions]),
             "compile/create": self._compile_create,
             "compile/read": self._compile_read,
             "live/create": self._live_create,
@@ -507,7 +535,7 @@ class FakeQuantConnect:
                 "created": created,
                 "ownerId": int(self.user_id) if self.user_id.isdigit() else 0,
                 "language": "Py",
-                "leanVersionId": FAKE_LEAN_VERSION,
+                **({"leanVersionId": p.lean_version_id} if p.lean_version_id is not None else {}),
             }
             for p in chosen
         ]
