@@ -31,6 +31,7 @@ from pydantic import SecretStr
 from bot.blocks.common import escape
 from bot.brokerages import registry
 from bot.brokerages.builder import build_live_create_request
+from bot.brokerages.classification import classify_body
 from bot.brokerages.data_providers import (
     QUANTCONNECT_PROVIDER_ID,
     DataProviderConfig,
@@ -392,7 +393,21 @@ class Deployer:
             ) from None
         except BotError as exc:
             raise DeployAborted(Failure(title, [str(exc)])) from None
-        return live_request.to_body()
+        body = live_request.to_body()
+        if request.is_paper:
+            # Approved as paper (perhaps with no approval at all): the body that goes out must be paper too.
+            verdict = classify_body(body)
+            if not verdict.is_paper:
+                raise DeployAborted(
+                    Failure(
+                        f"{title}: it was approved as paper trading, but the body would trade real money",
+                        [
+                            f"{verdict.reason}. Nothing was sent; request it again to have it approved "
+                            "as real money."
+                        ],
+                    )
+                )
+        return body
 
     def _provider_configs(
         self, request: DeployRequest, model: type[BrokerageSettings]

@@ -105,6 +105,19 @@ def test_all_nodes_busy_names_who_uses_them(world: World) -> None:
     assert world.qc.calls_to("live/create") == []
 
 
+def test_a_request_approved_as_paper_never_sends_a_real_money_body(world: World) -> None:
+    # Stored as paper (approved with the paper rules), but the settings now build a live IB body.
+    live_settings = {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"}
+    request = world.request(settings=live_settings, is_paper=True)
+
+    done = world.deployer().deploy(request.id)
+
+    assert done is not None and done.status is S.FAILED
+    assert world.qc.calls_to("live/create") == []
+    ((_, title, errors),) = world.notifier.error_lists
+    assert "approved as paper trading" in title and "Nothing was sent" in errors[0]
+
+
 def test_quantconnect_refusal_lists_its_errors(world: World) -> None:
     request = world.request()
     world.qc.refuse("live/create", ["Brokerage login failed", "Node is not available"])

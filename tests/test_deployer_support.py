@@ -212,6 +212,7 @@ class World:
         node_id: str | None = None,
         requester: str = "UREQ",
         data_providers: tuple[str, ...] = ("QuantConnectBrokerage",),
+        is_paper: bool | None = None,
     ) -> DeployRequest:
         """An approved request (approvals_needed=0) for a new fake project."""
         model = registry.get(model_key)
@@ -231,7 +232,7 @@ class World:
                 cash=cash,
                 data_providers=data_providers,
                 requester_id=requester,
-                is_paper=model.is_paper(chosen),
+                is_paper=model.is_paper(chosen) if is_paper is None else is_paper,
                 approvals_needed=0,
             ),
             now=self.clock(),
