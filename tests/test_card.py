@@ -227,6 +227,25 @@ def test_live_card_without_an_active_deployment_has_no_stop_buttons() -> None:
     assert "RuntimeError" in text_of(blocks)
 
 
+def test_a_settling_card_says_it_waits_for_quantconnect_and_keeps_the_emergency_buttons() -> None:
+    request = make_request(
+        status=S.DEPLOYING,
+        decided_by="UAPPROVER1",
+        deploying_since=NOW,
+        settle_deadline=NOW + timedelta(minutes=11),
+        next_check_at=NOW + timedelta(seconds=2),
+        settle_note="live/create got no clear answer (QuantConnect did not answer in time)",
+    )
+    _, blocks = render(request)
+    assert_valid(blocks)
+    body = text_of(blocks)
+    assert "Waiting for QuantConnect to confirm" in body and "never send it again" in body
+    assert action_ids(blocks) == [Action.STOP, Action.LIQUIDATE]
+    # Deploying without an unclear answer: no buttons yet (nothing can run before live/create is sent).
+    sending = make_request(status=S.DEPLOYING, decided_by="UAPPROVER1", deploying_since=NOW)
+    assert action_ids(render(sending)[1]) == []
+
+
 def test_failed_card_keeps_one_short_line_and_points_to_the_thread() -> None:
     long_error = "Build error: " + "x" * 5000
     _, blocks = render(make_request(status=S.FAILED, errors=(long_error,)))

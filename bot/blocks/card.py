@@ -166,6 +166,13 @@ def _status_line(
     if status is S.COMPILING:
         compile_note = f" (compile `{escape(request.compile_id)}`)" if request.compile_id else ""
         return f"🔨 *Compiling the project*{compile_note}"
+    if request.is_settling:
+        until = f" until {slack_date(request.settle_deadline)}" if request.settle_deadline else ""
+        return (
+            "⏳ *Waiting for QuantConnect to confirm* — live/create was sent once and got no clear answer "
+            f"({escape(request.settle_note or 'no answer')}). I ask QuantConnect{until} and never send it "
+            "again; the project stays locked. Stop and Liquidate act on whatever runs on the project."
+        )
     if status is S.DEPLOYING:
         return "🚀 *Deploying* — sending the algorithm to QuantConnect"
     if status is S.LIVE:
@@ -331,7 +338,8 @@ def _phase_blocks(
             if deployment.stopped:
                 lines.append(f"Stopped {slack_date(deployment.stopped)}")
         blocks.append(section("\n".join(lines)))
-    if status is S.LIVE and (deployment is None or deployment.is_active):
+    # A settling request may be running on QuantConnect already: it keeps its emergency buttons.
+    if (status is S.LIVE and (deployment is None or deployment.is_active)) or request.is_settling:
         blocks.append(
             {
                 "type": "actions",
