@@ -47,8 +47,8 @@ def build_services(
     from bot.watcher import Watcher
 
     env = dict(settings.environ if environ is None else environ)
-    for value in settings.secret_values():
-        DEFAULT_REGISTRY.register(value)
+    for name, value in settings.named_secrets().items():
+        DEFAULT_REGISTRY.register(value, name)
     secret_store = build_secret_store(SecretSettings.from_env(env), env)
     profiles = CredentialProfiles(secret_store)
     qc_user, qc_token = profiles.quantconnect_credentials()
