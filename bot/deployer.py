@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import SecretStr
 
+from bot.blocks.common import escape
 from bot.brokerages import registry
 from bot.brokerages.builder import build_live_create_request
 from bot.brokerages.data_providers import (
@@ -181,8 +182,8 @@ class Deployer:
             )
         self.notifier.thread(
             request_id,
-            f"♻️ The bot restarted while deploying; QuantConnect shows deployment `{found.deploy_id}` "
-            f"({found.status}) from this request, so it went through.",
+            f"♻️ The bot restarted while deploying; QuantConnect shows deployment `{escape(found.deploy_id)}` "
+            f"({escape(found.status)}) from this request, so it went through.",
         )
         return self._record_live(request, found.deploy_id, found.status, recovered=True)
 
@@ -190,7 +191,7 @@ class Deployer:
 
     def _compile(self, request: DeployRequest) -> str:
         self.notifier.refresh_card(request.id)
-        self.notifier.thread(request.id, f"🔨 Compiling *{request.project_name}*…")
+        self.notifier.thread(request.id, f"🔨 Compiling *{escape(request.project_name)}*…")
         try:
             started = self.qc.create_compile(request.project_id)
             done = self.qc.wait_for_compile(
@@ -210,7 +211,7 @@ class Deployer:
         except QuantConnectError as exc:
             raise DeployAborted(_qc_failure(f"Could not compile {request.project_name}", exc)) from None
         self._event("build_succeeded", request, {"compile_id": done.compile_id})
-        self.notifier.thread(request.id, f"✅ Build succeeded (compile `{done.compile_id}`).")
+        self.notifier.thread(request.id, f"✅ Build succeeded (compile `{escape(done.compile_id)}`).")
         return done.compile_id
 
     def _choose_node(self, request: DeployRequest) -> Node:
@@ -297,7 +298,7 @@ class Deployer:
             log.info("request left compiling meanwhile; not deploying", extra={"request_id": request.id})
             return self.store.get_request(request.id)
         self.notifier.refresh_card(request.id)
-        self.notifier.thread(request.id, f"🚀 Deploying to node *{node.label}*…")
+        self.notifier.thread(request.id, f"🚀 Deploying to node *{escape(node.label)}*…")
         try:
             result = self.qc.create_live(body)
         except QuantConnectError as exc:
@@ -308,7 +309,7 @@ class Deployer:
             self.notifier.thread(
                 request.id,
                 f"QuantConnect did not answer live/create clearly, but live/read shows deployment "
-                f"`{result.deploy_id}` from this request: it went through (sent once, not resent).",
+                f"`{escape(result.deploy_id)}` from this request: it went through (sent once, not resent).",
             )
         return self._record_live(
             moved, result.deploy_id, result.status or "InQueue", recovered=result.recovered
@@ -333,7 +334,7 @@ class Deployer:
         self.notifier.refresh_card(request.id)
         self.notifier.thread(
             request.id,
-            f"📡 QuantConnect accepted deployment `{deploy_id}` (status {status}). "
+            f"📡 QuantConnect accepted deployment `{escape(deploy_id)}` (status {escape(status)}). "
             "I will post every status change here.",
         )
         return live or self.store.get_request(request.id)

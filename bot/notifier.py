@@ -171,20 +171,21 @@ class Notifier:
             self._enqueue_locked(_CardJob(request_id))
 
     def thread(self, request_id: str, text: str, blocks: list[Block] | None = None) -> None:
-        """Queue a short reply in the card's thread (kept in order with other replies)."""
+        """Queue a short mrkdwn reply in the card's thread (in order); callers escape() the data in it."""
         with self._cond:
             self._enqueue_locked(_ThreadJob(request_id, text, blocks))
 
     def post_error_list(self, request_id: str, title: str, errors: Sequence[str]) -> None:
-        """Queue a readable error list as thread replies, split to fit Slack's limits."""
+        """Queue a readable error list as thread replies, split to fit Slack's limits (plain text in)."""
         messages = error_list_messages(title, list(errors))
         with self._cond:
             for index, blocks in enumerate(messages, start=1):
                 part = f" (part {index} of {len(messages)})" if len(messages) > 1 else ""
-                self._enqueue_locked(_ThreadJob(request_id, truncate(title, 200) + part, blocks))
+                # The title is plain text (the blocks escape it too); the fallback text is mrkdwn.
+                self._enqueue_locked(_ThreadJob(request_id, escape(truncate(title, 200)) + part, blocks))
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: list[Block] | None = None) -> bool:
-        """Show `text` to one user now; falls back to a direct message when the channel cannot reach them."""
+        """Show mrkdwn `text` to one user now; falls back to a direct message when the channel cannot."""
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks:
             kwargs["blocks"] = blocks

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from bot.blocks.card import slack_date
+from bot.blocks.common import escape
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.builder import build_live_create_request
@@ -186,8 +187,8 @@ class RequestService:
             self.notifier.ephemeral(
                 where,
                 request.requester_id,
-                f"Your request `{request.id}` for *{request.project_name}* is saved, but I could not post "
-                f"it to <#{channel}> yet; I will keep trying.",
+                f"Your request `{escape(request.id)}` for *{escape(request.project_name)}* is saved, but I "
+                f"could not post it to <#{channel}> yet; I will keep trying.",
             )
         else:
             link = self.notifier.permalink(channel, ts)
@@ -203,8 +204,8 @@ class RequestService:
             self.notifier.ephemeral(
                 where,
                 request.requester_id,
-                f"Your deploy request `{request.id}` for *{request.project_name}* is posted: {card}. "
-                + next_step,
+                f"Your deploy request `{escape(request.id)}` for *{escape(request.project_name)}* is posted: "
+                f"{card}. " + next_step,
             )
         if request.status is S.APPROVED:
             self._submit(request.id)
@@ -262,7 +263,7 @@ class RequestService:
         """The request while it still waits for a decision, else the refusal that says why it does not."""
         request = self.store.get_request(request_id)
         if request is None:
-            return Outcome(False, f"Request `{request_id}` does not exist.")
+            return Outcome(False, f"Request `{escape(request_id)}` does not exist.")
         closed = self._not_pending(request, now)
         return Outcome(False, closed, request) if closed else request
 
@@ -284,7 +285,7 @@ class RequestService:
     @staticmethod
     def closed_message(request: DeployRequest) -> str:
         """Plain words for a request that is no longer waiting for a decision."""
-        rid = f"Request `{request.id}`"
+        rid = f"Request `{escape(request.id)}`"
         by = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != "policy" else ""
         status = request.status
         if status is S.EXPIRED:
@@ -316,7 +317,9 @@ class RequestService:
             if request.status is S.PENDING and user_id in outcome.approvals:
                 left = request.approvals_needed - len(outcome.approvals)
                 return Outcome(
-                    False, f"You already approved request `{request_id}`; it needs {left} more.", request
+                    False,
+                    f"You already approved request `{escape(request_id)}`; it needs {left} more.",
+                    request,
                 )
             return Outcome(False, self._not_pending(request, now) or self.closed_message(request), request)
         self.notifier.refresh_card(request_id)
@@ -327,7 +330,7 @@ class RequestService:
         left = request.approvals_needed - len(outcome.approvals)
         return Outcome(
             True,
-            f"Your approval of `{request_id}` is counted ({len(outcome.approvals)} of "
+            f"Your approval of `{escape(request_id)}` is counted ({len(outcome.approvals)} of "
             f"{request.approvals_needed}); it needs {left} more from another approver.",
             request,
         )

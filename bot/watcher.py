@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.blocks.common import escape
 from bot.deployer import CardNotifier
 from bot.quantconnect.errors import QuantConnectError
 from bot.quantconnect.models import FAILURE_STATUSES
@@ -250,7 +251,8 @@ class Watcher:
             self.notifier.refresh_card(request_id)
             self.notifier.thread(
                 request_id,
-                f"❔ Status unknown: {exc} I keep the deployment and will keep asking, less often.",
+                f"❔ Status unknown: {escape(str(exc))} "
+                "I keep the deployment and will keep asking, less often.",
             )
         self._schedule(request_id, now, delay)
 
@@ -260,11 +262,11 @@ class Watcher:
         return min(self.interval * 2**failures, self.max_backoff)
 
     def _reply(self, deployment: Deployment, live: LiveAlgorithm) -> str:
-        text = STATUS_REPLIES.get(live.status, live.status)
+        text = STATUS_REPLIES.get(live.status) or escape(live.status)
         if deployment.status == UNKNOWN_STATUS:
             text = f"QuantConnect answers again. {text}"
         if live.problem:
-            text += f" — {live.problem}"
+            text += f" — {escape(live.problem)}"
         return text
 
     def _schedule(self, request_id: str, now: datetime, delay: float) -> None:

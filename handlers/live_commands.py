@@ -57,10 +57,12 @@ def status_message(report: StatusReport) -> tuple[str, list[Block]]:
     blocks.extend(section(status_row_text(row)) for row in rows)
     if len(report.rows) > len(rows):
         blocks.append(
-            context(f"…and {len(report.rows) - len(rows)} more; ask for one with `/qc status <project>`.")
+            context(
+                f"…and {len(report.rows) - len(rows)} more; ask for one with `/qc status &lt;project&gt;`."
+            )
         )
     running = sum(1 for row in report.rows if row.status == "Running")
-    text = f"{title}: {len(report.rows)} project(s), {running} running"
+    text = f"{escape(title)}: {len(report.rows)} project(s), {running} running"
     return text, blocks
 
 
@@ -72,7 +74,10 @@ def liquidate_button_value(target: LiveTarget) -> str:
 
 
 def liquidate_confirm_message(target: LiveTarget, status_note: str) -> tuple[str, list[Block]]:
-    """A message with a Liquidate button guarded by a confirm dialog (nothing happens until both clicks)."""
+    """A message with a Liquidate button guarded by a confirm dialog (nothing happens until both clicks).
+
+    `status_note` is mrkdwn (a LiveOpResult message, escaped where it was composed).
+    """
     paper = target.request.is_paper if target.request is not None else None
     money = " with REAL MONEY" if paper is False else (" (paper)" if paper else "")
     button = {
@@ -92,10 +97,10 @@ def liquidate_confirm_message(target: LiveTarget, status_note: str) -> tuple[str
             "style": "danger",
         },
     }
-    text = f"Liquidate {target.label}? Click Liquidate and confirm to go ahead."
+    text = f"Liquidate {escape(target.label)}? Click Liquidate and confirm to go ahead."
     blocks: list[Block] = [
         section(
-            f"*Liquidate {escape(target.label)}?*\n{escape(status_note)} Liquidating closes every "
+            f"*Liquidate {escape(target.label)}?*\n{status_note} Liquidating closes every "
             "position at market and stops the algorithm. Nothing has happened yet."
         ),
         {"type": "actions", "block_id": LIQUIDATE_BLOCK_ID, "elements": [button]},
@@ -110,7 +115,8 @@ def _tell(ctx: CommandContext, text: str, blocks: list[Block] | None = None) -> 
 
 def _usage(ctx: CommandContext, command: str) -> None:
     ctx.reply(
-        f"Name the project: `/qc {command} <project name or id>`, e.g. `/qc {command} Momentum Strategy`."
+        f"Name the project: `/qc {command} &lt;project name or id&gt;`, "
+        f"e.g. `/qc {command} Momentum Strategy`."
     )
 
 
@@ -123,7 +129,8 @@ def status(ctx: CommandContext) -> None:
     try:
         report = ctx.services.live_ops.status(ctx.args or None)
     except BotError as exc:
-        _tell(ctx, str(exc))
+        # Error messages are plain text; the answer is mrkdwn.
+        _tell(ctx, escape(str(exc)))
         return
     text, blocks = status_message(report)
     _tell(ctx, text, blocks)

@@ -273,9 +273,8 @@ def request_card(
     if request.deploy_id:
         footer.insert(1, f"deploy `{escape(request.deploy_id)}`")
     blocks.append(context(" · ".join(footer)))
-    text = (
-        f"{money} deploy request by <@{request.requester_id}> for {request.project_name}: "
-        + _plain_status(request, deployment)
+    text = f"{money} deploy request by <@{request.requester_id}> for {project}: " + _plain_status(
+        request, deployment
     )
     return truncate(text, 3000), blocks
 
