@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from bot.blocks.common import escape, truncate
+from bot.blocks.common import escape, mention, truncate
 from bot.cli_args import CliParser, ParserExit
 from bot.secrets.masking import redact, redact_data
 from bot.store import Store
@@ -30,15 +29,13 @@ EXIT_USAGE = 2
 CSV_COLUMNS = ("id", "at", "actor", "action", "request_id", "project_id", "detail")
 DETAIL_VALUE_LIMIT = 200
 
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
 
 # -- readable lines ------------------------------------------------------------------------------------------
 
 
 def actor_text(actor: str) -> str:
     """A Slack user as a mention (`<@U123>`); the bot's own actors (bot, watcher, policy) as they are."""
-    return f"<@{actor}>" if _SLACK_USER.match(actor) else f"_{escape(actor)}_"
+    return mention(actor)
 
 
 def detail_text(detail: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from bot.blocks.common import escape
+from bot.blocks.common import escape, mention
 from bot.errors import BotError
 from bot.quantconnect.errors import QuantConnectError, RequestRefused
 from bot.quantconnect.models import LiveAlgorithm
@@ -262,10 +262,10 @@ class LiveOps:
             action, extra={"user_id": user_id, "project_id": target.project_id, "request_id": request_id}
         )
         if action == "stop":
-            done = f"⏹️ <@{user_id}> stopped the algorithm (open positions stay open)."
+            done = f"⏹️ {mention(user_id)} stopped the algorithm (open positions stay open)."
             reply = f"Stopping {label}. Open positions stay open; the card will show Stopped shortly."
         else:
-            done = f"⏹️ <@{user_id}> liquidated every position and stopped the algorithm."
+            done = f"⏹️ {mention(user_id)} liquidated every position and stopped the algorithm."
             reply = f"Liquidating {label} and stopping it; the card will show Liquidated shortly."
         if request is not None:
             self.notifier.thread(request.id, done)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from bot.blocks.card import slack_date
-from bot.blocks.common import escape
+from bot.blocks.common import escape, mention
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.builder import build_live_create_request
@@ -286,7 +286,11 @@ class RequestService:
     def closed_message(request: DeployRequest) -> str:
         """Plain words for a request that is no longer waiting for a decision."""
         rid = f"Request `{escape(request.id)}`"
-        by = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != "policy" else ""
+        by = (
+            f" by {mention(request.decided_by)}"
+            if request.decided_by and request.decided_by != "policy"
+            else ""
+        )
         status = request.status
         if status is S.EXPIRED:
             when = f" on {slack_date(request.expires_at)}" if request.expires_at else ""

@@ -41,12 +41,20 @@ def build_services(
     from bot.projects import ProjectCatalog
     from bot.quantconnect.client import QuantConnectClient
     from bot.requests import RequestService
-    from bot.secrets import DEFAULT_REGISTRY, CredentialProfiles, SecretSettings, build_secret_store
+    from bot.secrets import (
+        DEFAULT_REGISTRY,
+        CredentialProfiles,
+        SecretSettings,
+        build_secret_store,
+        install_redaction,
+    )
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
     from bot.watcher import Watcher
 
     env = dict(settings.environ if environ is None else environ)
+    # Log records are masked whoever configured logging (python -m bot does too; an embedding app may not).
+    install_redaction()
     for name, value in settings.named_secrets().items():
         DEFAULT_REGISTRY.register(value, name)
     secret_store = build_secret_store(SecretSettings.from_env(env), env)

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.blocks.card import LIVE_STATUS_TEXT, slack_date
-from bot.blocks.common import MESSAGE_BLOCK_LIMIT, Block, context, escape, header, plain, section
+from bot.blocks.common import MESSAGE_BLOCK_LIMIT, Block, context, escape, header, mention, plain, section
 from bot.errors import BotError
 from bot.ids import Action
 from bot.store.models import RequestStatus
@@ -33,7 +33,9 @@ def status_row_text(row: LiveRow) -> str:
     details = [f"Brokerage: {escape(row.brokerage)}" if row.brokerage else "Brokerage: unknown"]
     if row.since is not None:
         details.append(f"since {slack_date(row.since)}")
-    details.append(f"requested by <@{row.requester_id}>" if row.requester_id else "not deployed by this bot")
+    details.append(
+        f"requested by {mention(row.requester_id)}" if row.requester_id else "not deployed by this bot"
+    )
     if row.request_id:
         details.append(f"request `{escape(row.request_id)}`")
     details.append(f"<{row.url}|live page>")
