@@ -10,16 +10,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.context.respond import Respond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookResponse
 
 import handlers
+from bot.blocks.common import escape
+from bot.blocks.outbound import outbound_body
 from bot.config import Settings
 from bot.errors import BotError
 from bot.ids import Block, Callback
 from bot.services import Services
-from bot.slack_transport import PooledWebClient
+from bot.slack_client import OutboundWebClient, OutboundWebhookClient
 
 log = logging.getLogger("bot.app")
 
@@ -29,9 +34,39 @@ log = logging.getLogger("bot.app")
 LISTENER_THREADS = 128
 
 
+class OutboundApp(App):
+    """The Bolt app whose answers (ack bodies, error answers) pass the outbound filter, in either mode.
+
+    Both adapters hand every request to `dispatch` and send back what it returns, so this is the one place
+    an acknowledgement's text, blocks or view can be masked before Slack sees it.
+    """
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        """Dispatch as Bolt does, then filter the answer's body."""
+        response = super().dispatch(req)
+        response.body = outbound_body(response.body, where="ack")
+        return response
+
+
+class OutboundRespond(Respond):
+    """Bolt's `respond()` through the filtering response_url client."""
+
+    def __call__(self, text: str | dict[str, Any] = "", **kwargs: Any) -> WebhookResponse:  # type: ignore[override]
+        """Post to the request's response_url, as Bolt's respond() does, after the outbound filter."""
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        message = _build_message(**text) if isinstance(text, dict) else _build_message(text=text, **kwargs)
+        client = OutboundWebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl)
+        return client.send_dict(message)
+
+
 def build_slack_client(settings: Settings) -> WebClient:
-    """A Web API client for SLACK_API_URL on kept-alive connections; waits out 429s, retries dropped ones."""
-    client = PooledWebClient(
+    """A Web API client for SLACK_API_URL on kept-alive connections; waits out 429s, retries dropped ones.
+
+    Every call's arguments pass the outbound filter (secrets masked, stray mrkdwn control sequences shown
+    as text): see bot.slack_client.
+    """
+    client = OutboundWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=15,
@@ -45,7 +80,7 @@ def build_slack_client(settings: Settings) -> WebClient:
 
 def create_app(settings: Settings, services: Services) -> App:
     """Build the Bolt app with every listener and the error handler; signature checks always on."""
-    app = App(
+    app = OutboundApp(
         client=services.slack,
         signing_secret=settings.slack_signing_secret.get_secret_value() or None,
         request_verification_enabled=True,
@@ -64,6 +99,11 @@ def create_app(settings: Settings, services: Services) -> App:
         a new connection for every call. This bot has one static token and never changes it on a client.
         """
         context["client"] = services.slack
+        # Bolt's own respond() would post to the response_url unfiltered.
+        if context.response_url:
+            context["respond"] = OutboundRespond(
+                response_url=context.response_url, proxy=services.slack.proxy, ssl=services.slack.ssl
+            )
         return next()
 
     handlers.register(app, services)
@@ -111,7 +151,8 @@ def _answer_error(
         if body.get("command"):
             return BoltResponse(
                 status=200,
-                body=json.dumps({"response_type": "ephemeral", "text": message}),
+                # Error messages are plain text (they also show in modal errors); this answer is mrkdwn.
+                body=json.dumps({"response_type": "ephemeral", "text": escape(message)}),
                 headers={"content-type": "application/json"},
             )
     _tell_user(body, message, services)
@@ -129,4 +170,4 @@ def _tell_user(body: dict[str, Any], message: str, services: Services) -> None:
     )
     if user:
         # The notifier falls back to a direct message when the channel cannot reach them; it never raises.
-        services.notifier.ephemeral(channel, str(user), message)
+        services.notifier.ephemeral(channel, str(user), escape(message))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -18,8 +17,9 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from bot.blocks.common import escape, truncate
+from bot.blocks.common import escape, mention, truncate
 from bot.cli_args import CliParser, ParserExit
+from bot.secrets.masking import redact, redact_data
 from bot.store import Store
 from bot.store.models import AuditEvent
 
@@ -29,15 +29,13 @@ EXIT_USAGE = 2
 CSV_COLUMNS = ("id", "at", "actor", "action", "request_id", "project_id", "detail")
 DETAIL_VALUE_LIMIT = 200
 
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
 
 # -- readable lines ------------------------------------------------------------------------------------------
 
 
 def actor_text(actor: str) -> str:
     """A Slack user as a mention (`<@U123>`); the bot's own actors (bot, watcher, policy) as they are."""
-    return f"<@{actor}>" if _SLACK_USER.match(actor) else f"_{escape(actor)}_"
+    return mention(actor)
 
 
 def detail_text(detail: Mapping[str, Any]) -> str:
@@ -52,21 +50,23 @@ def detail_text(detail: Mapping[str, Any]) -> str:
 
 
 def event_line(event: AuditEvent) -> str:
-    """One readable line: time, actor, action, request id, detail."""
+    """One readable line: time, actor, action, request id, detail; secrets masked."""
     when = event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     request = f" `{escape(event.request_id)}`" if event.request_id else ""
     project = (
         f" project `{event.project_id}`" if event.project_id is not None and not event.request_id else ""
     )
     detail = detail_text(event.detail)
-    return f"`{when}` {actor_text(event.actor)} *{escape(event.action)}*{request}{project}" + (
+    line = f"`{when}` {actor_text(event.actor)} *{escape(event.action)}*{request}{project}" + (
         f" — {detail}" if detail else ""
     )
+    # Events are masked when written; rows written before that (or before a value was known) are masked here.
+    return redact(line)
 
 
 def event_record(event: AuditEvent) -> dict[str, Any]:
-    """An event as plain JSON-ready values."""
-    return {
+    """An event as plain JSON-ready values, secrets masked."""
+    record = {
         "id": event.id,
         "at": event.at.astimezone(UTC).isoformat(),
         "actor": event.actor,
@@ -75,6 +75,8 @@ def event_record(event: AuditEvent) -> dict[str, Any]:
         "project_id": event.project_id,
         "detail": event.detail,
     }
+    masked: dict[str, Any] = redact_data(record)
+    return masked
 
 
 def write_csv(events: Iterator[AuditEvent], out: TextIO) -> int:
@@ -156,6 +158,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_USAGE
     # A given environment (tests, embedding) is taken as complete; by hand, ./.env fills the gaps.
     env = load_environment(environ, None if environ is not None else ".env")
+    _know_secrets(env)
     url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:
         store = Store(url, migrate=False)
@@ -170,6 +173,25 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return EXIT_FAILED
     finally:
         store.dispose()
+
+
+def _know_secrets(env: Mapping[str, str]) -> None:
+    """Load the configured secret store's values so the export masks them, when it can be reached.
+
+    Events are masked when they are written; this covers rows written before a value was known. The
+    export itself needs only DATABASE_URL, so a secret store that cannot be read is a note, not a failure.
+    """
+    from bot.secrets import SecretError, SecretSettings, build_secret_store
+    from bot.secrets.store import load_every_secret
+
+    try:
+        load_every_secret(build_secret_store(SecretSettings.from_env(env), env))
+    except SecretError as exc:
+        print(
+            f"python -m bot audit: secret values not loaded ({exc}); events are exported as they were "
+            "stored (masked when written).",
+            file=sys.stderr,
+        )
 
 
 def _export(store: Store, args: argparse.Namespace, since: datetime, until: datetime | None) -> int:

@@ -168,8 +168,20 @@ class Settings:
 
     def secret_values(self) -> list[str]:
         """Every secret value held in settings, for the log redaction registry."""
-        secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        return list(self.named_secrets().values())
+
+    def named_secrets(self) -> dict[str, str]:
+        """Every secret value held in settings by the setting's name, e.g. SLACK_BOT_TOKEN (for the mask)."""
+        secrets = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+        }
+        return {
+            name: s.get_secret_value()
+            for name, s in secrets.items()
+            if s is not None and s.get_secret_value()
+        }
 
 
 def load_environment(

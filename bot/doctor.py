@@ -307,7 +307,7 @@ def _register_secrets(env: Mapping[str, str]) -> None:
 
     install_redaction()
     for key in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "QC_API_TOKEN"):
-        DEFAULT_REGISTRY.register(env.get(key) or None)
+        DEFAULT_REGISTRY.register(env.get(key) or None, "qc-api-token" if key == "QC_API_TOKEN" else key)
 
 
 def main(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from bot.blocks.common import escape, mention
 from bot.errors import BotError
 from bot.quantconnect.errors import QuantConnectError, RequestRefused
 from bot.quantconnect.models import LiveAlgorithm
@@ -70,7 +71,7 @@ class LiveTarget:
 
 @dataclass(frozen=True)
 class LiveOpResult:
-    """The outcome of stop / liquidate: whether it was done and a message for the person who asked."""
+    """The outcome of stop / liquidate: whether it was done and a mrkdwn message for the person who asked."""
 
     ok: bool
     message: str
@@ -202,12 +203,12 @@ class LiveOps:
             target = self.resolve(project_or_request)
             live = self.qc.read_live(target.project_id)
         except BotError as exc:
-            return LiveOpResult(False, str(exc))
+            # Error messages are plain text; LiveOpResult messages are mrkdwn.
+            return LiveOpResult(False, escape(str(exc)))
+        label, status = escape(target.label), escape(live.status)
         if not live.exists or live.is_terminal:
-            return LiveOpResult(
-                False, f"Nothing runs on {target.label} (QuantConnect says {live.status}).", target
-            )
-        return LiveOpResult(True, f"{target.label} is {live.status}.", target)
+            return LiveOpResult(False, f"Nothing runs on {label} (QuantConnect says {status}).", target)
+        return LiveOpResult(True, f"{label} is {status}.", target)
 
     def stop(self, project_or_request: str, user_id: str) -> LiveOpResult:
         """Stop the project's live algorithm (positions stay open)."""
@@ -227,7 +228,8 @@ class LiveOps:
         try:
             target = self.resolve(project_or_request)
         except BotError as exc:
-            return LiveOpResult(False, str(exc))
+            return LiveOpResult(False, escape(str(exc)))
+        label = escape(target.label)
         # Only a request whose algorithm runs gets the thread reply; an older card is not about this run.
         request = target.request if target.request is not None and target.request.status is S.LIVE else None
         request_id = request.id if request is not None else None
@@ -246,7 +248,7 @@ class LiveOps:
                 now=self.clock(),
             )
             verb = "stop" if action == "stop" else "liquidate"
-            return LiveOpResult(False, f"QuantConnect did not {verb} {target.label}: {exc}", target)
+            return LiveOpResult(False, f"QuantConnect did not {verb} {label}: {escape(str(exc))}", target)
         now = self.clock()
         self.store.add_event(
             user_id,
@@ -260,11 +262,11 @@ class LiveOps:
             action, extra={"user_id": user_id, "project_id": target.project_id, "request_id": request_id}
         )
         if action == "stop":
-            done = f"⏹️ <@{user_id}> stopped the algorithm (open positions stay open)."
-            reply = f"Stopping {target.label}. Open positions stay open; the card will show Stopped shortly."
+            done = f"⏹️ {mention(user_id)} stopped the algorithm (open positions stay open)."
+            reply = f"Stopping {label}. Open positions stay open; the card will show Stopped shortly."
         else:
-            done = f"⏹️ <@{user_id}> liquidated every position and stopped the algorithm."
-            reply = f"Liquidating {target.label} and stopping it; the card will show Liquidated shortly."
+            done = f"⏹️ {mention(user_id)} liquidated every position and stopped the algorithm."
+            reply = f"Liquidating {label} and stopping it; the card will show Liquidated shortly."
         if request is not None:
             self.notifier.thread(request.id, done)
             self._poll_soon(request.id, now)

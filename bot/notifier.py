@@ -50,17 +50,18 @@ def card_notice() -> Notice:
 
 
 def thread_notice(text: str, blocks: list[Block] | None = None) -> Notice:
-    """A reply in the request's card thread."""
+    """A mrkdwn reply in the request's card thread; callers escape() the data in it."""
     return Notice(kind=THREAD, text=text, blocks=blocks)
 
 
 def error_notices(title: str, errors: Sequence[str]) -> list[Notice]:
-    """A readable error list as thread replies, split to fit Slack's limits."""
+    """A readable error list as thread replies, split to fit Slack's limits (plain text in)."""
     messages = error_list_messages(title, list(errors))
     notices = []
     for index, blocks in enumerate(messages, start=1):
         part = f" (part {index} of {len(messages)})" if len(messages) > 1 else ""
-        notices.append(thread_notice(truncate(title, 200) + part, blocks))
+        # The title is plain text (the blocks escape it too); the fallback text is mrkdwn.
+        notices.append(thread_notice(escape(truncate(title, 200)) + part, blocks))
     return notices
 
 
@@ -191,15 +192,15 @@ class Notifier:
         self._queue(request_id, [card_notice()])
 
     def thread(self, request_id: str, text: str, blocks: list[Block] | None = None) -> None:
-        """Queue a short reply in the card's thread (kept in order with other replies)."""
+        """Queue a short mrkdwn reply in the card's thread (in order); callers escape() the data in it."""
         self._queue(request_id, [thread_notice(text, blocks)])
 
     def post_error_list(self, request_id: str, title: str, errors: Sequence[str]) -> None:
-        """Queue a readable error list as thread replies, split to fit Slack's limits."""
+        """Queue a readable error list as thread replies, split to fit Slack's limits (plain text in)."""
         self._queue(request_id, error_notices(title, errors))
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: list[Block] | None = None) -> bool:
-        """Show `text` to one user now; falls back to a direct message when the channel cannot reach them."""
+        """Show mrkdwn `text` to one user now; falls back to a direct message when the channel cannot."""
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks:
             kwargs["blocks"] = blocks

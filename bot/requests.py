@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.card import slack_date
+from bot.blocks.common import escape, mention
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.classification import Classification, classify_body
@@ -189,8 +190,8 @@ class RequestService:
             self.notifier.ephemeral(
                 where,
                 request.requester_id,
-                f"Your request `{request.id}` for *{request.project_name}* is saved, but I could not post "
-                f"it to <#{channel}> yet; I will keep trying.",
+                f"Your request `{escape(request.id)}` for *{escape(request.project_name)}* is saved, but I "
+                f"could not post it to <#{channel}> yet; I will keep trying.",
             )
         else:
             link = self.notifier.permalink(channel, ts)
@@ -206,8 +207,8 @@ class RequestService:
             self.notifier.ephemeral(
                 where,
                 request.requester_id,
-                f"Your deploy request `{request.id}` for *{request.project_name}* is posted: {card}. "
-                + next_step,
+                f"Your deploy request `{escape(request.id)}` for *{escape(request.project_name)}* is posted: "
+                f"{card}. " + next_step,
             )
         if request.status is S.APPROVED:
             self._submit(request.id)
@@ -265,7 +266,7 @@ class RequestService:
         """The request while it still waits for a decision, else the refusal that says why it does not."""
         request = self.store.get_request(request_id)
         if request is None:
-            return Outcome(False, f"Request `{request_id}` does not exist.")
+            return Outcome(False, f"Request `{escape(request_id)}` does not exist.")
         closed = self._not_pending(request, now)
         return Outcome(False, closed, request) if closed else request
 
@@ -287,8 +288,12 @@ class RequestService:
     @staticmethod
     def closed_message(request: DeployRequest) -> str:
         """Plain words for a request that is no longer waiting for a decision."""
-        rid = f"Request `{request.id}`"
-        by = f" by <@{request.decided_by}>" if request.decided_by and request.decided_by != "policy" else ""
+        rid = f"Request `{escape(request.id)}`"
+        by = (
+            f" by {mention(request.decided_by)}"
+            if request.decided_by and request.decided_by != "policy"
+            else ""
+        )
         status = request.status
         if status is S.EXPIRED:
             when = f" on {slack_date(request.expires_at)}" if request.expires_at else ""
@@ -319,7 +324,9 @@ class RequestService:
             if request.status is S.PENDING and user_id in outcome.approvals:
                 left = request.approvals_needed - len(outcome.approvals)
                 return Outcome(
-                    False, f"You already approved request `{request_id}`; it needs {left} more.", request
+                    False,
+                    f"You already approved request `{escape(request_id)}`; it needs {left} more.",
+                    request,
                 )
             return Outcome(False, self._not_pending(request, now) or self.closed_message(request), request)
         self.notifier.refresh_card(request_id)
@@ -330,7 +337,7 @@ class RequestService:
         left = request.approvals_needed - len(outcome.approvals)
         return Outcome(
             True,
-            f"Your approval of `{request_id}` is counted ({len(outcome.approvals)} of "
+            f"Your approval of `{escape(request_id)}` is counted ({len(outcome.approvals)} of "
             f"{request.approvals_needed}); it needs {left} more from another approver.",
             request,
         )

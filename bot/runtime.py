@@ -41,14 +41,22 @@ def build_services(
     from bot.quantconnect.client import QuantConnectClient
     from bot.recovery import Recovery
     from bot.requests import RequestService
-    from bot.secrets import DEFAULT_REGISTRY, CredentialProfiles, SecretSettings, build_secret_store
+    from bot.secrets import (
+        DEFAULT_REGISTRY,
+        CredentialProfiles,
+        SecretSettings,
+        build_secret_store,
+        install_redaction,
+    )
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
     from bot.watcher import Watcher
 
     env = dict(settings.environ if environ is None else environ)
-    for value in settings.secret_values():
-        DEFAULT_REGISTRY.register(value)
+    # Log records are masked whoever configured logging (python -m bot does too; an embedding app may not).
+    install_redaction()
+    for name, value in settings.named_secrets().items():
+        DEFAULT_REGISTRY.register(value, name)
     secret_store = build_secret_store(SecretSettings.from_env(env), env)
     profiles = CredentialProfiles(secret_store)
     qc_user, qc_token = profiles.quantconnect_credentials()

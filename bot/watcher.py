@@ -248,7 +248,7 @@ class Watcher(PeriodicWorker):
         return min(self.interval * 2**failures, self.max_backoff)
 
     def _reply(self, deployment: Deployment, live: LiveAlgorithm) -> str:
-        text = STATUS_REPLIES.get(live.status, live.status)
+        text = STATUS_REPLIES.get(live.status) or escape(live.status)
         if deployment.status == UNKNOWN_STATUS:
             text = f"QuantConnect answers again. {text}"
         if live.problem:

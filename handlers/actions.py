@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.card import reject_modal
+from bot.blocks.common import escape
 from bot.blocks.preview import preview_modal
 from bot.ids import Action, Block, Callback
 
@@ -55,7 +56,7 @@ def register(app: App, services: Services) -> None:
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else "no answer"
             log.warning("views.open failed", extra={"error": error, "what": what})
-            tell(body, f"Slack could not open the {what} ({error}); click the button again.")
+            tell(body, f"Slack could not open the {what} ({escape(str(error))}); click the button again.")
 
     @app.action(Action.APPROVE.value)
     def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

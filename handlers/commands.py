@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.blocks.common import escape
+
 if TYPE_CHECKING:
     from slack_bolt import Ack, App
     from slack_sdk import WebClient
@@ -74,7 +76,8 @@ def help_text() -> str:
     """Every command with an example, in registration order."""
     lines = ["*QuantConnect deploy bot* — commands:"]
     for cmd in SUBCOMMANDS.values():
-        lines.append(f"• `/qc {cmd.name}` — {cmd.summary}\n   e.g. `{cmd.example}`")
+        # Help texts are plain words; `<project>` in one must not become a Slack control sequence.
+        lines.append(f"• `/qc {cmd.name}` — {escape(cmd.summary)}\n   e.g. `{escape(cmd.example)}`")
     return "\n".join(lines)
 
 
@@ -99,7 +102,7 @@ def register(app: App, services: Services) -> None:
         command = SUBCOMMANDS.get(name)
         if command is None:
             known = ", ".join(f"`{n}`" for n in SUBCOMMANDS)
-            ctx.reply(f"I don't know `/qc {name}`. Try one of {known}, or `/qc help` for examples.")
+            ctx.reply(f"I don't know `/qc {escape(name)}`. Try one of {known}, or `/qc help` for examples.")
             return
         log.info("command", extra={"user_id": ctx.user_id, "subcommand": name})
         command.handler(ctx)

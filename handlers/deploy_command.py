@@ -7,11 +7,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
+from bot.blocks.common import escape
 from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, ProjectOption, deploy_modal
 from bot.brokerages import registry
 from bot.errors import BotError
+from bot.slack_client import OutboundWebhookClient
 from handlers.commands import CommandContext, subcommand
 from handlers.views import nodes_for, profiles_for, update_view, versions_for
 
@@ -65,7 +66,7 @@ def fill_in_reported(ctx: CommandContext, inputs: ModalInputs, view_id: str, vie
         message = user_facing_message(exc)
         if isinstance(exc, BotError):
             log.warning("deploy modal not filled in: %s", message)
-        _post_ephemeral(ctx.client, ctx.channel_id, ctx.user_id, message)
+        _post_ephemeral(ctx.client, ctx.channel_id, ctx.user_id, escape(message))
 
 
 def fill_in(
@@ -114,7 +115,10 @@ def explain_open_failure(ctx: CommandContext, error: str) -> None:
             "the command, and that window passed. Please run `/qc deploy` again."
         )
     else:
-        text = f"I could not open the deploy form (Slack answered `{error}`). Please run `/qc deploy` again."
+        text = (
+            f"I could not open the deploy form (Slack answered `{escape(error)}`). "
+            "Please run `/qc deploy` again."
+        )
     log.warning("views.open failed for /qc deploy: %s", error)
     if _post_ephemeral(ctx.client, ctx.channel_id, ctx.user_id, text):
         return
@@ -144,7 +148,7 @@ def _respond(body: dict[str, Any], text: str) -> bool:
     if not url:
         return False
     try:
-        response = WebhookClient(str(url), timeout=RESPONSE_URL_TIMEOUT_SECONDS).send(
+        response = OutboundWebhookClient(str(url), timeout=RESPONSE_URL_TIMEOUT_SECONDS).send(
             text=text, response_type="ephemeral"
         )
     except Exception as exc:  # any transport failure: fall through to the next way of telling them

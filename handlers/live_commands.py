@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.blocks.card import LIVE_STATUS_TEXT, slack_date
-from bot.blocks.common import MESSAGE_BLOCK_LIMIT, Block, context, escape, header, plain, section
+from bot.blocks.common import MESSAGE_BLOCK_LIMIT, Block, context, escape, header, mention, plain, section
 from bot.errors import BotError
 from bot.ids import Action
 from bot.store.models import RequestStatus
@@ -33,7 +33,9 @@ def status_row_text(row: LiveRow) -> str:
     details = [f"Brokerage: {escape(row.brokerage)}" if row.brokerage else "Brokerage: unknown"]
     if row.since is not None:
         details.append(f"since {slack_date(row.since)}")
-    details.append(f"requested by <@{row.requester_id}>" if row.requester_id else "not deployed by this bot")
+    details.append(
+        f"requested by {mention(row.requester_id)}" if row.requester_id else "not deployed by this bot"
+    )
     if row.request_id:
         details.append(f"request `{escape(row.request_id)}`")
     details.append(f"<{row.url}|live page>")
@@ -57,10 +59,12 @@ def status_message(report: StatusReport) -> tuple[str, list[Block]]:
     blocks.extend(section(status_row_text(row)) for row in rows)
     if len(report.rows) > len(rows):
         blocks.append(
-            context(f"…and {len(report.rows) - len(rows)} more; ask for one with `/qc status <project>`.")
+            context(
+                f"…and {len(report.rows) - len(rows)} more; ask for one with `/qc status &lt;project&gt;`."
+            )
         )
     running = sum(1 for row in report.rows if row.status == "Running")
-    text = f"{title}: {len(report.rows)} project(s), {running} running"
+    text = f"{escape(title)}: {len(report.rows)} project(s), {running} running"
     return text, blocks
 
 
@@ -72,7 +76,10 @@ def liquidate_button_value(target: LiveTarget) -> str:
 
 
 def liquidate_confirm_message(target: LiveTarget, status_note: str) -> tuple[str, list[Block]]:
-    """A message with a Liquidate button guarded by a confirm dialog (nothing happens until both clicks)."""
+    """A message with a Liquidate button guarded by a confirm dialog (nothing happens until both clicks).
+
+    `status_note` is mrkdwn (a LiveOpResult message, escaped where it was composed).
+    """
     paper = target.request.is_paper if target.request is not None else None
     money = " with REAL MONEY" if paper is False else (" (paper)" if paper else "")
     button = {
@@ -92,10 +99,10 @@ def liquidate_confirm_message(target: LiveTarget, status_note: str) -> tuple[str
             "style": "danger",
         },
     }
-    text = f"Liquidate {target.label}? Click Liquidate and confirm to go ahead."
+    text = f"Liquidate {escape(target.label)}? Click Liquidate and confirm to go ahead."
     blocks: list[Block] = [
         section(
-            f"*Liquidate {escape(target.label)}?*\n{escape(status_note)} Liquidating closes every "
+            f"*Liquidate {escape(target.label)}?*\n{status_note} Liquidating closes every "
             "position at market and stops the algorithm. Nothing has happened yet."
         ),
         {"type": "actions", "block_id": LIQUIDATE_BLOCK_ID, "elements": [button]},
@@ -110,7 +117,8 @@ def _tell(ctx: CommandContext, text: str, blocks: list[Block] | None = None) -> 
 
 def _usage(ctx: CommandContext, command: str) -> None:
     ctx.reply(
-        f"Name the project: `/qc {command} <project name or id>`, e.g. `/qc {command} Momentum Strategy`."
+        f"Name the project: `/qc {command} &lt;project name or id&gt;`, "
+        f"e.g. `/qc {command} Momentum Strategy`."
     )
 
 
@@ -123,7 +131,8 @@ def status(ctx: CommandContext) -> None:
     try:
         report = ctx.services.live_ops.status(ctx.args or None)
     except BotError as exc:
-        _tell(ctx, str(exc))
+        # Error messages are plain text; the answer is mrkdwn.
+        _tell(ctx, escape(str(exc)))
         return
     text, blocks = status_message(report)
     _tell(ctx, text, blocks)

@@ -13,6 +13,7 @@ Each `running_bot` starts its own fakes unless given some, so tests stay indepen
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -182,6 +183,26 @@ class BotHarness:
         self.start()
 
 
+class GuardWatch(logging.Handler):
+    """Collects the outbound guard's warnings: each one is a builder that forgot to escape user or QC text."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(
+            f"{getattr(record, 'where', '?')}: {getattr(record, 'sequences', record.getMessage())}"
+        )
+
+    def __enter__(self) -> GuardWatch:
+        logging.getLogger("bot.outbound").addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("bot.outbound").removeHandler(self)
+
+
 @contextmanager
 def running_bot(
     tmp_path: Path,
@@ -191,8 +212,14 @@ def running_bot(
     slack: FakeSlack | None = None,
     qc: FakeQuantConnect | None = None,
 ) -> Iterator[BotHarness]:
-    """Start fakes (unless given) and the bot; stop everything afterwards."""
+    """Start fakes (unless given) and the bot; stop everything afterwards.
+
+    Every test through the real bot also checks that nothing it sent needed the outbound guard: text from
+    users and QuantConnect was escaped by the builders themselves.
+    """
+    guard = GuardWatch()
     with ExitStack() as stack:
+        stack.enter_context(guard)
         if slack is None:
             slack = stack.enter_context(FakeSlack())
         if qc is None:
@@ -204,3 +231,4 @@ def running_bot(
             yield harness
         finally:
             harness.stop()
+    assert guard.seen == [], f"unescaped mrkdwn reached the outbound guard: {guard.seen}"

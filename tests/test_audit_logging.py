@@ -68,7 +68,7 @@ def test_json_logs_carry_ids_and_mask_secrets(tmp_path: Path, json_log: io.Strin
     )
 
     echoed = next(e for e in entries if e["logger"] == "bot.test")
-    assert echoed["message"] == "profile check echoed ***"
+    assert echoed["message"] == "profile check echoed ***ib-password***"
     # Third-party DEBUG lines (slack_sdk logs every request it sends) are JSON too and hold no token.
     assert any(e["logger"].startswith("slack_sdk") for e in entries)
     assert token not in text and password not in text

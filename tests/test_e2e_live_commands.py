@@ -127,7 +127,7 @@ def test_stop_command_by_name_and_refusal(bot: BotHarness) -> None:
 
 def test_liquidate_command_asks_for_confirmation_first(bot: BotHarness) -> None:
     request = running(bot)
-    assert "/qc liquidate <project name or id>" in command(bot, "liquidate", APPROVER)
+    assert "/qc liquidate &lt;project name or id&gt;" in command(bot, "liquidate", APPROVER)
     command(bot, "liquidate Momentum", OUTSIDER)
     told(bot, OUTSIDER, "Only approvers can liquidate")
     command(bot, "liquidate Momentum", APPROVER)

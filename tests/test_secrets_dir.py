@@ -102,7 +102,7 @@ def test_read_values_are_registered_for_redaction(tmp_path: Path) -> None:
     _write(tmp_path / "profiles.ib-main.ib-password", "s3cret-pass\n")
     registry = SecretRegistry()
     DirectorySecretStore(tmp_path, registry=registry).get("profiles/ib-main/ib-password")
-    assert registry.redact("login with s3cret-pass failed") == "login with *** failed"
+    assert registry.redact("login with s3cret-pass failed") == "login with ***ib-password*** failed"
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ def test_values_returned_are_registered_for_redaction_except_identifiers() -> No
     store.get("profiles/ib-main/ib-password")
     store.get("profiles/ib-main/brokerage")
     assert registry.redact("pw hunter2-secret on InteractiveBrokersBrokerage") == (
-        "pw *** on InteractiveBrokersBrokerage"
+        "pw ***ib-password*** on InteractiveBrokersBrokerage"
     )
 
 

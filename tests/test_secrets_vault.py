@@ -169,7 +169,7 @@ def test_values_and_vault_credentials_are_registered_for_redaction(vault: FakeVa
     registry = SecretRegistry()
     store = _store(vault, registry=registry)
     store.get("profiles/ib-main/ib-password")
-    assert registry.redact("qc-bot-token / vault-pass-123") == "*** / ***"
+    assert registry.redact("qc-bot-token / vault-pass-123") == "***VAULT_TOKEN*** / ***ib-password***"
     assert "qc-bot-token" not in repr(store)
 
 

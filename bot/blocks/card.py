@@ -17,6 +17,7 @@ from bot.blocks.common import (
     escape,
     fields_section,
     header,
+    mention,
     plain,
     section,
     truncate,
@@ -187,7 +188,7 @@ def _status_line(
         more = " (details in the thread)" if len(request.errors) > 1 or len(first) > ONE_LINE_LIMIT else ""
         return f"❌ *Failed*: {escape(one_line)}{more}"
     if status is S.REJECTED:
-        by = f" by <@{request.decided_by}>" if request.decided_by else ""
+        by = f" by {mention(request.decided_by)}" if request.decided_by else ""
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         note = (
             f"\n>{escape(truncate(request.decision_note.strip(), 1000))}"
@@ -196,7 +197,7 @@ def _status_line(
         )
         return f"🚫 *Rejected*{by}{when}{note}"
     if status is S.CANCELLED:
-        by = f" by <@{request.decided_by}>" if request.decided_by else ""
+        by = f" by {mention(request.decided_by)}" if request.decided_by else ""
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         return f"↩️ *Cancelled*{by}{when}"
     if status is S.EXPIRED:
@@ -209,7 +210,7 @@ def _status_line(
 def _approvals_text(request: DeployRequest, approvals: Sequence[str]) -> str:
     if request.approvals_needed == 0 and not approvals:
         return "none needed"
-    who = ", ".join(f"<@{user}>" for user in approvals[:10])
+    who = ", ".join(mention(user) for user in approvals[:10])
     if len(approvals) > 10:
         who += f" and {len(approvals) - 10} more"
     return f"{len(approvals)} of {request.approvals_needed}" + (f": {who}" if who else "")
@@ -240,7 +241,7 @@ def request_card(
         section(status_line),
         fields_section(
             [
-                ("Requested by", f"<@{request.requester_id}>"),
+                ("Requested by", mention(request.requester_id)),
                 ("Project", f"{project} (`{request.project_id}`)"),
                 ("Brokerage", escape(model_name)),
                 ("Money", "Paper trading" if request.is_paper else "*REAL MONEY*"),
@@ -284,9 +285,8 @@ def request_card(
     if request.deploy_id:
         footer.insert(1, f"deploy `{escape(request.deploy_id)}`")
     blocks.append(context(" · ".join(footer)))
-    text = (
-        f"{money} deploy request by <@{request.requester_id}> for {request.project_name}: "
-        + _plain_status(request, deployment)
+    text = f"{money} deploy request by {mention(request.requester_id)} for {project}: " + _plain_status(
+        request, deployment
     )
     return truncate(text, 3000), blocks
 
@@ -327,7 +327,7 @@ def _phase_blocks(
         return blocks
     if status in (S.APPROVED, S.COMPILING, S.DEPLOYING) and request.decided_by:
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
-        blocks.append(context(f"Approved by <@{request.decided_by}>{when}"))
+        blocks.append(context(f"Approved by {mention(request.decided_by)}{when}"))
     if request.deploy_id or status in (S.LIVE, S.ENDED):
         lines = [f"<{live_page_url(request.project_id)}|Open the live page on QuantConnect>"]
         if deployment is not None:
@@ -395,7 +395,7 @@ def reject_modal(request: DeployRequest, *, private_metadata: str) -> dict[str, 
         "blocks": [
             section(
                 f"Reject {money_label(request.is_paper)} request `{escape(request.id)}` for "
-                f"*{escape(request.project_name)}* by <@{request.requester_id}>?"
+                f"*{escape(request.project_name)}* by {mention(request.requester_id)}?"
             ),
             {
                 "type": "input",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -73,6 +74,14 @@ def truncate(text: str, limit: int) -> str:
 def escape(text: str) -> str:
     """Escape the three characters Slack's mrkdwn treats as control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def mention(user_id: str) -> str:
+    """`<@U123>` for a Slack user id; anything else (the bot's own actors such as `policy`) as italic text."""
+    return f"<@{user_id}>" if _SLACK_USER_ID.match(user_id) else f"_{escape(user_id)}_"
 
 
 def chunk_lines(lines: Iterable[str], limit: int = SECTION_TEXT_LIMIT) -> list[str]:

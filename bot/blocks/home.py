@@ -27,6 +27,7 @@ from bot.blocks.common import (
     divider,
     escape,
     header,
+    mention,
     section,
     truncate,
 )
@@ -96,7 +97,7 @@ def _pending_summary(item: PendingItem) -> str:
     return (
         f"*{money_label(request.is_paper)}* — *{escape(request.project_name)}* on {escape(item.model_name)}"
         f" with profile `{escape(request.profile)}`\n"
-        f"Requested by <@{request.requester_id}> · {given}{expires} · request `{escape(request.id)}`\n"
+        f"Requested by {mention(request.requester_id)} · {given}{expires} · request `{escape(request.id)}`\n"
         f">{reason}"
     )
 
@@ -112,13 +113,15 @@ def _running_line(item: RunningItem) -> str:
     return (
         f"*{escape(request.project_name)}* (`{request.project_id}`) — {status}\n"
         f"{money_label(request.is_paper)} · {escape(item.model_name)} · requested by "
-        f"<@{request.requester_id}> · request `{escape(request.id)}`{deploy}"
+        f"{mention(request.requester_id)} · request `{escape(request.id)}`{deploy}"
     )
 
 
 def _finished_line(request: DeployRequest) -> str:
     icon = STATUS_ICONS.get(request.status, "")
-    by = f" by <@{request.decided_by}>" if request.decided_by and request.status is not S.EXPIRED else ""
+    by = (
+        f" by {mention(request.decided_by)}" if request.decided_by and request.status is not S.EXPIRED else ""
+    )
     problem = ""
     if request.status is S.FAILED and request.errors:
         problem = ": " + escape(truncate(" ".join(request.errors[0].split()), 120))
@@ -156,7 +159,7 @@ def home_view(
     if not is_approver:
         blocks.append(
             section(
-                f"<@{viewer_id}>, you are not an approver, so nothing waits for you. "
+                f"{mention(viewer_id)}, you are not an approver, so nothing waits for you. "
                 f"{pending_elsewhere:,} request(s) are pending in <#{channel_id}>."
             )
         )

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from bot.secrets.errors import SecretBackendError
-from bot.secrets.keys import is_secret_key, is_valid_key, normalize_prefix, split_key
+from bot.secrets.keys import is_secret_key, is_valid_key, normalize_prefix, secret_label, split_key
 from bot.secrets.redaction import DEFAULT_REGISTRY, SecretRegistry
 
 FLAT_SEPARATOR = "."
@@ -75,7 +75,7 @@ class DirectorySecretStore:
             value = self._read(path, key)
             if value is not None:
                 if is_secret_key(key):
-                    self._registry.register(value)
+                    self._registry.register(value, secret_label(key))
                 return value
         return None
 

@@ -9,7 +9,14 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.secrets.errors import SecretBackendError
-from bot.secrets.keys import QC_API_TOKEN_KEY, QC_USER_ID_KEY, is_secret_key, normalize_prefix, split_key
+from bot.secrets.keys import (
+    QC_API_TOKEN_KEY,
+    QC_USER_ID_KEY,
+    is_secret_key,
+    normalize_prefix,
+    secret_label,
+    split_key,
+)
 from bot.secrets.redaction import DEFAULT_REGISTRY, SecretRegistry
 
 ENV_PREFIX = "QCBOT_"
@@ -83,7 +90,7 @@ class EnvSecretStore:
         if not value:
             return None
         if is_secret_key(key):
-            self._registry.register(value)
+            self._registry.register(value, secret_label(key))
         return value
 
     def list_keys(self, prefix: str) -> list[str]:

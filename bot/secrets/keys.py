@@ -64,6 +64,12 @@ def profile_key(profile: str, field: str) -> str:
     return f"{PROFILES}/{profile}/{field}"
 
 
+def secret_label(key: str) -> str:
+    """The name a masked value shows (`***ib-password***`): the field, `qc-` + field for QuantConnect's."""
+    last = key.rsplit("/", 1)[-1]
+    return f"qc-{last}" if key.startswith(f"{QUANTCONNECT}/") else last
+
+
 def is_secret_key(key: str) -> bool:
     """True when the value under `key` is a credential that must be masked wherever it appears."""
     return key not in _NON_SECRET_KEYS and key.rsplit("/", 1)[-1] not in _NON_SECRET_LAST_SEGMENTS

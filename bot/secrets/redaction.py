@@ -1,78 +1,49 @@
-"""Masks every secret value the process has loaded, wherever it would appear in a log record."""
+"""Log records pass the one outbound mask (bot.secrets.masking): message, arguments, extras, tracebacks.
+
+The registry and the mask itself live in bot.secrets.masking; their names are re-exported here for the
+callers that predate it.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-MASK = "***"
-# Shorter values would match all over ordinary text and make logs unreadable; they are too weak to be real
-# credentials anyway.
-MIN_SECRET_LENGTH = 4
+from bot.secrets.masking import (
+    DEFAULT_REGISTRY,
+    MASK,
+    MIN_SECRET_LENGTH,
+    SecretRegistry,
+    add_registry,
+    redact,
+    redact_data,
+)
 
-
-class SecretRegistry:
-    """Thread-safe set of secret values loaded by this process, with a cached matcher to mask them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-
-    def register(self, value: str | None) -> None:
-        """Remember a loaded secret value so that it is masked from now on (short values are ignored)."""
-        if value is None or len(value) < MIN_SECRET_LENGTH:
-            return
-        with self._lock:
-            if value not in self._values:
-                self._values.add(value)
-                self._pattern = None
-
-    def register_many(self, values: Iterable[str | None]) -> None:
-        """Register several values at once (e.g. the Slack tokens read by the settings)."""
-        for value in values:
-            self.register(value)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._values)
-
-    def __repr__(self) -> str:
-        return f"SecretRegistry({len(self)} values)"
-
-    def _matcher(self) -> re.Pattern[str] | None:
-        with self._lock:
-            if self._pattern is None and self._values:
-                # Longest first so that a secret containing another one is masked whole.
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(value) for value in ordered))
-            return self._pattern
-
-    def redact(self, text: str) -> str:
-        """Return `text` with every registered value replaced by ***."""
-        pattern = self._matcher()
-        if pattern is None:
-            return text
-        return pattern.sub(MASK, text)
-
-
-DEFAULT_REGISTRY = SecretRegistry()
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "MASK",
+    "MIN_SECRET_LENGTH",
+    "RedactingFilter",
+    "SecretRegistry",
+    "install_redaction",
+    "redact",
+    "redact_data",
+]
 
 _install_lock = threading.Lock()
-_installed: list[SecretRegistry] = []
+
 _formatter = logging.Formatter()
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+STANDARD_ATTRIBUTES = frozenset(
+    {*logging.makeLogRecord({}).__dict__, "message", "asctime", "taskName", "exc_text", "stack_info"}
+)
 
 
-def redact(text: str) -> str:
-    """Mask the values of the default registry and of every installed one in `text`."""
-    with _install_lock:
-        extra = [registry for registry in _installed if registry is not DEFAULT_REGISTRY]
-    for registry in (DEFAULT_REGISTRY, *extra):
-        text = registry.redact(text)
-    return text
+def record_extras(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields passed to a log call through `extra=`, in the order they were given."""
+    return {name: value for name, value in record.__dict__.items() if name not in STANDARD_ATTRIBUTES}
 
 
 def _mask_value(value: object) -> object:
@@ -107,6 +78,11 @@ def _redact_record(record: logging.LogRecord) -> None:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
+    # Extras are set after the factory made the record, so only the handler filter sees them; formatters
+    # mask what they print of them anyway (bot.logging_setup).
+    for name, value in record_extras(record).items():
+        if isinstance(value, str | list | tuple | dict):
+            setattr(record, name, redact_data(value))
 
 
 class RedactingFilter(logging.Filter):
@@ -132,9 +108,8 @@ class _RedactingFactory:
 
 def install_redaction(registry: SecretRegistry = DEFAULT_REGISTRY) -> None:
     """Mask `registry`'s values in every log record from now on, for all handlers; safe to call repeatedly."""
+    add_registry(registry)
     with _install_lock:
-        if not any(existing is registry for existing in _installed):
-            _installed.append(registry)
         if not isinstance(logging.getLogRecordFactory(), _RedactingFactory):
             logging.setLogRecordFactory(_RedactingFactory(logging.getLogRecordFactory()))
     # Handlers configured before start-up may receive records made by code that bypasses the factory

@@ -7,9 +7,17 @@ from typing import Protocol, runtime_checkable
 
 from bot.secrets.dir_store import DirectorySecretStore
 from bot.secrets.env_store import EnvSecretStore
+from bot.secrets.keys import is_secret_key
 from bot.secrets.vault_store import VaultSecretStore
 
-__all__ = ["ChainedSecretStore", "DirectorySecretStore", "EnvSecretStore", "SecretStore", "VaultSecretStore"]
+__all__ = [
+    "ChainedSecretStore",
+    "DirectorySecretStore",
+    "EnvSecretStore",
+    "SecretStore",
+    "VaultSecretStore",
+    "load_every_secret",
+]
 
 
 @runtime_checkable
@@ -53,3 +61,16 @@ class ChainedSecretStore:
         for store in self.stores:
             keys.update(store.list_keys(prefix))
         return sorted(keys)
+
+
+def load_every_secret(store: SecretStore) -> int:
+    """Read every secret value `store` holds, so that the outbound mask knows each one; returns how many.
+
+    For tools that show stored text without deploying anything (the audit export): reading a value is
+    what registers it with the mask. Identifiers (brokerage ids, the QuantConnect user id) are not read.
+    """
+    count = 0
+    for key in store.list_keys(""):
+        if is_secret_key(key) and store.get(key) is not None:
+            count += 1
+    return count

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import SecretStr
 
 from bot.secrets.errors import SecretBackendError
-from bot.secrets.keys import is_secret_key, is_segment, is_valid_key, normalize_prefix, split_key
+from bot.secrets.keys import (
+    is_secret_key,
+    is_segment,
+    is_valid_key,
+    normalize_prefix,
+    secret_label,
+    split_key,
+)
 from bot.secrets.redaction import DEFAULT_REGISTRY, SecretRegistry
 
 if TYPE_CHECKING:
@@ -81,8 +88,8 @@ class VaultSecretStore:
             raise SecretBackendError(
                 self.name, "no Vault credentials: set VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID."
             )
-        for credential in (self._token, self._secret_id):
-            registry.register(credential.get_secret_value() or None)
+        registry.register(self._token.get_secret_value() or None, "VAULT_TOKEN")
+        registry.register(self._secret_id.get_secret_value() or None, "VAULT_SECRET_ID")
         # Fail at start-up, not on the first deployment, when the optional extra is not installed.
         self._hvac = _import_hvac()
         self._lock = threading.Lock()
@@ -111,7 +118,8 @@ class VaultSecretStore:
             "log in with AppRole",
             login=True,
         )
-        self._registry.register(response["auth"]["client_token"])
+        # The token AppRole hands out stands in for VAULT_TOKEN.
+        self._registry.register(response["auth"]["client_token"], "VAULT_TOKEN")
 
     def _connected(self) -> hvac.Client:
         with self._lock:
@@ -224,7 +232,7 @@ class VaultSecretStore:
         path, field = vault_location(key, self.path_prefix)
         value = (self._read_secret(path) or {}).get(field) or None
         if value is not None and is_secret_key(key):
-            self._registry.register(value)
+            self._registry.register(value, secret_label(key))
         return value
 
     def list_keys(self, prefix: str) -> list[str]:

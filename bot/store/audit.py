@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.secrets.masking import redact_data
 from bot.store.jsonsafe import json_safe
 from bot.store.models import AuditEvent
 from bot.store.tables import audit_events
@@ -29,7 +30,9 @@ def write_event(
         "project_id": project_id,
         "actor": actor,
         "action": action,
-        "detail": json_safe(detail or {}, "detail"),
+        # The detail column masks what it stores (tables.MaskedJSON); masking here too makes the returned
+        # event the one the table holds.
+        "detail": redact_data(json_safe(detail or {}, "detail")),
     }
     # Values as parameters, not .values(): the statement stays the same and its compiled form is reused.
     event_id = connection.execute(sa.insert(audit_events), values).inserted_primary_key[0]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+
+from bot.secrets.masking import redact, redact_data
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -34,6 +37,45 @@ def _json() -> sa.JSON:
     return sa.JSON(none_as_null=True)
 
 
+# Columns holding words from users and QuantConnect (names, reasons, error lists, status messages, audit
+# details) pass the one outbound mask on every write, whichever store method writes them: a QuantConnect
+# error that echoes a credential is stored as `***ib-password***`. Same DDL as the plain types.
+
+
+class MaskedString(sa.TypeDecorator[str]):
+    """A VARCHAR whose written values are masked (and kept within the column's length)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        masked = redact(value)
+        length = self.impl_instance.length
+        return masked[:length] if length else masked
+
+
+class MaskedText(sa.TypeDecorator[str]):
+    """A TEXT whose written values are masked."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else redact(value)
+
+
+class MaskedJSON(sa.TypeDecorator[Any]):
+    """A JSON column whose every string (at any depth) is masked when written."""
+
+    impl = sa.JSON(none_as_null=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return redact_data(value)
+
+
 metadata = sa.MetaData()
 
 schema_version = sa.Table(
@@ -49,18 +91,18 @@ requests = sa.Table(
     metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("project_id", sa.BigInteger, nullable=False),
-    sa.Column("project_name", sa.String(200), nullable=False),
+    sa.Column("project_name", MaskedString(200), nullable=False),
     sa.Column("model_key", sa.String(100), nullable=False),
     sa.Column("brokerage_id", sa.String(100), nullable=False),
     sa.Column("profile", sa.String(100), nullable=False),
     sa.Column("node_id", sa.String(100), nullable=True),
     sa.Column("version_id", sa.String(50), nullable=False),
-    sa.Column("settings", _json(), nullable=False),
-    sa.Column("holdings", _json(), nullable=False),
-    sa.Column("cash", _json(), nullable=False),
+    sa.Column("settings", MaskedJSON(), nullable=False),
+    sa.Column("holdings", MaskedJSON(), nullable=False),
+    sa.Column("cash", MaskedJSON(), nullable=False),
     sa.Column("data_providers", _json(), nullable=False),
     sa.Column("automatic_redeploy", sa.Boolean, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("reason", MaskedText, nullable=False),
     sa.Column("requester_id", sa.String(50), nullable=False),
     sa.Column("is_paper", sa.Boolean, nullable=False),
     sa.Column("approvals_needed", sa.Integer, nullable=False),
@@ -68,15 +110,15 @@ requests = sa.Table(
     sa.Column("channel_id", sa.String(50), nullable=True),
     sa.Column("message_ts", sa.String(50), nullable=True),
     sa.Column("compile_id", sa.String(200), nullable=True),
-    sa.Column("node_used", sa.String(100), nullable=True),
+    sa.Column("node_used", MaskedString(100), nullable=True),
     sa.Column("deploy_id", sa.String(200), nullable=True),
-    sa.Column("errors", _json(), nullable=False),
+    sa.Column("errors", MaskedJSON(), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=True),
     sa.Column("decided_by", sa.String(50), nullable=True),
     sa.Column("decided_at", UTCDateTime, nullable=True),
-    sa.Column("decision_note", sa.Text, nullable=True),
+    sa.Column("decision_note", MaskedText, nullable=True),
     sa.Column("dedupe_key", sa.String(200), nullable=True, unique=True),
     sa.Column("revision", sa.Integer, nullable=False),
     # In-flight work (approved, compiling, deploying) belongs to one replica while that replica's lease lives.
@@ -88,7 +130,7 @@ requests = sa.Table(
     # While QuantConnect has not confirmed the outcome of live/create: when to ask again, and until when.
     sa.Column("settle_deadline", UTCDateTime, nullable=True),
     sa.Column("next_check_at", UTCDateTime, nullable=True),
-    sa.Column("settle_note", sa.Text, nullable=True),
+    sa.Column("settle_note", MaskedText, nullable=True),
     sa.Index("ix_requests_status_expires", "status", "expires_at"),
     sa.Index("ix_requests_project", "project_id", "created_at"),
     sa.Index("ix_requests_requester", "requester_id", "created_at"),
@@ -109,7 +151,7 @@ deployments = sa.Table(
     sa.Column("project_id", sa.BigInteger, nullable=False),
     sa.Column("deploy_id", sa.String(200), nullable=False),
     sa.Column("status", sa.String(50), nullable=False),
-    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("message", MaskedText, nullable=True),
     sa.Column("launched", UTCDateTime, nullable=True),
     sa.Column("stopped", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -130,7 +172,7 @@ audit_events = sa.Table(
     sa.Column("project_id", sa.BigInteger, nullable=True),
     sa.Column("actor", sa.String(50), nullable=False),
     sa.Column("action", sa.String(100), nullable=False),
-    sa.Column("detail", _json(), nullable=False),
+    sa.Column("detail", MaskedJSON(), nullable=False),
     sa.Index("ix_audit_request", "request_id", "id"),
     sa.Index("ix_audit_project", "project_id", "id"),
 )
@@ -154,7 +196,7 @@ outbox = sa.Table(
     sa.Column("request_id", sa.String(32), nullable=True),
     sa.Column("channel_id", sa.String(50), nullable=True),
     sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("payload", _json(), nullable=False),
+    sa.Column("payload", MaskedJSON(), nullable=False),
     sa.Column("owner", sa.String(200), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=True),
