@@ -25,6 +25,18 @@ from bot.store.tables import deployments, outbox, replicas, requests
 _IN_FLIGHT = [str(status) for status in IN_FLIGHT]
 
 
+def unfinished() -> sa.ColumnElement[bool]:
+    """SQL condition on deployments: still to be watched (active, or ended while its request is still live).
+
+    The second case is a watcher that stopped between recording the end and ending the request: the next
+    poll ends the request instead of leaving it live, locked and unwatched forever.
+    """
+    still_live = sa.select(requests.c.id).where(requests.c.status == "live")
+    return sa.or_(
+        deployments.c.status.not_in(TERMINAL_LIVE_STATUSES), deployments.c.request_id.in_(still_live)
+    )
+
+
 @dataclass(frozen=True)
 class LeaseClaim:
     """Deployments a watcher claimed: all of them, and those taken from a replica that died."""
@@ -267,7 +279,7 @@ class LeaseStore(StoreBase):
         me = self.replica_id
         lease = deployments.c.lease_owner
         orphaned = sa.and_(
-            deployments.c.status.not_in(TERMINAL_LIVE_STATUSES),
+            unfinished(),
             lease.is_not(None),
             lease != me,
             lease.not_in(alive_replicas(now)),

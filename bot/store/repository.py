@@ -13,13 +13,12 @@ from bot.store.audit import read_events, read_events_after, write_event
 from bot.store.base import aware
 from bot.store.errors import ProjectLocked, RequestNotFound, StoreError
 from bot.store.jsonsafe import json_safe
-from bot.store.leases import LeaseStore, is_alive
+from bot.store.leases import LeaseStore, unfinished
 from bot.store.models import (
     ALLOWED_TRANSITIONS,
     IN_FLIGHT,
     OPEN,
     TERMINAL,
-    TERMINAL_LIVE_STATUSES,
     ApprovalOutcome,
     AuditEvent,
     Deployment,
@@ -29,6 +28,7 @@ from bot.store.models import (
     RequestStatus,
 )
 from bot.store.outbox import CARD, OutboxStore, queue_notices
+from bot.store.ownership import is_alive
 from bot.store.rows import deployment_of, request_of
 from bot.store.tables import approvals as approvals_table
 from bot.store.tables import deployments, project_locks, requests
@@ -507,7 +507,7 @@ class Store(LeaseStore, OutboxStore):
         """Deployments whose last status is not terminal, oldest first (what to watch after a restart)."""
         query = (
             sa.select(deployments)
-            .where(deployments.c.status.not_in(TERMINAL_LIVE_STATUSES))
+            .where(unfinished())
             .order_by(deployments.c.created_at, deployments.c.request_id)
         )
         with self._reader.begin() as connection:
@@ -539,15 +539,12 @@ class Store(LeaseStore, OutboxStore):
             return result.rowcount == 1
 
     def due_deployments(self, now: datetime, limit: int = 50) -> list[Deployment]:
-        """Active deployments whose next poll is due, most overdue first."""
+        """Deployments to watch whose next poll is due, most overdue first (see leases.unfinished)."""
         aware(now)
         poll_at = deployments.c.next_poll_at
         query = (
             sa.select(deployments)
-            .where(
-                deployments.c.status.not_in(TERMINAL_LIVE_STATUSES),
-                sa.or_(poll_at.is_(None), poll_at <= now),
-            )
+            .where(unfinished(), sa.or_(poll_at.is_(None), poll_at <= now))
             .order_by(sa.nulls_first(poll_at.asc()), deployments.c.request_id)
             .limit(limit)
         )

@@ -40,6 +40,8 @@ leading slash, e.g. "live/create"):
 - `refuse(endpoint, errors, times=1)`: answer `{"success": false, "errors": errors}` with HTTP 200.
 - `drop_connection(endpoint, times=1, create_first=True)`: close the socket without answering; for live/create
   with `create_first` the request is handled (deploying) before the socket is closed.
+- `hold(endpoint, times=1)`: keep the request unanswered until `release_held()` (or stop()); then handle it
+  (a held live/create deploys only when released: a create QuantConnect acts on long after the client gave up).
 `wait_idle(timeout)` blocks until no request is being handled (e.g. until a delayed create has finished).
 """
 
@@ -256,6 +258,8 @@ class FakeQuantConnect:
         self._stopping = threading.Event()
         self._idle = threading.Condition()
         self._in_flight = 0
+        self._release = threading.Event()
+        self._held = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -417,9 +421,43 @@ class FakeQuantConnect:
         """The next `times` calls of `endpoint` answer HTTP 200 `success: false` with `errors`."""
         self._add_fault(endpoint, _Fault("refuse", errors=tuple(errors)), times)
 
+    def hold(self, endpoint: str, times: int = 1) -> None:
+        """The next `times` calls of `endpoint` wait, unanswered, until release_held(); then run normally."""
+        self._add_fault(endpoint, _Fault("hold"), times)
+
+    def release_held(self, timeout: float = 5.0) -> None:
+        """Let every held request go on, and wait until they have been handled."""
+        with self._lock:
+            release, self._release = self._release, threading.Event()
+        release.set()
+        with self._idle:
+            self._idle.wait_for(lambda: self._held == 0, timeout=timeout)
+        self.wait_idle(timeout)
+
+    def _wait_for_release(self) -> bool:
+        """Block a held request until released; True when the server is stopping instead."""
+        with self._lock:
+            release = self._release
+        with self._idle:
+            self._held += 1
+        try:
+            while not release.wait(0.05):
+                if self._stopping.is_set():
+                    return True
+            return False
+        finally:
+            with self._idle:
+                self._held -= 1
+                self._idle.notify_all()
+
     def drop_connection(self, endpoint: str, times: int = 1, create_first: bool = True) -> None:
         """The next `times` calls of `endpoint` close the socket unanswered (live/create may deploy first)."""
         self._add_fault(endpoint, _Fault("drop", create_first=create_first), times)
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault not yet used (held requests stay held until released)."""
+        with self._lock:
+            self._faults.clear()
 
     def _add_fault(self, endpoint: str, fault: _Fault, times: int) -> None:
         with self._lock:
@@ -762,6 +800,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop()
             return
         if fault is not None and fault.kind == "delay" and fake._sleep(fault.seconds):
+            self._drop()
+            return
+        if fault is not None and fault.kind == "hold" and fake._wait_for_release():
             self._drop()
             return
         self._write(fake._answer(endpoint, body, headers))
