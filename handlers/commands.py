@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.echo import echo
+
 if TYPE_CHECKING:
     from slack_bolt import Ack, App
     from slack_sdk import WebClient
@@ -99,7 +101,7 @@ def register(app: App, services: Services) -> None:
         command = SUBCOMMANDS.get(name)
         if command is None:
             known = ", ".join(f"`{n}`" for n in SUBCOMMANDS)
-            ctx.reply(f"I don't know `/qc {name}`. Try one of {known}, or `/qc help` for examples.")
+            ctx.reply(f"I don't know `/qc {echo(name)}`. Try one of {known}, or `/qc help` for examples.")
             return
         log.info("command", extra={"user_id": ctx.user_id, "subcommand": name})
         command.handler(ctx)

@@ -13,7 +13,7 @@ from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, Proj
 from bot.brokerages import registry
 from bot.errors import BotError
 from handlers.commands import CommandContext, subcommand
-from handlers.views import nodes_for, profiles_for, update_view
+from handlers.views import MODAL_LOOKUP_SECONDS, nodes_for, profiles_for, update_view
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -84,7 +84,7 @@ def fill_in(
         return
     project = inputs.project
     try:
-        found = services.projects.find(project.query)
+        found = services.projects.find(project.query, timeout=MODAL_LOOKUP_SECONDS)
         project = ProjectOption.for_project(found.project_id, found.name)
     except BotError as exc:
         # Left as typed: the note says why, and submission reports it next to the project field.
