@@ -9,7 +9,7 @@ cache window.
 
 Reads follow the same people: the audit trail, Preview and the App Home's running and finished lists show
 everything to approvers and a requester's own requests to that requester; `/qc status` answers whoever may
-request a deployment.
+request a deployment, and approvers (who stop what runs).
 """
 
 from __future__ import annotations
@@ -258,5 +258,10 @@ class Policy:
         return ReadScope(user_id, everything=False, note=decision.reason)
 
     def may_view_status(self, user_id: str) -> Decision:
-        """`/qc status` (what runs, who asked for it): whoever may request a deployment."""
-        return self.may_request(user_id, action="see what runs")
+        """`/qc status` (what runs, who asked for it): whoever may request a deployment, and approvers."""
+        decision = self.may_request(user_id, action="see what runs")
+        if decision:
+            return decision
+        if self.is_approver(user_id, action="see what runs"):
+            return Decision(True, "Approvers see what runs.")
+        return decision

@@ -127,6 +127,7 @@ def test_reads_answer_approvers_everything_and_requesters_their_own(
     assert not own.everything and own.covers(mine) and not own.covers(theirs)
     assert "APPROVER_USER_IDS" in own.note
     assert policy.may_view_status("UREQ")
+    assert policy.may_view_status("UAPPROVER1"), "approvers stop what runs, so they see it"
     outsider = policy.may_view_status("UOUTSIDER")
     assert not outsider and "see what runs" in outsider.reason
 
