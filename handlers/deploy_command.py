@@ -35,6 +35,8 @@ def deploy(ctx: CommandContext) -> None:
     ctx.ack()
     services = ctx.services
     project = ProjectOption.for_query(ctx.args) if ctx.args else None
+    if project is not None and not project.query:
+        project = None  # nothing printable was typed after `deploy`
     inputs = ModalInputs(
         model_key=DEFAULT_MODEL_KEY,
         profiles=None,
