@@ -98,7 +98,8 @@ def audit_answer(services: Services, user_id: str, query: str) -> tuple[str, lis
 
 @subcommand(
     "audit",
-    "show the recent audit trail (who asked, approved, stopped; every status), for everything or one project",
+    "show the recent audit trail (who asked, approved, stopped; every status) for everything or one project; "
+    "approvers see all, others their own requests",
     "/qc audit 12345678",
 )
 def audit(ctx: CommandContext) -> None:

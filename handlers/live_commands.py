@@ -115,7 +115,9 @@ def _usage(ctx: CommandContext, command: str) -> None:
 
 
 @subcommand(
-    "status", "what runs on QuantConnect now, or the latest state of one project", "/qc status Momentum"
+    "status",
+    "what runs on QuantConnect now, or the latest state of one project (requesters and approvers)",
+    "/qc status Momentum",
 )
 def status(ctx: CommandContext) -> None:
     """List running algorithms (live/list plus the bot's own in-flight requests) to whoever may request."""
