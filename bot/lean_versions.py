@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.ids import VERSION_LATEST
+from bot.numbers import parse_id
 from bot.quantconnect.models import LeanVersion
 
 MASTER = VERSION_LATEST  # "-1": Lean's master branch, whatever it holds on the day
 
 
 def is_lean_version_id(text: str) -> bool:
-    """-1 (master) or a positive Lean version id in ASCII digits ('²'.isdigit() is True, so not isdigit)."""
-    return text == MASTER or (text.isascii() and text.isdigit() and int(text) > 0)
+    """-1 (master) or a positive Lean version id in ASCII digits that fits the store."""
+    return text == MASTER or (text == text.strip() and parse_id(text) is not None)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.blocks.common import escape, mention
+from bot.echo import echo
 from bot.errors import BotError
+from bot.numbers import id_problem, is_ascii_digits, parse_id
 from bot.quantconnect.errors import QuantConnectError, RequestRefused
 from bot.quantconnect.models import LiveAlgorithm
+from bot.request_ids import is_request_id
 from bot.store.models import Deployment, DeployRequest, RequestStatus
 
 if TYPE_CHECKING:
@@ -28,6 +31,8 @@ S = RequestStatus
 # Request statuses that say something is (or is about to be) running for the project.
 ACTIVE_REQUEST_STATUSES = frozenset({S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE})
 QC_LIVE_URL = "https://www.quantconnect.com/project/{project_id}/live"
+# Longer than any project name QuantConnect allows; longer text is refused before any look-up.
+MAX_NAME_LENGTH = 200
 
 
 class _Decision(Protocol):
@@ -131,13 +136,21 @@ class LiveOps:
         text = project_or_request.strip().strip("`'\"").strip()
         if not text:
             raise UnknownProject("Name a project: its name as QuantConnect shows it, or its id.")
-        request = self.store.get_request(text)
+        if len(text) > MAX_NAME_LENGTH:
+            raise UnknownProject(
+                f"That is too long for a project name or id: {len(text)} characters, at most "
+                f"{MAX_NAME_LENGTH}."
+            )
+        request = self.store.get_request(text) if is_request_id(text) else None
         if request is not None:
             return LiveTarget(
                 request.project_id, request.project_name, self._current_request(request.project_id)
             )
-        if text.isdigit():
-            return self._by_id(int(text))
+        project_id = parse_id(text)
+        if project_id is not None:
+            return self._by_id(project_id)
+        if is_ascii_digits(text):
+            raise UnknownProject(id_problem(text, "a project id"))
         return self._by_name(text)
 
     def _by_id(self, project_id: int) -> LiveTarget:
@@ -170,11 +183,12 @@ class LiveOps:
             return LiveTarget(project.project_id, project.name, self._current_request(project.project_id))
         if not matches:
             raise UnknownProject(
-                f"I can't find a project called '{name}'. Use its name as QuantConnect shows it, or its id."
+                f"I can't find a project called '{echo(name)}'. Use its name as QuantConnect shows it, "
+                "or its id."
             )
         listed = ", ".join(f"{p.name} ({p.project_id})" for p in matches[:10])
         more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
-        raise UnknownProject(f"'{name}' matches several projects: {listed}{more}. Use the project id.")
+        raise UnknownProject(f"'{echo(name)}' matches several projects: {listed}{more}. Use the project id.")
 
     def _current_request(self, project_id: int) -> DeployRequest | None:
         """The bot's request that runs (or is about to run) the project, else its latest live-ish one."""

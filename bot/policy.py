@@ -1,8 +1,15 @@
-"""Who may request, approve, reject, cancel, stop and liquidate; approvals needed; request expiry.
+"""Who may request, approve, reject, cancel, stop and liquidate, and who may read what; approvals needed.
 
 Approvers and requesters are Slack user ids and user-group ids. Group membership is read from Slack
 (`usergroups.users.list`) at click time and cached for `group_cache_seconds`; when Slack cannot answer, the
-policy refuses (fails closed) with a message that says so, and never approves on a guess.
+policy refuses (fails closed) with a message that says so, and never approves on a guess. Acts that move
+real money read the membership fresh, never from the cache: every approval of a real-money request (so the
+one that completes it), and Stop and Liquidate. Someone removed from an approver group cannot do them in the
+cache window.
+
+Reads follow the same people: the audit trail, Preview and the App Home's running and finished lists show
+everything to approvers and a requester's own requests to that requester; `/qc status` answers whoever may
+request a deployment, and approvers (who stop what runs).
 """
 
 from __future__ import annotations
@@ -58,6 +65,19 @@ def _names(ids: Iterable[str]) -> str:
     return ", ".join(sorted(ids))
 
 
+@dataclass(frozen=True)
+class ReadScope:
+    """Which requests a person may read: all (approvers) or only their own; `note` says why not all."""
+
+    user_id: str
+    everything: bool
+    note: str = ""
+
+    def covers(self, request: _RequestLike) -> bool:
+        """Whether the person may read this request."""
+        return self.everything or request.requester_id == self.user_id
+
+
 class Policy:
     """The rules of who may do what, from PolicySettings plus Slack user-group membership."""
 
@@ -90,13 +110,13 @@ class Policy:
 
     # -- people --------------------------------------------------------------------------------------------
 
-    def group_members(self, group_id: str) -> frozenset[str]:
-        """Members of a Slack user group, cached briefly; GroupLookupFailed when Slack cannot answer."""
+    def group_members(self, group_id: str, *, fresh: bool = False) -> frozenset[str]:
+        """Members of a user group, cached briefly unless `fresh`; GroupLookupFailed when Slack fails."""
         now = self._clock()
         ttl = timedelta(seconds=self.settings.group_cache_seconds)
         with self._lock:
             cached = self._cache.get(group_id)
-            if cached is not None and now - cached[0] < ttl:
+            if not fresh and cached is not None and now - cached[0] < ttl:
                 return cached[1]
         try:
             response = self._client.usergroups_users_list(usergroup=group_id)
@@ -114,12 +134,14 @@ class Policy:
             self._cache[group_id] = (now, members)
         return members
 
-    def _member(self, user_id: str, user_ids: frozenset[str], group_ids: frozenset[str]) -> str | None:
+    def _member(
+        self, user_id: str, user_ids: frozenset[str], group_ids: frozenset[str], *, fresh: bool
+    ) -> str | None:
         """Where the user is listed ("APPROVER_USER_IDS"-style label or a group id), or None."""
         if user_id in user_ids:
             return "user"
         for group_id in sorted(group_ids):
-            if user_id in self.group_members(group_id):
+            if user_id in self.group_members(group_id, fresh=fresh):
                 return group_id
         return None
 
@@ -133,9 +155,10 @@ class Policy:
         env_groups: str,
         user_ids: frozenset[str],
         group_ids: frozenset[str],
+        fresh: bool = False,
     ) -> Decision:
         try:
-            where = self._member(user_id, user_ids, group_ids)
+            where = self._member(user_id, user_ids, group_ids, fresh=fresh)
         except GroupLookupFailed as exc:
             return Decision(
                 False,
@@ -151,8 +174,8 @@ class Policy:
             False, f"Only {role} can {action}: you are not in {env_users}{groups} ({env_groups})."
         )
 
-    def is_approver(self, user_id: str, *, action: str = "approve") -> Decision:
-        """Whether the user is an approver (listed by id or in an approver group)."""
+    def is_approver(self, user_id: str, *, action: str = "approve", fresh: bool = False) -> Decision:
+        """Whether the user is an approver (listed by id or in an approver group; `fresh`: not from cache)."""
         return self._role(
             user_id,
             action=action,
@@ -161,15 +184,16 @@ class Policy:
             env_groups="APPROVER_GROUP_IDS",
             user_ids=self.settings.approver_user_ids,
             group_ids=self.settings.approver_group_ids,
+            fresh=fresh,
         )
 
-    def may_request(self, user_id: str) -> Decision:
+    def may_request(self, user_id: str, *, action: str = "request deployments") -> Decision:
         """Whether the user may ask for a deployment (empty requester lists mean anyone)."""
         if not (self.settings.requester_user_ids or self.settings.requester_group_ids):
             return Decision(True, "Anyone may request a deployment.")
         return self._role(
             user_id,
-            action="request deployments",
+            action=action,
             role="requesters",
             env_users="REQUESTER_USER_IDS",
             env_groups="REQUESTER_GROUP_IDS",
@@ -178,14 +202,18 @@ class Policy:
         )
 
     def may_approve(self, request: _RequestLike, user_id: str) -> Decision:
-        """Whether the user may approve this request (approver, and not their own unless allowed)."""
+        """Whether the user may approve this request (approver, and not their own unless allowed).
+
+        Real money: membership is read fresh for every approval, so certainly for the one that completes
+        the request (which approval completes it is only known inside the store's compare-and-set).
+        """
         if user_id == request.requester_id and not self.settings.allow_self_approval:
             return Decision(
                 False,
                 "You cannot approve your own request: another approver must do it "
                 "(self-approval is off, ALLOW_SELF_APPROVAL=false).",
             )
-        return self.is_approver(user_id, action="approve")
+        return self.is_approver(user_id, action="approve", fresh=not request.is_paper)
 
     def may_reject(self, request: _RequestLike, user_id: str) -> Decision:
         """Whether the user may reject this request (approvers; the requester cancels instead)."""
@@ -204,9 +232,36 @@ class Policy:
         )
 
     def may_stop(self, user_id: str) -> Decision:
-        """Whether the user may stop a live algorithm (approvers)."""
-        return self.is_approver(user_id, action="stop live algorithms")
+        """Whether the user may stop a live algorithm (approvers, membership read fresh)."""
+        return self.is_approver(user_id, action="stop live algorithms", fresh=True)
 
     def may_liquidate(self, user_id: str) -> Decision:
-        """Whether the user may liquidate and stop a live algorithm (approvers)."""
-        return self.is_approver(user_id, action="liquidate live algorithms")
+        """Whether the user may liquidate and stop a live algorithm (approvers, membership read fresh)."""
+        return self.is_approver(user_id, action="liquidate live algorithms", fresh=True)
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def may_read_request(self, request: _RequestLike, user_id: str, *, what: str) -> Decision:
+        """Preview and the audit trail of one request: approvers, and the requester for their own request."""
+        if user_id == request.requester_id:
+            return Decision(True, "You asked for this deployment.")
+        decision = self.is_approver(user_id, action=f"see {what} of other people's requests")
+        if decision:
+            return decision
+        return Decision(False, decision.reason + f" You can see {what} of your own requests.")
+
+    def read_scope(self, user_id: str) -> ReadScope:
+        """The audit trail and the App Home's lists: everything for approvers, the user's own otherwise."""
+        decision = self.is_approver(user_id, action="see everyone's requests")
+        if decision:
+            return ReadScope(user_id, everything=True)
+        return ReadScope(user_id, everything=False, note=decision.reason)
+
+    def may_view_status(self, user_id: str) -> Decision:
+        """`/qc status` (what runs, who asked for it): whoever may request a deployment, and approvers."""
+        decision = self.may_request(user_id, action="see what runs")
+        if decision:
+            return decision
+        if self.is_approver(user_id, action="see what runs"):
+            return Decision(True, "Approvers see what runs.")
+        return decision

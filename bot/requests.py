@@ -21,6 +21,7 @@ from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.classification import Classification, classify_body
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
+from bot.echo import echo
 from bot.errors import BotError
 from bot.request_body import placeholder_request
 from bot.secrets.errors import ProfileIncomplete, SecretError
@@ -100,15 +101,46 @@ class RequestService:
 
     def create(self, form: DeployForm, *, requester_id: str, dedupe_key: str | None = None) -> DeployRequest:
         """Check and store a request (pending, or approved at once when no approval is needed)."""
+        checks = (self.check_requester(requester_id), self.check_profile(form.profile, form.model_key))
+        for problems in checks:
+            for field_name, message in problems.items():
+                raise RequestRejected(field_name, message)
+        return self.store_request(form, requester_id=requester_id, dedupe_key=dedupe_key)
+
+    def check_requester(self, requester_id: str) -> dict[str, str]:
+        """Why this person may not request a deployment, keyed `requester`; empty when they may.
+
+        May ask Slack for user-group members (with Slack's retries): the deploy form runs it off the listener.
+        """
         decision = self.policy.may_request(requester_id)
-        if not decision:
-            raise RequestRejected("requester", decision.reason)
+        return {} if decision else {"requester": decision.reason}
+
+    def check_profile(self, profile: str, model_key: str) -> dict[str, str]:
+        """Why the credential profile cannot serve this brokerage, keyed `profile`; empty when it can.
+
+        The one secret-store read of a submission: completeness and formats together.
+        """
+        try:
+            model = registry.get(model_key)
+        except UnknownBrokerage as exc:
+            return {"brokerage": str(exc)}
+        try:
+            self._check_profile(profile, model)
+        except RequestRejected as exc:
+            return {exc.field: exc.user_message}
+        return {}
+
+    def store_request(
+        self, form: DeployForm, *, requester_id: str, dedupe_key: str | None = None
+    ) -> DeployRequest:
+        """Store a checked request in one transaction; a repeated dedupe_key returns the first one."""
         try:
             model = registry.get(form.model_key)
         except UnknownBrokerage as exc:
             raise RequestRejected("brokerage", str(exc)) from None
-        credential_names = self._check_profile(form.profile, model)
-        is_paper = self._classify(form, model, credential_names).is_paper
+        # Checked already (check_profile): classification needs no secret, only the fields every profile has.
+        required = tuple(info.name for info in model.credential_fields() if info.required)
+        is_paper = self._classify(form, model, required).is_paper
         now = self.clock()
         new = NewRequest(
             project_id=form.project_id,
@@ -401,11 +433,17 @@ class RequestService:
 
     # -- preview ---------------------------------------------------------------------------------------
 
-    def preview(self, request_id: str) -> Preview:
-        """The masked `live/create` body approval would send; never reads a credential value."""
+    def preview(self, request_id: str, user_id: str) -> Preview:
+        """The masked `live/create` body approval would send, for approvers and the requester.
+
+        Never reads a credential value.
+        """
         request = self.store.get_request(request_id)
         if request is None:
-            raise BotError(f"Request `{request_id}` does not exist.")
+            raise BotError(f"Request `{echo(request_id)}` does not exist.")
+        decision = self.policy.may_read_request(request, user_id, what="the preview")
+        if not decision:
+            raise BotError(decision.reason)
         try:
             model = registry.get(request.model_key)
         except UnknownBrokerage as exc:

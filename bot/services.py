@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
     from bot.live_ops import LiveOps
+    from bot.lookups import Lookups
     from bot.notifier import Notifier
     from bot.policy import Policy
     from bot.projects import ProjectCatalog
@@ -63,3 +64,8 @@ class Services:
     recovery: Recovery
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
+
+    @property
+    def lookups(self) -> Lookups:
+        """The one bounded look-up pool (QuantConnect, secret store, Slack groups); the catalog's own."""
+        return self.projects.lookups

@@ -104,7 +104,8 @@ def register(app: App, services: Services) -> None:
     @app.action(Action.PREVIEW.value)
     def preview(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        result = requests.preview(_value(action))
+        # Raises a BotError for anyone but approvers and the requester; the error handler tells them.
+        result = requests.preview(_value(action), _user(body))
         view = preview_modal(
             result.request, model_name=result.model_name, body=result.body, problems=result.problems
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.common import escape
+from bot.echo import echo
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App
@@ -102,7 +103,7 @@ def register(app: App, services: Services) -> None:
         command = SUBCOMMANDS.get(name)
         if command is None:
             known = ", ".join(f"`{n}`" for n in SUBCOMMANDS)
-            ctx.reply(f"I don't know `/qc {escape(name)}`. Try one of {known}, or `/qc help` for examples.")
+            ctx.reply(f"I don't know `/qc {echo(name)}`. Try one of {known}, or `/qc help` for examples.")
             return
         log.info("command", extra={"user_id": ctx.user_id, "subcommand": name})
         command.handler(ctx)

@@ -14,7 +14,7 @@ from bot.brokerages import registry
 from bot.errors import BotError
 from bot.slack_client import OutboundWebhookClient
 from handlers.commands import CommandContext, subcommand
-from handlers.views import nodes_for, profiles_for, update_view, versions_for
+from handlers.views import MODAL_LOOKUP_SECONDS, nodes_for, profiles_for, update_view, versions_for
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -36,6 +36,8 @@ def deploy(ctx: CommandContext) -> None:
     ctx.ack()
     services = ctx.services
     project = ProjectOption.for_query(ctx.args) if ctx.args else None
+    if project is not None and not project.query:
+        project = None  # nothing printable was typed after `deploy`
     inputs = ModalInputs(
         model_key=DEFAULT_MODEL_KEY,
         profiles=None,
@@ -89,7 +91,7 @@ def fill_in(
         return
     project = inputs.project
     try:
-        found = services.projects.find(project.query)
+        found = services.projects.find(project.query, timeout=MODAL_LOOKUP_SECONDS)
         project = ProjectOption.for_project(found.project_id, found.name)
     except BotError as exc:
         # Left as typed: the note says why, and submission reports it next to the project field.

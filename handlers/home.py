@@ -63,10 +63,14 @@ def home_snapshot(services: Services) -> HomeSnapshot:
 
 
 def build_home(services: Services, user_id: str, snapshot: HomeSnapshot | None = None) -> dict[str, Any]:
-    """The Home view for `user_id`, from `snapshot` or from the store as it stands now."""
+    """The Home view for `user_id`, from `snapshot` or from the store as it stands now.
+
+    Running and finished requests: all of them for approvers, the viewer's own otherwise (bot/policy.py).
+    """
     policy = services.policy
     snapshot = snapshot or home_snapshot(services)
-    is_approver = bool(policy.is_approver(user_id))
+    scope = policy.read_scope(user_id)
+    is_approver = scope.everything
     pending: list[PendingItem] = []
     if is_approver:
         for request in snapshot.open_pending:
@@ -79,11 +83,12 @@ def build_home(services: Services, user_id: str, snapshot: HomeSnapshot | None =
         viewer_id=user_id,
         is_approver=is_approver,
         pending=pending,
-        running=snapshot.running,
-        finished=snapshot.finished,
+        running=[item for item in snapshot.running if scope.covers(item.request)],
+        finished=[request for request in snapshot.finished if scope.covers(request)],
         channel_id=services.settings.deploy_channel_id,
         now=snapshot.now,
         pending_elsewhere=len(snapshot.open_pending),
+        own_only=not scope.everything,
     )
 
 

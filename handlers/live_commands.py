@@ -123,11 +123,17 @@ def _usage(ctx: CommandContext, command: str) -> None:
 
 
 @subcommand(
-    "status", "what runs on QuantConnect now, or the latest state of one project", "/qc status Momentum"
+    "status",
+    "what runs on QuantConnect now, or the latest state of one project (requesters and approvers)",
+    "/qc status Momentum",
 )
 def status(ctx: CommandContext) -> None:
-    """List running algorithms (live/list plus the bot's own in-flight requests)."""
+    """List running algorithms (live/list plus the bot's own in-flight requests) to whoever may request."""
     ctx.ack()
+    decision = ctx.services.policy.may_view_status(ctx.user_id)
+    if not decision:
+        _tell(ctx, decision.reason)
+        return
     try:
         report = ctx.services.live_ops.status(ctx.args or None)
     except BotError as exc:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -16,7 +15,6 @@ from bot.blocks.modal import (
     ModalMetadata,
     ProjectOption,
     deploy_modal,
-    node_label,
     offered_values,
 )
 from bot.brokerages import registry
@@ -25,19 +23,17 @@ from bot.brokerages.errors import UnknownBrokerage
 from bot.errors import BotError
 from bot.ids import Action, Block, Callback
 from bot.lean_versions import LeanVersionChoices
+from bot.lookups import Deadline, LookupsBusy
 from bot.modal_state import (
-    FormDraft,
     ModalErrors,
     errors_for_view,
     parse_submission,
     read_state,
     selected_project,
 )
-from bot.projects import ProjectNotFound
-from bot.quantconnect.errors import QuantConnectError
-from bot.quantconnect.models import Node, Project
-from bot.requests import RequestRejected
+from bot.quantconnect.models import LeanVersion, Node, Project
 from bot.secrets.errors import SecretError
+from bot.submissions import SUBMIT_BUDGET_SECONDS, DeploySubmissions, Refused, Stored
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App
@@ -47,45 +43,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.handlers.views")
 
-T = TypeVar("T")
-
-# Slack allows 3 s for a view submission or an options request; leave room for the answer itself.
-SUBMIT_BUDGET_SECONDS = 2.0
+# Slack allows 3 s for an options request; leave room for the answer itself.
 OPTIONS_BUDGET_SECONDS = 2.0
-
-
-class DeadlineExceeded(Exception):
-    """A look-up did not finish within the time Slack allows for an answer."""
-
-
-@dataclass
-class _Outcome:
-    value: Any = None
-    error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-
-def run_with_deadline(work: Callable[[], T], seconds: float, *, name: str = "modal-lookup") -> T:
-    """Run `work` in a daemon thread and wait at most `seconds`; a late call finishes in the background.
-
-    Its result still warms the caches (projects, nodes), so a second submission is fast.
-    """
-    outcome = _Outcome()
-
-    def target() -> None:
-        try:
-            outcome.value = work()
-        except BaseException as exc:  # handed to the waiting thread, which re-raises it
-            outcome.error = exc
-        finally:
-            outcome.done.set()
-
-    threading.Thread(target=target, name=name, daemon=True).start()
-    if not outcome.done.wait(seconds):
-        raise DeadlineExceeded(name)
-    if outcome.error is not None:
-        raise outcome.error
-    return outcome.value  # type: ignore[no-any-return]
+# Type-ahead keystrokes that may wait for a cold project list at once; the others answer from the cache
+# (or with nothing) at once, so that a hanging QuantConnect cannot hold the HTTP threads other requests need.
+TYPEAHEAD_WAITERS = 2
+TYPEAHEAD_TEXT_LIMIT = 100
+# After an ack nobody waits on Slack's clock; a modal update still should not hang on QuantConnect forever.
+MODAL_LOOKUP_SECONDS = 10.0
 
 
 # ---- building and updating the modal -------------------------------------------------------------
@@ -109,32 +74,34 @@ def nodes_for(
     """The chosen project's live nodes, or an explanation when QuantConnect cannot list them."""
     if project is None:
         return None, None
+    deadline = Deadline.after(MODAL_LOOKUP_SECONDS)
     try:
         if project.project_id is None:
-            found = services.projects.find(project.query)
+            found = services.projects.find(project.query, timeout=deadline.remaining())
             project_id = found.project_id
         else:
             project_id = project.project_id
-        return services.projects.nodes(project_id), None
+        return services.projects.nodes(project_id, timeout=deadline.remaining()), None
     except BotError as exc:
         return None, f"Live nodes not listed: {exc.user_message}"
 
 
 def versions_for(services: Services, project: ProjectOption | None) -> LeanVersionChoices:
     """The Lean versions and the chosen project's own version, each with what QuantConnect could not tell."""
-    versions: tuple[Any, ...] = ()
+    deadline = Deadline.after(MODAL_LOOKUP_SECONDS)
+    versions: tuple[LeanVersion, ...] = ()
     error = None
     try:
-        versions = services.projects.lean_versions()
+        versions = services.projects.lean_versions(timeout=deadline.remaining())
     except BotError as exc:
         error = exc.user_message
     found: Project | None = None
     if project is not None:
         try:
             if project.project_id is None:
-                found = services.projects.find(project.query)
+                found = services.projects.find(project.query, timeout=deadline.remaining())
             else:
-                found = services.projects.get(project.project_id)
+                found = services.projects.get(project.project_id, timeout=deadline.remaining())
         except BotError:
             found = None  # the node note already says why the project could not be looked up
     return LeanVersionChoices(
@@ -187,95 +154,14 @@ def _model_key(values: Mapping[str, Any], fallback: str) -> str:
 # ---- submission ----------------------------------------------------------------------------------
 
 
-def _project_problem(exc: DeadlineExceeded | BotError) -> str:
-    if isinstance(exc, BotError):
-        return exc.user_message
-    return (
-        "QuantConnect did not answer in time to look up the project. "
-        "Submit again in a moment; if it keeps happening QuantConnect may be down."
-    )
+def submit_deploy(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], submissions: DeploySubmissions
+) -> None:
+    """Validate the modal; errors go back next to their fields, a valid form becomes a pending request.
 
-
-def _check_project(services: Services, draft: FormDraft) -> tuple[Project | None, dict[str, str]]:
-    """Find the project and, when a node was chosen, check that node is one of its free live nodes."""
-    catalog = services.projects
-    errors: dict[str, str] = {}
-    if draft.project.project_id is not None:
-        project = catalog.get(draft.project.project_id)
-        if project is None:
-            return None, {
-                Block.PROJECT: f"Project {draft.project.project_id} no longer exists on QuantConnect."
-            }
-    else:
-        try:
-            project = catalog.find(draft.project.query)
-        except ProjectNotFound as exc:
-            return None, {Block.PROJECT: exc.user_message}
-    if draft.node_id is not None:
-        try:
-            nodes = catalog.nodes(project.project_id, max_age_seconds=0)
-        except QuantConnectError as exc:
-            return project, {Block.NODE: f"Could not check the node: {exc.user_message}"}
-        node = next((n for n in nodes if n.id == draft.node_id), None)
-        if node is None:
-            errors[Block.NODE] = (
-                f"Node {draft.node_id} is not a live node of project {project.name}. "
-                "Choose another node or Auto."
-            )
-        elif node.busy:
-            errors[Block.NODE] = f"{node_label(node)}. Choose a free node or Auto."
-    return project, errors
-
-
-def _check_profile(services: Services, draft: FormDraft) -> dict[str, str]:
-    """The profile exists, is for this brokerage and holds every required credential (names only)."""
-    model = draft.model
-    if not model.credential_fields():
-        return {}
-    try:
-        missing = services.profiles.missing_fields(draft.profile, model)
-    except SecretError as exc:
-        return {Block.PROFILE: exc.user_message}
-    if not missing:
-        return {}
-    labels = ", ".join(f"{model.field(name).label} ({name})" for name in missing)
-    return {
-        Block.PROFILE: (
-            f"Profile '{draft.profile}' is incomplete for {model.display_name}: missing {labels}. "
-            "An operator has to add them to the secret store; choose another profile meanwhile."
-        )
-    }
-
-
-def check_draft(services: Services, draft: FormDraft) -> tuple[Project | None, dict[str, str]]:
-    """Project, node and profile checks run side by side within the submission budget."""
-    profile_result: dict[str, Any] = {}
-
-    def profile_check() -> None:
-        profile_result["errors"] = _check_profile(services, draft)
-
-    profile_thread = threading.Thread(target=profile_check, name="modal-profile-check", daemon=True)
-    profile_thread.start()
-    errors: dict[str, str] = {}
-    project: Project | None = None
-    try:
-        project, project_errors = run_with_deadline(
-            lambda: _check_project(services, draft), SUBMIT_BUDGET_SECONDS, name="modal-project-check"
-        )
-        errors.update(project_errors)
-    except (DeadlineExceeded, BotError) as exc:
-        errors[Block.PROJECT] = _project_problem(exc)
-    # Both checks started together, so whatever remains of the budget is short.
-    profile_thread.join(timeout=0.2)
-    if "errors" in profile_result:
-        errors.update(profile_result["errors"])
-    elif profile_thread.is_alive():
-        errors[Block.PROFILE] = "The secret store did not answer in time to check the profile. Submit again."
-    return project, errors
-
-
-def submit_deploy(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
-    """Validate the modal; errors go back next to their fields, a valid form becomes a pending request."""
+    Whatever the checks cannot decide within the budget carries on after the ack and answers by message.
+    """
+    budget = Deadline.after(SUBMIT_BUDGET_SECONDS)
     user_id = str((body.get("user") or {}).get("id") or "")
     try:
         draft = parse_submission(
@@ -286,29 +172,45 @@ def submit_deploy(ack: Ack, body: dict[str, Any], view: dict[str, Any], services
         log.info("deploy modal refused: fields %s", sorted(exc.errors))
         ack(response_action="errors", errors=errors_for_view(exc.errors, view))
         return
-    project, errors = check_draft(services, draft)
-    if errors or project is None:
-        log.info("deploy modal refused: fields %s", sorted(errors))
-        ack(
-            response_action="errors",
-            errors=errors_for_view(errors or {Block.PROJECT: "Choose a project."}, view),
-        )
-        return
-    form = draft.to_form(project.project_id, project.name)
+    reply_channel = _metadata(view).channel_id
     try:
-        request = services.requests.create(form, requester_id=user_id, dedupe_key=str(view.get("id") or ""))
-    except RequestRejected as exc:
-        target = exc.field or Block.REASON.value
-        ack(response_action="errors", errors=errors_for_view({target: exc.user_message}, view))
-        return
-    except BotError as exc:
+        submission = submissions.start(
+            draft, user_id=user_id, view_id=str(view.get("id") or ""), reply_channel=reply_channel
+        )
+    except LookupsBusy as exc:
         ack(response_action="errors", errors=errors_for_view({Block.REASON: exc.user_message}, view))
         return
-    ack()
-    if request.message_ts:
-        # The same view submitted again (dedupe_key): its card is already posted.
+    outcome = submission.wait(budget.remaining() or 0.0) or submission.detach()
+    if outcome is None:
+        ack()
+        log.info("deploy submission carries on after the ack")
+        submissions.note_still_checking(submission)
         return
-    services.requests.announce_later(request, reply_channel=_metadata(view).channel_id or None)
+    if isinstance(outcome, Refused):
+        log.info("deploy modal refused: fields %s", sorted(outcome.errors))
+        ack(response_action="errors", errors=errors_for_view(outcome.errors, view))
+    elif isinstance(outcome, Stored):
+        ack()
+        submissions.accepted(outcome.request, reply_channel, new=outcome.new)
+    else:
+        raise outcome.error  # not acknowledged yet: the error handler answers in the modal
+
+
+def project_suggestions(services: Services, text: str, waiters: threading.BoundedSemaphore) -> list[Any]:
+    """Options for the project type-ahead: from the cache, or after waiting briefly for the shared load."""
+    waits = waiters.acquire(blocking=False)
+    try:
+        projects = services.projects.search(
+            text[:TYPEAHEAD_TEXT_LIMIT], limit=100, timeout=OPTIONS_BUDGET_SECONDS if waits else 0.0
+        )
+    except BotError as exc:
+        # Slack shows "no results"; the next keystroke is answered from the cache once it has loaded.
+        log.info("project type-ahead unanswered: %s", type(exc).__name__)
+        return []
+    finally:
+        if waits:
+            waiters.release()
+    return [ProjectOption.for_project(p.project_id, p.name).to_option() for p in projects]
 
 
 # ---- registration --------------------------------------------------------------------------------
@@ -343,10 +245,12 @@ def _rebuild(
 
 def register(app: App, services: Services) -> None:
     """Register the deploy modal's listeners."""
+    submissions = DeploySubmissions(services)
+    typeahead_waiters = threading.BoundedSemaphore(TYPEAHEAD_WAITERS)
 
     @app.view(Callback.DEPLOY.value)
     def on_deploy_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        submit_deploy(ack, body, view, services)
+        submit_deploy(ack, body, view, submissions)
 
     @app.action(Action.BROKERAGE_SELECT.value)
     def on_brokerage_change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -384,16 +288,4 @@ def register(app: App, services: Services) -> None:
 
     @app.options(Action.PROJECT_SELECT.value)
     def project_options(ack: Ack, body: dict[str, Any]) -> None:
-        text = str(body.get("value") or "")
-        try:
-            projects = run_with_deadline(
-                lambda: services.projects.search(text, limit=100),
-                OPTIONS_BUDGET_SECONDS,
-                name="project-search",
-            )
-        except (DeadlineExceeded, BotError) as exc:
-            # Slack shows "no results"; the next keystroke is answered from the cache once it has loaded.
-            log.warning("project type-ahead unanswered: %s", type(exc).__name__)
-            ack(options=[])
-            return
-        ack(options=[ProjectOption.for_project(p.project_id, p.name).to_option() for p in projects])
+        ack(options=project_suggestions(services, str(body.get("value") or ""), typeahead_waiters))

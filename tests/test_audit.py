@@ -196,16 +196,13 @@ def test_exported_story_of_each_request_is_complete_and_in_order(
         click(bot, Action.APPROVE, failed.id, "UAPPROVER1")
         eventually(lambda: status_of(bot, failed.id) is S.FAILED, what="failed")
 
-        # Slash command: the trail of one project, readable, only to the asker.
-        assert bot.sender is not None
-        reply = bot.sender.command(f"audit {live.project_id}", user_id="UTRADER").json()
-        assert reply["response_type"] == "ephemeral"
-        text = json.dumps(reply["blocks"])
+        # Slash command: the trail of one project, readable, only to the asker (an approver).
+        text = json.dumps(audit_reply(bot, f"audit {live.project_id}", "UAPPROVER1").get("blocks"))
         assert "<@UREQUESTER> *requested*" in text and "<@UAPPROVER2> *stop*" in text
         assert f"`{live.id}`" in text and "status:Running" in text
-        unknown = bot.sender.command("audit No Such Project", user_id="UTRADER").json()
+        unknown = audit_reply(bot, "audit No Such Project", "UAPPROVER1")
         assert "I know no request for a project called *No Such Project*" in unknown["text"]
-        by_name = bot.sender.command("audit beta carry", user_id="UTRADER").json()
+        by_name = audit_reply(bot, "audit beta carry", "UAPPROVER1")
         assert "Wrong size" in json.dumps(by_name["blocks"])
         url = bot.settings.database_url
         bot.services.notifier.flush()
@@ -247,6 +244,17 @@ def test_exported_story_of_each_request_is_complete_and_in_order(
     assert "CS1002" in json.dumps(failure["detail"])
     # Credentials never reach the trail.
     assert "fake-ib-password" not in out_file.read_text()
+
+
+def audit_reply(bot: BotHarness, text: str, user: str) -> dict[str, Any]:
+    """Type `/qc <text>` as `user` and return the private answer that follows the acknowledgement."""
+    assert bot.sender is not None
+    before = len(bot.slack.ephemerals(user))
+    assert bot.sender.command(text, user_id=user).status_code == 200
+    return eventually(
+        lambda: (told := bot.slack.ephemerals(user)) and len(told) > before and told[-1],
+        what=f"the answer to /qc {text}",
+    )
 
 
 def assert_in_order(actual: list[tuple[str, str]], expected: list[tuple[str, str]]) -> None:

@@ -50,7 +50,7 @@ def test_holdings_errors_are_collected_per_line() -> None:
         parse_holdings("SPY 10 400\nAAPL ten 150\n\nMSFT 5\nQQQ 3 -1\nIWM 0 200")
     message = caught.value.errors["holdings"]
     assert set(caught.value.errors) == {"holdings"}
-    assert 'Line 2: quantity "ten" is not a number.' in message
+    assert 'Line 2: quantity "ten" is not a number (digits 0-9' in message
     assert "Line 4: " in message and "SYMBOL QUANTITY AVERAGE_PRICE" in message
     assert 'Line 5: average price "-1" cannot be negative.' in message
     assert "Line 6: quantity of IWM is zero" in message
@@ -74,7 +74,7 @@ def test_cash_errors_are_collected_per_line() -> None:
     with pytest.raises(FieldErrors) as caught:
         parse_cash("ten USD\n100 USD\n200 usd\n5 US$\n10000")
     message = caught.value.errors["cash"]
-    assert 'Line 1: amount "ten" is not a number.' in message
+    assert 'Line 1: amount "ten" is not a number (digits 0-9' in message
     assert "Line 3: USD is already given on line 2." in message
     assert 'Line 4: currency "US$" is not a currency code' in message
     assert "Line 5: " in message and "AMOUNT CURRENCY" in message

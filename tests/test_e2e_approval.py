@@ -306,7 +306,7 @@ def test_a_restart_between_request_and_approval_loses_nothing(tmp_path: Any) -> 
 def test_preview_shows_the_masked_body(tmp_path: Any) -> None:
     with bot_with_profiles(tmp_path) as bot:
         request = request_via_modal(bot)
-        click(bot, Action.PREVIEW, request.id, "UANYONE")
+        click(bot, Action.PREVIEW, request.id, "UAPPROVER2")
         bot.slack.wait_for("views.open", lambda c: c.body["view"].get("callback_id") == Callback.PREVIEW)
         shown = json.dumps(bot.slack.last_view(Callback.PREVIEW)["blocks"])
         assert "********" in shown and "assigned at deploy" in shown and "first free node at deploy" in shown

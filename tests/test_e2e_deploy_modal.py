@@ -243,15 +243,36 @@ def test_busy_node_is_refused_next_to_the_node(bot: BotHarness) -> None:
     assert answer is not None and "Jane Trader" in answer["errors"][Block.NODE]
 
 
-def test_unreachable_quantconnect_is_reported_next_to_the_project(bot: BotHarness) -> None:
+def test_unreachable_quantconnect_is_reported_by_message_after_the_form_closes(bot: BotHarness) -> None:
     view = _open(bot)
     unknown = {"text": {"type": "plain_text", "text": "Ghost (424200)"}, "value": "424200"}
+    # QuantConnect fails every attempt; the client's retries with backoff outlast Slack's 3 s.
     bot.qc.fail("projects/read", status=503, times=4)
     answer = _submit(
         bot, view, {Block.PROJECT: unknown, Block.VERSION: "-1", Block.REASON: "QuantConnect is down"}
     )
+    assert answer is None, "the form closes within Slack's time instead of waiting for the retries"
+    told = _ephemeral(bot, "was not stored")
+    assert "QuantConnect" in told["text"] and "/qc deploy" in told["text"]
+    notes = [e["text"] for e in bot.slack.ephemerals(REQUESTER)]
+    assert notes.index(next(t for t in notes if "takes longer" in t)) < notes.index(told["text"])
+    assert not bot.services.store.list_requests(project_id=424200)
+
+
+def test_quick_refusal_from_quantconnect_stays_next_to_the_project(bot: BotHarness) -> None:
+    view = _open(bot)
+    gone = {"text": {"type": "plain_text", "text": "Gone (424201)"}, "value": "424201"}
+    answer = _submit(bot, view, {Block.PROJECT: gone, Block.VERSION: "-1", Block.REASON: "Deleted meanwhile"})
     assert answer is not None and answer["response_action"] == "errors"
-    assert "QuantConnect" in answer["errors"][Block.PROJECT]
+    assert "424201 no longer exists" in answer["errors"][Block.PROJECT]
+
+
+def _ephemeral(bot: BotHarness, needle: str) -> dict[str, Any]:
+    """The requester's ephemeral message containing `needle` (waits for it)."""
+    return eventually(
+        lambda: next((e for e in bot.slack.ephemerals(REQUESTER) if needle in e["text"]), None),
+        what=f"an ephemeral saying {needle!r}",
+    )
 
 
 def test_valid_submission_creates_and_announces_the_request(bot: BotHarness) -> None:

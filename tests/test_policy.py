@@ -74,16 +74,71 @@ def test_group_membership_is_cached_for_group_cache_seconds(slack: FakeSlack, cl
     slack.set_usergroup("SCACHE", ["UFIRST"])
     clock = Clock()
     policy = make_policy(client, clock, approver_group_ids=frozenset({"SCACHE"}), group_cache_seconds=60)
+    paper = Req("UREQ", is_paper=True)
     before = len(slack.calls_to("usergroups.users.list"))
-    assert policy.may_stop("UFIRST")
+    assert policy.may_approve(paper, "UFIRST")
     slack.set_usergroup("SCACHE", ["USECOND"])
-    assert policy.may_stop("UFIRST"), "still cached"
-    assert not policy.may_stop("USECOND")
+    assert policy.may_approve(paper, "UFIRST"), "still cached"
+    assert not policy.is_approver("USECOND")
     assert len(slack.calls_to("usergroups.users.list")) == before + 1
     clock.now += timedelta(seconds=61)
-    assert policy.may_stop("USECOND"), "cache expired, Slack asked again"
-    assert not policy.may_stop("UFIRST")
+    assert policy.may_approve(paper, "USECOND"), "cache expired, Slack asked again"
+    assert not policy.is_approver("UFIRST")
     assert len(slack.calls_to("usergroups.users.list")) == before + 2
+
+
+def test_real_money_approvals_stop_and_liquidate_read_membership_fresh(
+    slack: FakeSlack, client: WebClient
+) -> None:
+    slack.set_usergroup("SFRESH", ["UREMOVED", "USTAYS"])
+    policy = make_policy(client, approver_group_ids=frozenset({"SFRESH"}), group_cache_seconds=3600)
+    assert policy.is_approver("UREMOVED"), "cached as an approver"
+    slack.set_usergroup("SFRESH", ["USTAYS"])
+    assert policy.may_approve(Req("UREQ", is_paper=True), "UREMOVED"), "paper approvals use the cache"
+    for decision in (
+        policy.may_approve(Req("UREQ", is_paper=False), "UREMOVED"),
+        policy.may_stop("UREMOVED"),
+        policy.may_liquidate("UREMOVED"),
+    ):
+        assert not decision and "SFRESH" in decision.reason
+    assert policy.may_stop("USTAYS") and policy.may_approve(Req("UREQ"), "USTAYS")
+    # A fresh read refreshes the cache too: the removal now shows everywhere.
+    assert not policy.is_approver("UREMOVED")
+
+
+def test_reads_answer_approvers_everything_and_requesters_their_own(
+    slack: FakeSlack, client: WebClient
+) -> None:
+    slack.set_usergroup("SREADERS", ["UGROUPED"])
+    policy = make_policy(
+        client,
+        approver_user_ids=frozenset({"UAPPROVER1"}),
+        approver_group_ids=frozenset({"SREADERS"}),
+        requester_user_ids=frozenset({"UREQ"}),
+    )
+    mine, theirs = Req("UREQ"), Req("UOTHER")
+    assert policy.may_read_request(mine, "UREQ", what="the preview")
+    refused = policy.may_read_request(theirs, "UREQ", what="the preview")
+    assert not refused and "own requests" in refused.reason
+    assert policy.may_read_request(theirs, "UGROUPED", what="the preview")
+    everything = policy.read_scope("UAPPROVER1")
+    assert everything.everything and everything.covers(theirs)
+    own = policy.read_scope("UREQ")
+    assert not own.everything and own.covers(mine) and not own.covers(theirs)
+    assert "APPROVER_USER_IDS" in own.note
+    assert policy.may_view_status("UREQ")
+    assert policy.may_view_status("UAPPROVER1"), "approvers stop what runs, so they see it"
+    outsider = policy.may_view_status("UOUTSIDER")
+    assert not outsider and "see what runs" in outsider.reason
+
+
+def test_reads_fail_closed_to_own_requests_when_slack_cannot_list_a_group(
+    slack: FakeSlack, client: WebClient
+) -> None:
+    slack.set_usergroup("SDOWN", ["UGROUPED"])
+    slack.fail("usergroups.users.list", "internal_error")
+    scope = make_policy(client, approver_group_ids=frozenset({"SDOWN"})).read_scope("UGROUPED")
+    assert not scope.everything and "internal_error" in scope.note
 
 
 def test_slack_failure_fails_closed_with_a_clear_message(slack: FakeSlack, client: WebClient) -> None:

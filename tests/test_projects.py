@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.projects import ProjectCatalog, ProjectNotFound
+from bot.projects import DEFAULT_FAILURE_TTL_SECONDS, ProjectCatalog, ProjectNotFound
 from bot.quantconnect.client import QuantConnectClient
 from bot.quantconnect.errors import QuantConnectError
 from tests.fakes.fake_quantconnect import FakeQuantConnect
@@ -141,7 +141,11 @@ def test_failed_background_refresh_keeps_the_stale_list(
     catalog.search("")
     threads.run_all()
     assert [p.name for p in catalog.search("")] == ["Momentum"]
-    threads.run_all()  # the next stale request tries again, and succeeds
+    # The failure is remembered briefly: stale answers meanwhile start no new read.
+    assert not threads.pending
+    clock.advance(DEFAULT_FAILURE_TTL_SECONDS)
+    catalog.search("")
+    threads.run_all()  # the next stale request after the failure TTL tries again, and succeeds
     assert len(qc.calls_to("projects/read")) == 3
 
 

@@ -14,6 +14,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.config import PolicySettings, Settings
+from bot.errors import BotError
 from bot.forms import DeployForm
 from bot.notifier import Notifier
 from bot.policy import Policy
@@ -297,7 +298,7 @@ def test_unknown_request_ids_are_explained(world: World) -> None:
 
 def test_preview_masks_every_credential_and_marks_what_deploy_assigns(world: World) -> None:
     request = world.service.create(form(node_id=None), requester_id="UREQUESTER")
-    preview = world.service.preview(request.id)
+    preview = world.service.preview(request.id, "UAPPROVER1")
     assert preview.body is not None and preview.problems == []
     text = json.dumps(preview.body)
     for secret in IB_SECRETS.values():
@@ -314,5 +315,13 @@ def test_preview_masks_every_credential_and_marks_what_deploy_assigns(world: Wor
 def test_preview_of_a_profile_that_vanished_explains_instead(world: World) -> None:
     request = world.service.create(form(), requester_id="UREQUESTER")
     world.service.profiles = CredentialProfiles(EnvSecretStore({}))
-    preview = world.service.preview(request.id)
+    preview = world.service.preview(request.id, "UREQUESTER")
     assert preview.body is None and "ib-main" in preview.problems[0]
+
+
+def test_preview_is_for_approvers_and_the_requester(world: World) -> None:
+    request = world.service.create(form(), requester_id="UREQUESTER")
+    assert world.service.preview(request.id, "UREQUESTER").body is not None
+    assert world.service.preview(request.id, "UAPPROVER2").body is not None
+    with pytest.raises(BotError, match="Only approvers can see the preview of other people's requests"):
+        world.service.preview(request.id, "UOUTSIDER")

@@ -145,8 +145,14 @@ def home_view(
     channel_id: str,
     now: datetime,
     pending_elsewhere: int = 0,
+    own_only: bool = False,
 ) -> dict[str, Any]:
-    """The Home tab for one viewer; `pending` are the requests awaiting that viewer's approval."""
+    """The Home tab for one viewer; `pending` are the requests awaiting that viewer's approval.
+
+    `own_only`: `running` and `finished` hold only the viewer's own requests, and the headers say so.
+    """
+    running_title = "Your running deployments" if own_only else "Running deployments"
+    finished_title = "Your last {} finished requests" if own_only else "Last {} finished requests"
     blocks: list[Block] = [
         header("QuantConnect deployments"),
         context(
@@ -173,7 +179,7 @@ def home_view(
     if len(pending) > MAX_PENDING_SHOWN:
         blocks.append(_more(len(pending) - MAX_PENDING_SHOWN, "pending", channel_id))
 
-    blocks += [divider(), header(f"Running deployments ({len(running)})")]
+    blocks += [divider(), header(f"{running_title} ({len(running)})")]
     if not running:
         blocks.append(section("No deployment is running."))
     blocks += [section(_running_line(item)) for item in running[:MAX_RUNNING_SHOWN]]
@@ -181,7 +187,7 @@ def home_view(
         blocks.append(_more(len(running) - MAX_RUNNING_SHOWN, "running", channel_id))
 
     shown_finished = list(finished[:MAX_FINISHED_SHOWN])
-    blocks += [divider(), header(f"Last {len(shown_finished)} finished requests")]
+    blocks += [divider(), header(finished_title.format(len(shown_finished)))]
     if not shown_finished:
         blocks.append(section("No request has finished yet."))
     finished_sections = [section(chunk) for chunk in chunk_lines(_finished_line(r) for r in shown_finished)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from bot.brokerages.holdings import CASH_FORMAT_HELP, HOLDINGS_FORMAT_HELP
 from bot.ids import NODE_AUTO, Action, Callback
 from bot.ids import Block as BlockId
 from bot.lean_versions import MASTER, LeanVersionChoices
+from bot.numbers import is_ascii_digits, parse_id
 from bot.quantconnect.models import LeanVersion, Node
 
 DEFAULT_MODEL_KEY = "QuantConnectSettings"
@@ -65,14 +67,15 @@ class ProjectOption:
     @classmethod
     def for_query(cls, text: str) -> ProjectOption:
         """A project named in the command, resolved at submission."""
-        cleaned = " ".join(text.split())
+        # Control and format characters are no part of a project name and Slack refuses some in options.
+        cleaned = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())
         value = PROJECT_QUERY_PREFIX + cleaned[: OPTION_VALUE_LIMIT - len(PROJECT_QUERY_PREFIX)]
         return cls(value=value, label=truncate(cleaned, OPTION_TEXT_LIMIT))
 
     @property
     def project_id(self) -> int | None:
         """The project id when chosen from the list."""
-        return int(self.value) if self.value.isdigit() else None
+        return parse_id(self.value)
 
     @property
     def query(self) -> str:
@@ -416,7 +419,7 @@ def setting_block(info: FieldInfo, entered: Any = None) -> Block:
         element = _select([("Yes", TRUE), ("No", FALSE)], _bool_text(initial))
     elif info.value_type == "int":
         element = {"type": "number_input", "action_id": Action.VALUE.value, "is_decimal_allowed": False}
-        if initial not in (None, "") and str(initial).lstrip("-").isdigit():
+        if initial not in (None, "") and is_ascii_digits(str(initial).removeprefix("-")):
             element["initial_value"] = str(initial)
         if info.example:
             element["placeholder"] = plain(truncate(info.example, PLACEHOLDER_LIMIT))

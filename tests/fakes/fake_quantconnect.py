@@ -40,8 +40,8 @@ leading slash, e.g. "live/create"):
 - `refuse(endpoint, errors, times=1)`: answer `{"success": false, "errors": errors}` with HTTP 200.
 - `drop_connection(endpoint, times=1, create_first=True)`: close the socket without answering; for live/create
   with `create_first` the request is handled (deploying) before the socket is closed.
-- `hold(endpoint, times=1)`: keep the request unanswered until `release_held()` (or stop()); then handle it
-  (a held live/create deploys only when released: a create QuantConnect acts on long after the client gave up).
+- `hold(endpoint, times=1)`: keep the request unanswered until `release_held()` (or stop()), then handle it:
+  a held live/create deploys only when released, as a create QuantConnect acts on after the client gave up.
 `wait_idle(timeout)` blocks until no request is being handled (e.g. until a delayed create has finished).
 """
 

@@ -1,10 +1,11 @@
-"""Loopback fake of HashiCorp Vault: KV v2 read and list, AppRole login, policies, sealed state."""
+"""Loopback fake of HashiCorp Vault: KV v2 read and list, AppRole login, policies, sealing, slow reads."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class VaultState:
     tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)
     approles: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     sealed: bool = False
+    # (path prefix, seconds): the next KV read under the prefix sleeps first, one entry per read.
+    read_delays: list[tuple[str, float]] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
     logins: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,6 +78,11 @@ class FakeVault:
         """Store a KV v2 secret at `path` (below the mount), replacing any previous version."""
         with self.state.lock:
             self.state.secrets[path.strip("/")] = dict(data)
+
+    def delay_reads(self, path_prefix: str, seconds: float, times: int = 1) -> None:
+        """Sleep `seconds` before answering each of the next `times` KV reads under `path_prefix`."""
+        with self.state.lock:
+            self.state.read_delays.extend([(path_prefix.strip("/"), seconds)] * times)
 
     def add_token(self, token: str, paths: Iterable[str] = ("",)) -> None:
         """Accept `token` for secret paths starting with any of `paths` ("" = everything)."""
@@ -231,6 +239,12 @@ def _handler_for(state: VaultState) -> type[BaseHTTPRequestHandler]:
             )
 
         def _read(self, token: str | None, path: str) -> None:
+            with state.lock:
+                delay = next((d for d in state.read_delays if path.startswith(d[0])), None)
+                if delay is not None:
+                    state.read_delays.remove(delay)
+            if delay is not None:
+                time.sleep(delay[1])
             with state.lock:
                 if not state.allowed(token, path):
                     denied = True
