@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from pydantic import SecretStr
@@ -24,6 +25,7 @@ from bot.config import (
     load_environment,
 )
 from bot.errors import BotError
+from bot.holders import holder_lines
 from bot.secrets import CredentialProfiles, SecretSettings, build_secret_store
 
 if TYPE_CHECKING:
@@ -197,7 +199,7 @@ def check_quantconnect(env: Mapping[str, str], target: Target) -> list[CheckResu
 
 
 def check_database(target: Target) -> list[CheckResult]:
-    """The database answers and carries the current schema."""
+    """The database answers and carries the current schema; then who holds which work (for operators)."""
     import sqlalchemy as sa
 
     from bot.store import Store
@@ -225,7 +227,12 @@ def check_database(target: Target) -> list[CheckResult]:
                     "(it creates and upgrades the schema at start)",
                 )
             ]
-        return [ok(name, f"the {backend} database answers and its schema is current")]
+        results = [ok(name, f"the {backend} database answers and its schema is current")]
+        results += [
+            ok("replicas", line)
+            for line in holder_lines(store.replicas(datetime.now(UTC)), datetime.now(UTC))
+        ]
+        return results
     finally:
         store.dispose()
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.home import PendingItem, RunningItem, home_view
+from bot.holders import holder_lines
 from bot.notifier import model_display_name
 from bot.policy import GroupLookupFailed
 from bot.store.models import TERMINAL, DeployRequest, RequestStatus
@@ -37,6 +38,7 @@ class HomeSnapshot:
     approvals: dict[str, list[str]]
     running: list[RunningItem]
     finished: list[DeployRequest]
+    holders: list[str]
 
 
 def home_snapshot(services: Services) -> HomeSnapshot:
@@ -59,6 +61,7 @@ def home_snapshot(services: Services) -> HomeSnapshot:
             for request in in_flight
         ],
         finished=store.list_requests(statuses=TERMINAL, limit=FINISHED_SHOWN),
+        holders=holder_lines(store.replicas(now), now),
     )
 
 
@@ -89,6 +92,7 @@ def build_home(services: Services, user_id: str, snapshot: HomeSnapshot | None =
         now=snapshot.now,
         pending_elsewhere=len(snapshot.open_pending),
         own_only=not scope.everything,
+        holders=snapshot.holders if is_approver else (),
     )
 
 

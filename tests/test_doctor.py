@@ -7,13 +7,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.doctor import main
-from bot.store import Store
+from bot.store import NewRequest, Store
 from tests.conftest import REPO_ROOT
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
@@ -73,13 +74,52 @@ def test_every_check_passes_on_a_ready_setup(
         "ok    slack channel",
         "ok    quantconnect",
         "ok    database",
+        "ok    replicas",
         "ok    profile ib-main",
     ]
     assert "the bot is a member of #deploys (CDEPLOY)" in lines[2]
-    assert "complete for Interactive Brokers" in lines[5]
+    assert "No replica is running" in lines[5]
+    assert "complete for Interactive Brokers" in lines[6]
     assert lines[-1].startswith("All checks passed")
     text = "\n".join(lines)
     assert not [s for s in secrets_of(env) if s in text]
+
+
+def test_check_shows_which_replica_holds_which_work(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeQuantConnect]
+) -> None:
+    env = good_env(tmp_path, fakes)
+    now = datetime.now(UTC)
+    running = Store(env["DATABASE_URL"], replica_id="host-a-101-abc123")
+    gone = Store(env["DATABASE_URL"], replica_id="host-b-202-def456", migrate=False)
+    try:
+        running.heartbeat(now, 20)
+        gone.heartbeat(now - timedelta(minutes=5), 20)
+        request = gone.create_request(_ib_request(), now=now)
+        gone.claim_request(request.id, now - timedelta(minutes=5))  # before its lease ran out
+    finally:
+        running.dispose()
+        gone.dispose()
+    _, lines = check(env)
+    replicas = {line.split(": ")[1]: line for line in lines if line.startswith("ok    replicas")}
+    assert set(replicas) == {"host-a-101-abc123", "host-b-202-def456"}
+    assert "up since" in replicas["host-a-101-abc123"] and "holds nothing" in replicas["host-a-101-abc123"]
+    gone_line = replicas["host-b-202-def456"]
+    assert "gone: its lease ran out" in gone_line and f"approved {request.id} (Momentum)" in gone_line
+
+
+def _ib_request() -> NewRequest:
+    return NewRequest(
+        project_id=4242,
+        project_name="Momentum",
+        model_key="InteractiveBrokersSettings",
+        brokerage_id="InteractiveBrokersBrokerage",
+        profile="ib-main",
+        version_id="17202",
+        requester_id="UREQUESTER",
+        is_paper=False,
+        approvals_needed=0,
+    )
 
 
 def test_every_problem_is_listed_in_one_run_and_no_secret_is_printed(

@@ -129,6 +129,15 @@ def test_home_stays_within_100_blocks_and_summarizes_the_overflow() -> None:
     assert all(f"r-{300 + i:08d}" in text for i in range(20))
 
 
+def test_approvers_see_which_replica_holds_which_work() -> None:
+    lines = ["host-a-1-abc: up since 2026-11-30 12:00:00 UTC; deploying r-00000001 (A <b>) since …"]
+    kwargs = {"pending": [], "running": [], "finished": [], "channel_id": "CDEPLOY", "now": NOW}
+    approver = home_view(viewer_id="UAPPROVER1", is_approver=True, holders=lines, **kwargs)  # type: ignore[arg-type]
+    assert view_errors(approver) == []
+    text = view_text(approver)
+    assert "Bot replicas and the work they hold" in text and "deploying r-00000001 (A &lt;b&gt;)" in text
+
+
 def test_home_for_someone_who_is_not_an_approver_has_no_buttons() -> None:
     running = [RunningItem(make_request(5, status=S.COMPILING), None, "Interactive Brokers")]
     finished = [make_request(6, status=S.REJECTED, decided_by="UAPPROVER2")]

@@ -146,10 +146,12 @@ def home_view(
     now: datetime,
     pending_elsewhere: int = 0,
     own_only: bool = False,
+    holders: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The Home tab for one viewer; `pending` are the requests awaiting that viewer's approval.
 
     `own_only`: `running` and `finished` hold only the viewer's own requests, and the headers say so.
+    `holders`: for approvers, which bot replica holds which work (plain lines, see bot/holders.py).
     """
     running_title = "Your running deployments" if own_only else "Running deployments"
     finished_title = "Your last {} finished requests" if own_only else "Last {} finished requests"
@@ -192,6 +194,11 @@ def home_view(
         blocks.append(section("No request has finished yet."))
     finished_sections = [section(chunk) for chunk in chunk_lines(_finished_line(r) for r in shown_finished)]
     # The sections above are capped, so this only trims if a future change lets them grow.
-    room = HOME_BLOCK_LIMIT - len(blocks)
+    holder_blocks: list[Block] = []
+    if holders:
+        holder_blocks = [divider(), header("Bot replicas and the work they hold")]
+        holder_blocks += [context(chunk) for chunk in chunk_lines(escape(line) for line in holders)][:3]
+    room = HOME_BLOCK_LIMIT - len(blocks) - len(holder_blocks)
     blocks += finished_sections[: max(room, 0)]
+    blocks += holder_blocks
     return {"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}

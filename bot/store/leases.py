@@ -16,7 +16,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from bot.store.base import StoreBase, aware
-from bot.store.models import IN_FLIGHT, TERMINAL_LIVE_STATUSES, Deployment, DeployRequest, Notice, Replica
+from bot.store.models import (
+    IN_FLIGHT,
+    TERMINAL_LIVE_STATUSES,
+    Deployment,
+    DeployRequest,
+    HeldRequest,
+    Notice,
+    Replica,
+)
 from bot.store.outbox import queue_notices
 from bot.store.ownership import alive_replicas, claimable, is_alive, since
 from bot.store.rows import deployment_of, request_of
@@ -93,12 +101,20 @@ class LeaseStore(StoreBase):
         aware(now)
         with self._reader.begin() as connection:
             rows = list(connection.execute(sa.select(replicas).order_by(replicas.c.started_at)))
-            held: dict[str, list[str]] = defaultdict(list)
-            query = sa.select(requests.c.owner, requests.c.id).where(
-                requests.c.owner.is_not(None), requests.c.status.in_(_IN_FLIGHT)
-            )
-            for owner, request_id in connection.execute(query.order_by(requests.c.created_at)):
-                held[owner].append(request_id)
+            held: dict[str, list[HeldRequest]] = defaultdict(list)
+            query = sa.select(
+                requests.c.owner,
+                requests.c.id,
+                requests.c.status,
+                requests.c.project_name,
+                requests.c.owned_since,
+            ).where(requests.c.owner.is_not(None), requests.c.status.in_(_IN_FLIGHT))
+            for row in connection.execute(query.order_by(requests.c.created_at)):
+                held[row.owner].append(
+                    HeldRequest(
+                        id=row.id, status=row.status, project_name=row.project_name, since=row.owned_since
+                    )
+                )
             watched = Counter(
                 dict(
                     connection.execute(

@@ -177,6 +177,15 @@ class Deployment(_Frozen):
         return self.status not in TERMINAL_LIVE_STATUSES
 
 
+class HeldRequest(_Frozen):
+    """A request in flight as its owner replica holds it."""
+
+    id: str
+    status: RequestStatus
+    project_name: str
+    since: datetime | None
+
+
 class Replica(_Frozen):
     """A running bot process with its heartbeat lease, and the work it holds."""
 
@@ -185,7 +194,7 @@ class Replica(_Frozen):
     heartbeat_at: datetime
     lease_expires_at: datetime
     alive: bool
-    requests: tuple[str, ...] = ()
+    requests: tuple[HeldRequest, ...] = ()
     deployments: int = 0
     messages: int = 0
 
