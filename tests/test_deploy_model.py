@@ -528,6 +528,7 @@ def quantconnect() -> Iterator[FakeQuantConnect]:
         qc._clock = time.time
 
 
+@pytest.mark.timeout(7200)  # a long local run (QC_MODEL_EXAMPLES) takes as long as it takes
 @pytest.mark.parametrize("backend", pg.BACKENDS)
 def test_the_deploy_state_machine_keeps_its_invariants(
     backend: str, tmp_path: Path, quantconnect: FakeQuantConnect

@@ -34,7 +34,7 @@ Failure injection (each consumed by the next matching calls, in order of injecti
     ``fail(method, error, times=1)`` ``{"ok": false, "error": error}``; ``delay(method, seconds, times=1)``
     sleeps before answering normally; ``drop(method, times=1)`` closes the connection without answering
     (recorded with status 0); ``close_idle_connections()`` hangs up kept-alive connections from the server's
-    side; ``expire_trigger(trigger_id)``.
+    side; ``expire_trigger(trigger_id)``; ``clear_faults()`` forgets the injections not used yet.
 
 Errors answered like Slack: ``not_authed``/``invalid_auth`` (token via ``Authorization: Bearer`` or a
 ``token`` field), ``unknown_method``, ``channel_not_found`` (a never-registered ``C...`` id is auto-registered
@@ -317,6 +317,12 @@ class FakeSlack:
         """Sleep ``seconds`` before answering the next ``times`` calls of ``method``."""
         with self._cond:
             self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def clear_faults(self) -> None:
+        """Forget every injected failure and delay not used yet."""
+        with self._cond:
+            self._faults.clear()
+            self._delays.clear()
 
     def close_idle_connections(self) -> None:
         """Close every open client connection from the server's side, as Slack does with idle ones."""
