@@ -70,7 +70,7 @@ from tests.test_deployer_support import (
 )
 
 S = RequestStatus
-EXAMPLES = int(os.environ.get("QC_MODEL_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("QC_MODEL_EXAMPLES", "200"))
 STEPS = int(os.environ.get("QC_MODEL_STEPS", "30"))
 LEASE = 20.0
 IN_FLIGHT = (S.APPROVED, S.COMPILING, S.DEPLOYING)
@@ -501,13 +501,13 @@ class DeployModel(RuleBasedStateMachine):
         self.qc.release_held()
         for replica in self.replicas:
             replica.client.crash_at = None
-        if not self._alive():
-            self._start()
-        for replica in self._alive():
-            for write in list(replica.db_faults):
-                setattr(replica.store, write, getattr(type(replica.store), write).__get__(replica.store))
+            # Injected crashes and outages are instance attributes over the store's own methods.
+            for name in ("start_deployment", *DB_WRITES):
+                replica.store.__dict__.pop(name, None)
             replica.db_faults.clear()
         for _ in range(4):
+            if not self._alive():
+                self._start()
             self._note_late_deployments()
             self.time_passes(700)
         store = self.replicas[0].store
