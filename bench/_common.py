@@ -559,6 +559,8 @@ def seed_live(
     for source, target in steps:
         store.transition(request.id, from_statuses={source}, to=target, actor="bench", action="seed", now=now)
     store.start_deployment(request.id, request.project_id, deploy_id, status, now=now)
+    # Handed back, as a clean stop leaves it: the bot picks it up at its scheduled poll, not at once.
+    store.release_lease(request.id)
     store.schedule_poll(request.id, next_poll_at)
 
 

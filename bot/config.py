@@ -72,7 +72,7 @@ class Settings:
     log_format: Literal["text", "json"] = "text"
     http_threads: int = 8
     slack_channel_interval_seconds: float = 1.0
-    lease_seconds: float = 20.0
+    lease_seconds: float = 15.0
     heartbeat_seconds: float = 5.0
     recovery_interval_seconds: float = 5.0
     settle_seconds: float = 600.0
@@ -140,7 +140,7 @@ class Settings:
             # its lease runs out; its heartbeat renews the lease while it lives. WATCH_LEASE_SECONDS is the
             # setting's former name.
             lease_seconds=reader.number(
-                "LEASE_SECONDS", reader.number("WATCH_LEASE_SECONDS", 20.0, minimum=3), minimum=3
+                "LEASE_SECONDS", reader.number("WATCH_LEASE_SECONDS", 15.0, minimum=3), minimum=3
             ),
             heartbeat_seconds=reader.number("HEARTBEAT_SECONDS", 5.0, minimum=0.05),
             recovery_interval_seconds=reader.number("RECOVERY_INTERVAL_SECONDS", 5.0, minimum=0.05),

@@ -47,7 +47,7 @@ MINIMAL_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "DEPLOY_CHANNEL_ID": "C123", "APPROV
 
 def test_lease_settings_default_to_seconds_and_are_checked() -> None:
     default = Settings.from_env(MINIMAL_ENV, mode="cli", dotenv_path=None)
-    assert (default.lease_seconds, default.heartbeat_seconds) == (20, 5)
+    assert (default.lease_seconds, default.heartbeat_seconds) == (15, 5)
     assert default.settle_window_seconds == 30 + 600
     # The setting's former name still works.
     former = Settings.from_env({**MINIMAL_ENV, "WATCH_LEASE_SECONDS": "45"}, mode="cli", dotenv_path=None)
