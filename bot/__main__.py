@@ -53,6 +53,10 @@ def serve(argv: list[str]) -> int:
             serve_socket_mode(runtime)
     except KeyboardInterrupt:
         pass
+    except BotError as exc:
+        # Slack refused SLACK_APP_TOKEN: say why and stop, rather than retry what cannot succeed.
+        print(f"The bot cannot start: {exc.user_message}", file=sys.stderr)
+        return 2
     return 0
 
 

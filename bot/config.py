@@ -162,6 +162,11 @@ class Settings:
         return settings
 
     @property
+    def port_given(self) -> bool:
+        """PORT was set: Socket Mode then serves /healthz on it (HTTP mode always listens on `port`)."""
+        return bool((self.environ.get("PORT") or "").strip())
+
+    @property
     def settle_window_seconds(self) -> float:
         """How long after live/create QuantConnect's silence counts as 'nothing was deployed'."""
         return self.qc_timeout_seconds + self.settle_seconds

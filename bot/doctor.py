@@ -1,4 +1,5 @@
-"""`python -m bot check`: is the bot ready to run? Settings, Slack, QuantConnect, database, every profile.
+"""`python -m bot check`: is the bot ready to run? Settings, Slack (and in Socket Mode the app-level token),
+QuantConnect, the database, every credential profile.
 
 Each check prints one line, `ok` or `FAIL` with what to fix, and every check runs even when an earlier one
 failed (using the raw environment where the settings could not be read), so one run lists every problem.
@@ -65,6 +66,7 @@ class Target:
     """What the checks connect to: from valid settings, or read raw from the environment when they are not."""
 
     slack_token: SecretStr | None
+    app_token: SecretStr | None
     slack_api_url: str
     channel_id: str
     database_url: str
@@ -76,6 +78,7 @@ class Target:
         """Everything from validated settings."""
         return cls(
             slack_token=settings.slack_bot_token if settings.slack_bot_token.get_secret_value() else None,
+            app_token=settings.slack_app_token,
             slack_api_url=settings.slack_api_url,
             channel_id=settings.deploy_channel_id,
             database_url=settings.database_url,
@@ -87,8 +90,10 @@ class Target:
     def from_raw(cls, env: Mapping[str, str]) -> Target:
         """Best effort from the raw environment, so later checks still run after a configuration error."""
         token = (env.get("SLACK_BOT_TOKEN") or "").strip()
+        app_token = (env.get("SLACK_APP_TOKEN") or "").strip()
         return cls(
             slack_token=SecretStr(token) if token else None,
+            app_token=SecretStr(app_token) if app_token else None,
             slack_api_url=(env.get("SLACK_API_URL") or "").strip() or DEFAULT_SLACK_API_URL,
             channel_id=(env.get("DEPLOY_CHANNEL_ID") or "").strip(),
             database_url=(env.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL,
@@ -139,6 +144,34 @@ def check_slack(target: Target) -> list[CheckResult]:
         return [fail("slack", f"cannot reach Slack at {target.slack_api_url} ({type(exc).__name__})")]
     results.append(_check_channel(client, target.channel_id))
     return results
+
+
+def check_app_token(target: Target) -> list[CheckResult]:
+    """Socket Mode: Slack accepts the app-level token and hands out connections (apps.connections.open)."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app_token import AppTokenRefused, open_socket_url
+
+    name = "slack app token"
+    if target.app_token is None:
+        return [fail(name, "SLACK_APP_TOKEN is not set, so Socket Mode cannot be checked")]
+    client = WebClient(base_url=target.slack_api_url, timeout=NETWORK_TIMEOUT_SECONDS)
+    try:
+        open_socket_url(client, target.app_token.get_secret_value())
+    except AppTokenRefused as exc:
+        return [fail(name, exc.user_message)]
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "unknown_error")
+        return [
+            fail(name, f"apps.connections.open answered {error}: check Socket Mode in the app's settings")
+        ]
+    except Exception as exc:
+        return [fail(name, f"cannot reach Slack at {target.slack_api_url} ({type(exc).__name__})")]
+    # The URL is not opened: a Socket Mode connection here would take events from the running bot.
+    return [
+        ok(name, "SLACK_APP_TOKEN works: Slack hands out Socket Mode connections (apps.connections.open)")
+    ]
 
 
 def _check_channel(client: WebClient, channel_id: str) -> CheckResult:
@@ -302,6 +335,8 @@ def run_checks(env: Mapping[str, str], mode: str = "socket") -> Iterator[CheckRe
     yield from config
     target = Target.from_settings(settings) if settings is not None else Target.from_raw(env)
     yield from check_slack(target)
+    if mode == "socket":
+        yield from check_app_token(target)
     yield from check_quantconnect(env, target)
     yield from check_database(target)
     yield from check_profiles(env)

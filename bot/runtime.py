@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
@@ -21,6 +22,10 @@ from bot.app import build_slack_client, create_app
 from bot.config import Settings
 from bot.debounce import Debouncer
 from bot.services import Services, utc_now
+
+if TYPE_CHECKING:
+    from bot.backoff import Backoff
+    from bot.socket_mode import SocketModeConnection
 
 log = logging.getLogger("bot.runtime")
 
@@ -113,6 +118,8 @@ class BotRuntime:
     services: Services
     app: App
     home_refresh: Debouncer
+    # Socket Mode's connection to Slack, whose state /healthz reports (None in HTTP mode: Slack calls in).
+    connection: SocketModeConnection | None = None
     _started: bool = False
 
     @classmethod
@@ -146,7 +153,8 @@ class BotRuntime:
         log.info("workers started", extra={"replica": services.store.replica_id})
 
     def health(self) -> dict[str, object]:
-        """What /healthz reports: the database answers, its schema is current, this replica has its lease."""
+        """What /healthz reports: the database answers, its schema is current, this replica has its lease,
+        and in Socket Mode whether Slack is connected."""
         current = self.services.store.schema_current()
         report: dict[str, object] = {
             "ok": bool(current),
@@ -157,6 +165,10 @@ class BotRuntime:
             holds = self.services.heartbeat.holds()
             report["lease"] = "held" if holds else "lost"
             report["ok"] = bool(current) and holds
+        if self.connection is not None:
+            link = self.connection.state()
+            report["slack"] = link.report()
+            report["ok"] = bool(report["ok"]) and link.connected
         return report
 
     def stop(self, timeout: float | None = None) -> None:
@@ -242,21 +254,84 @@ def serve_http(runtime: BotRuntime, *, host: str = "0.0.0.0", port: int | None =
         runtime.stop()
 
 
-def serve_socket_mode(runtime: BotRuntime) -> None:
-    """Run Socket Mode in the foreground until interrupted (needs SLACK_APP_TOKEN, no public URL)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+class SocketModeService:
+    """Socket Mode as a whole: the connection to Slack, the workers, and /healthz when a port is given."""
 
-    token = runtime.settings.slack_app_token
-    assert token is not None, "config guarantees SLACK_APP_TOKEN in socket mode"
-    handler = SocketModeHandler(runtime.app, token.get_secret_value())
-    runtime.start_workers()
-    log.info("Socket Mode: connecting to Slack")
-    stop = threading.Event()
+    def __init__(
+        self,
+        runtime: BotRuntime,
+        *,
+        health_port: int | None,
+        host: str = "0.0.0.0",
+        backoff: Backoff | None = None,
+    ) -> None:
+        from bot.server import HealthWsgiApp, make_server
+        from bot.socket_mode import SocketModeConnection
+
+        token = runtime.settings.slack_app_token
+        assert token is not None, "config guarantees SLACK_APP_TOKEN in socket mode"
+        self.runtime = runtime
+        self.connection = SocketModeConnection(
+            runtime.app, token.get_secret_value(), web_client=runtime.services.slack, backoff=backoff
+        )
+        runtime.connection = self.connection
+        self._health_server = (
+            make_server(HealthWsgiApp(runtime.health), host=host, port=health_port, threads=2)
+            if health_port is not None
+            else None
+        )
+        self._health_thread: threading.Thread | None = None
+
+    @property
+    def health_port(self) -> int | None:
+        """The port /healthz is served on (None when not served)."""
+        return None if self._health_server is None else int(self._health_server.effective_port)
+
+    def start(self) -> None:
+        """Check the app-level token, start the workers, connect and serve /healthz.
+
+        Raises AppTokenRefused, before any work starts, when Slack refuses SLACK_APP_TOKEN: retrying cannot
+        fix that, so the bot must not sit in a reconnect loop. Slack unreachable is retried with backoff.
+        """
+        self.connection.verify_token()
+        self.runtime.start_workers()
+        self.connection.start()
+        if self._health_server is not None:
+            self._health_thread = threading.Thread(
+                target=self._health_server.run, name="healthz", daemon=True
+            )
+            self._health_thread.start()
+
+    def stop(self) -> None:
+        """Close the socket first, so no new work arrives, then hand all work back (BotRuntime.stop)."""
+        from bot.server import shutdown_server
+
+        try:
+            self.connection.close()
+        except Exception:
+            log.exception("error while closing the Socket Mode connection")
+        if self._health_server is not None:
+            if self._health_thread is not None:
+                shutdown_server(self._health_server)
+                self._health_thread.join(timeout=5)
+            else:
+                self._health_server.close()
+        self.runtime.stop()
+
+
+def serve_socket_mode(runtime: BotRuntime) -> None:
+    """Run Socket Mode in the foreground until interrupted (needs SLACK_APP_TOKEN, no public URL).
+
+    Serves GET /healthz on PORT when PORT is set, for container health checks.
+    """
+    settings = runtime.settings
+    service = SocketModeService(runtime, health_port=settings.port if settings.port_given else None)
     try:
-        handler.connect()
-        stop.wait()
+        service.start()
+        where = f"; GET /healthz on port {service.health_port}" if service.health_port else ""
+        log.info("Socket Mode: running%s", where)
+        threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
-        handler.close()
-        runtime.stop()
+        service.stop()

@@ -1,4 +1,4 @@
-"""HTTP mode: a WSGI app serving Slack at POST /slack/events and GET /healthz, run by waitress."""
+"""WSGI apps for waitress: HTTP mode (POST /slack/events, GET /healthz); GET /healthz alone in Socket Mode."""
 
 from __future__ import annotations
 
@@ -29,24 +29,46 @@ class BotWsgiApp:
         self.health = health
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            return self._healthz(start_response)
+        if _is_health_check(environ):
+            return health_response(self.health, start_response)
         return self.slack(environ, start_response)
 
-    def _healthz(self, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            report = self.health()
-        except Exception as exc:  # a health check must answer, whatever broke
-            log.warning("health check failed: %s", type(exc).__name__)
-            report = {"ok": False, "error": type(exc).__name__}
-        status = "200 OK" if report.get("ok") else "503 Service Unavailable"
-        body = json.dumps(report).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+
+class HealthWsgiApp:
+    """Socket Mode's HTTP side: GET /healthz for container health checks; Slack itself never calls in."""
+
+    def __init__(self, health: Callable[[], dict[str, Any]]) -> None:
+        self.health = health
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if _is_health_check(environ):
+            return health_response(self.health, start_response)
+        return _json_response(start_response, "404 Not Found", {"ok": False, "error": "not_found"})
+
+
+def _is_health_check(environ: WSGIEnvironment) -> bool:
+    return environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}
+
+
+def health_response(health: Callable[[], dict[str, Any]], start_response: StartResponse) -> Iterable[bytes]:
+    """The /healthz answer: the report as JSON, 200 when it says ok, 503 otherwise."""
+    try:
+        report = health()
+    except Exception as exc:  # a health check must answer, whatever broke
+        log.warning("health check failed: %s", type(exc).__name__)
+        report = {"ok": False, "error": type(exc).__name__}
+    status = "200 OK" if report.get("ok") else "503 Service Unavailable"
+    return _json_response(start_response, status, report)
+
+
+def _json_response(start_response: StartResponse, status: str, report: dict[str, Any]) -> Iterable[bytes]:
+    body = json.dumps(report).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def make_server(
-    wsgi_app: BotWsgiApp, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 8
+    wsgi_app: BotWsgiApp | HealthWsgiApp, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 8
 ) -> BaseWSGIServer | MultiSocketServer:
     """A waitress server (production WSGI server) bound but not yet running; port 0 picks a free port."""
     from waitress import create_server

@@ -30,17 +30,30 @@ class OutboundWebClient(PooledWebClient):
         headers: dict[str, Any] | None = None,
         auth: dict[str, Any] | None = None,
     ) -> SlackResponse:
-        """Send a Web API call after the outbound filter (the headers, holding the token, are left alone)."""
+        """Send a Web API call after the outbound filter; the token authenticating the call is left alone.
+
+        The token travels in the headers, or as a `token` argument (slack_sdk sends the app-level token of
+        apps.connections.open that way): it is the call's credential for Slack, not content to mask.
+        """
         return super().api_call(
             api_method,
             http_verb=http_verb,
             files=files,
-            data=None if data is None else outbound_payload(data, where=api_method),
-            params=None if params is None else outbound_payload(params, where=api_method),
-            json=None if json is None else outbound_payload(json, where=api_method),
+            data=_filtered(data, api_method),
+            params=_filtered(params, api_method),
+            json=_filtered(json, api_method),
             headers=headers,
             auth=auth,
         )
+
+
+def _filtered(arguments: dict[str, Any] | None, api_method: str) -> dict[str, Any] | None:
+    """The call's arguments after the outbound filter, its own `token` argument untouched."""
+    if arguments is None:
+        return None
+    content = {key: value for key, value in arguments.items() if key != "token"}
+    filtered = outbound_payload(content, where=api_method)
+    return {**filtered, "token": arguments["token"]} if "token" in arguments else filtered
 
 
 class OutboundWebhookClient(WebhookClient):

@@ -1,4 +1,4 @@
-"""End-to-end harness: the real bot in HTTP mode (signatures on) against fake Slack and QuantConnect.
+"""End-to-end harness: the real bot against fake Slack and QuantConnect, in HTTP mode or in Socket Mode.
 
 Usage::
 
@@ -7,6 +7,11 @@ Usage::
         view = bot.slack.wait_for("views.open").body["view"]
         bot.clock.advance(minutes=61)                        # time moves for the bot, not for the fakes
         bot.restart()                                        # a new process-side app on the same database
+
+``running_bot(..., mode="socket")`` runs the bot as ``python -m bot`` does by default: it connects to the
+fake's Socket Mode endpoint (``bot.slack.socket_mode``) with its app-level token and no signing secret, and
+``bot.sender`` delivers the same traffic as envelopes over that socket (answers are the acknowledgements).
+``bot.url`` then serves GET /healthz only. Socket Mode reconnects fast in tests (``TEST_BACKOFF``).
 
 Each `running_bot` starts its own fakes unless given some, so tests stay independent.
 """
@@ -22,17 +27,19 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from bot.backoff import Backoff
 from bot.config import Settings
-from bot.runtime import BotRuntime
+from bot.runtime import BotRuntime, SocketModeService
 from bot.secrets.env_store import env_name
 from bot.secrets.keys import BROKERAGE_FIELD, profile_key
 from bot.server import BotWsgiApp, make_server, shutdown_server
 from bot.services import Services
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
-from tests.fakes.slack_requests import SlackSender
+from tests.fakes.fake_socket_mode import SocketModeSender
+from tests.fakes.slack_requests import SlackSender, SlackTraffic
 
 SIGNING_SECRET = "test-signing-secret-8f2b1c"
 DEPLOY_CHANNEL = "CDEPLOY"
@@ -40,6 +47,10 @@ APPROVERS = ("UAPPROVER1", "UAPPROVER2")
 REQUESTER = "UREQUESTER"
 
 ProfileSpec = tuple[str, Mapping[str, str]]
+Mode = Literal["http", "socket"]
+
+# Reconnect at once and often: tests drop the socket on purpose and wait for the bot to come back.
+TEST_BACKOFF = Backoff(initial=0.05, maximum=0.5, jitter=0.0)
 
 
 class OffsetClock:
@@ -99,6 +110,7 @@ def base_env(tmp_path: Path, slack: FakeSlack, qc: FakeQuantConnect) -> dict[str
     return {
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_APP_TOKEN": slack.app_token,
         "SLACK_API_URL": slack.base_url,
         "DEPLOY_CHANNEL_ID": DEPLOY_CHANNEL,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
@@ -132,9 +144,11 @@ class BotHarness:
     slack: FakeSlack
     qc: FakeQuantConnect
     clock: OffsetClock = field(default_factory=OffsetClock)
+    mode: Mode = "http"
     runtime: BotRuntime | None = None
     url: str = ""
-    sender: SlackSender | None = None
+    sender: SlackTraffic | None = None
+    socket: SocketModeService | None = None
     _server: Any = None
     _thread: threading.Thread | None = None
 
@@ -151,9 +165,12 @@ class BotHarness:
         return self.runtime.settings
 
     def start(self) -> None:
-        """Build the bot from `env` and serve it on a free loopback port."""
-        settings = Settings.from_env(self.env, mode="http", dotenv_path=None)
+        """Build the bot from `env` and serve it: on a free loopback port, or over the fake's socket."""
+        settings = Settings.from_env(self.env, mode=self.mode, dotenv_path=None)
         self.runtime = BotRuntime.create(settings, clock=self.clock, environ=self.env)
+        if self.mode == "socket":
+            self._start_socket_mode(self.runtime)
+            return
         self._server = make_server(
             BotWsgiApp(self.runtime.app, self.runtime.health), host="127.0.0.1", port=0, threads=8
         )
@@ -163,10 +180,30 @@ class BotHarness:
         self.runtime.start_workers()
         self.sender = SlackSender(self.url, SIGNING_SECRET, response_url_base=self.slack.response_url_base)
 
+    def _start_socket_mode(self, runtime: BotRuntime) -> None:
+        """Connect as `python -m bot` does, with /healthz on a free port; wait until Slack said hello."""
+        service = SocketModeService(runtime, health_port=0, host="127.0.0.1", backoff=TEST_BACKOFF)
+        self.socket = service
+        try:
+            service.start()
+        except BaseException:
+            self.socket = None
+            self.runtime = None
+            service.stop()
+            raise
+        self.url = f"http://127.0.0.1:{service.health_port}/"
+        assert service.connection.wait_connected(20), "the bot did not connect over Socket Mode"
+        self.sender = SocketModeSender(self.slack.socket_mode, response_url_base=self.slack.response_url_base)
+
     def stop(self) -> None:
         """Stop serving and stop the bot's workers (the database file stays)."""
         if self.sender is not None:
             self.sender.close()
+        if self.socket is not None:
+            # Closes the socket, then hands work back (runtime.stop), as `python -m bot` does on SIGTERM.
+            self.socket.stop()
+            self.socket = None
+            self.runtime = None
         if self._server is not None:
             shutdown_server(self._server)
             self._server = None
@@ -211,8 +248,9 @@ def running_bot(
     profiles: Mapping[str, ProfileSpec] | None = None,
     slack: FakeSlack | None = None,
     qc: FakeQuantConnect | None = None,
+    mode: Mode = "http",
 ) -> Iterator[BotHarness]:
-    """Start fakes (unless given) and the bot; stop everything afterwards.
+    """Start fakes (unless given) and the bot in `mode`; stop everything afterwards.
 
     Every test through the real bot also checks that nothing it sent needed the outbound guard: text from
     users and QuantConnect was escaped by the builders themselves.
@@ -225,7 +263,10 @@ def running_bot(
         if qc is None:
             qc = stack.enter_context(FakeQuantConnect())
         full_env = {**base_env(tmp_path, slack, qc), **profile_env(profiles or {}), **(env or {})}
-        harness = BotHarness(tmp_path=tmp_path, env=full_env, slack=slack, qc=qc)
+        if mode == "socket":
+            # Socket Mode needs no signing secret: nothing reaches the bot over HTTP.
+            full_env.pop("SLACK_SIGNING_SECRET", None)
+        harness = BotHarness(tmp_path=tmp_path, env=full_env, slack=slack, qc=qc, mode=mode)
         harness.start()
         try:
             yield harness

@@ -21,7 +21,6 @@ from tests.fakes.fake_slack import FakeSlack
 from tests.harness import DEPLOY_CHANNEL, base_env, profile_env
 
 IB_SETTINGS, IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"]
-APP_TOKEN = "xapp-1-A0TEST-0000-doctorapptoken"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +37,6 @@ def good_env(tmp_path: Path, fakes: tuple[FakeSlack, FakeQuantConnect]) -> dict[
     env = {
         **base_env(tmp_path, slack, qc),
         **profile_env({"ib-main": ("InteractiveBrokersBrokerage", IB_CREDENTIALS)}),
-        "SLACK_APP_TOKEN": APP_TOKEN,
     }
     Store(env["DATABASE_URL"]).dispose()  # creates the schema, as the bot does at start
     return env
@@ -57,7 +55,7 @@ def secrets_of(env: Mapping[str, str]) -> list[str]:
         env["SLACK_BOT_TOKEN"],
         env["SLACK_SIGNING_SECRET"],
         env["QC_API_TOKEN"],
-        APP_TOKEN,
+        *([env["SLACK_APP_TOKEN"]] if "SLACK_APP_TOKEN" in env else []),
         *IB_CREDENTIALS.values(),
     ]
 
@@ -72,14 +70,16 @@ def test_every_check_passes_on_a_ready_setup(
         "ok    config",
         "ok    slack",
         "ok    slack channel",
+        "ok    slack app token",
         "ok    quantconnect",
         "ok    database",
         "ok    replicas",
         "ok    profile ib-main",
     ]
     assert "the bot is a member of #deploys (CDEPLOY)" in lines[2]
-    assert "No replica is running" in lines[5]
-    assert "complete for Interactive Brokers" in lines[6]
+    assert "Slack hands out Socket Mode connections" in lines[3]
+    assert "No replica is running" in lines[6]
+    assert "complete for Interactive Brokers" in lines[7]
     assert lines[-1].startswith("All checks passed")
     text = "\n".join(lines)
     assert not [s for s in secrets_of(env) if s in text]
@@ -138,13 +138,15 @@ def test_every_problem_is_listed_in_one_run_and_no_secret_is_printed(
         "QC_API_TOKEN": "wrong-token-5f1e2d",  # QuantConnect refuses it
         "DATABASE_URL": f"sqlite:///{tmp_path / 'never-started.sqlite3'}",  # no schema yet
     }
-    env.pop("SLACK_APP_TOKEN")  # Socket Mode needs it
+    app_token = env.pop("SLACK_APP_TOKEN")  # Socket Mode needs it
     code, lines = check(env)
     assert code == 1
     failed = [line for line in lines if line.startswith("FAIL")]
     text = "\n".join(lines)
     assert any("APPROVALS_LIVE" in line for line in failed)
-    assert any("SLACK_APP_TOKEN" in line for line in failed)
+    assert any(line.startswith("FAIL  config: SLACK_APP_TOKEN") for line in failed)
+    assert "FAIL  slack app token: SLACK_APP_TOKEN is not set" in text
+    assert app_token not in text
     assert "ok    slack: the bot token works" in text  # checks go on after the configuration failed
     assert any("the bot is not in #elsewhere (COUTSIDE)" in line and "/invite" in line for line in failed)
     assert any(line.startswith("FAIL  quantconnect:") for line in failed)
@@ -175,6 +177,30 @@ def test_slack_token_refused_and_database_unreachable(
     assert "FAIL  database: cannot connect to the postgresql database in DATABASE_URL" in text
     assert "hunter2pw" not in text and "xoxb-revoked-0000" not in text
     assert "ok    quantconnect" in text
+
+
+@pytest.mark.parametrize(
+    ("token", "error", "hint"),
+    [
+        ("xapp-1-A0FAKE-1-revoked", "invalid_auth", "wrong or was revoked"),
+        ("bot", "not_allowed_token_type", "not an app-level token (xapp-...)"),
+    ],
+)
+def test_an_app_level_token_slack_refuses_is_named_with_the_fix(
+    tmp_path: Path, fakes: tuple[FakeSlack, FakeQuantConnect], token: str, error: str, hint: str
+) -> None:
+    slack, _ = fakes
+    env = good_env(tmp_path, fakes)
+    env["SLACK_APP_TOKEN"] = slack.bot_token if token == "bot" else token
+    code, lines = check(env)
+    assert code == 1
+    [refused] = [line for line in lines if line.startswith("FAIL  slack app token")]
+    assert f"Slack refused SLACK_APP_TOKEN ({error})" in refused and hint in refused
+    assert "App-Level Tokens" in refused and "connections:write" in refused
+    assert env["SLACK_APP_TOKEN"] not in "\n".join(lines)
+    # HTTP mode does not use the app-level token, so it does not check it.
+    code, lines = check(env, "--http")
+    assert not [line for line in lines if "app token" in line]
 
 
 def test_python_m_bot_check_runs_as_a_command(

@@ -1,9 +1,10 @@
-"""`/qc deploy` and the deploy modal end to end: signed HTTP into the running bot and the fakes."""
+"""`/qc deploy` and the deploy modal end to end, in both modes: signed HTTP requests into the running bot, and
+the same traffic as Socket Mode envelopes over the fake's socket (answers are then acknowledgements)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,18 @@ from bot.brokerages import registry
 from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import NODE_AUTO, Action, Block, Callback
 from bot.store import DeployRequest
+from tests.deploy_flow import (
+    block_of,
+    choose_brokerage,
+    choose_project,
+    open_deploy_modal,
+    submit_modal,
+    view_update,
+    with_state,
+)
 from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSIONS
-from tests.fakes.fake_slack import SlackCall, view_errors
-from tests.fakes.slack_requests import new_trigger_id, state_from_view, state_values
+from tests.fakes.fake_slack import view_errors
+from tests.fakes.slack_requests import new_trigger_id
 from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
 
 IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]
@@ -28,102 +38,32 @@ PROFILES = {
 ALL_SECRETS = [*IB_CREDENTIALS.values(), *TT_CREDENTIALS.values()]
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
-    # One bot for the module: starting and stopping one per test would dominate the run time.
-    with running_bot(tmp_path_factory.mktemp("deploy-modal"), profiles=PROFILES) as harness:
+@pytest.fixture(scope="module", params=["http", "socket"])
+def bot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
+    # One bot per mode for the module: starting and stopping one per test would dominate the run time.
+    with running_bot(
+        tmp_path_factory.mktemp("deploy-modal"), profiles=PROFILES, mode=request.param
+    ) as harness:
         yield harness
-
-
-def _block(view: dict[str, Any], block_id: str) -> dict[str, Any]:
-    return next(b for b in view["blocks"] if b.get("block_id") == block_id)
-
-
-def _view_update(bot: BotHarness, view_id: str, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    """Wait for a views.update of `view_id` whose view passes `check`; returns the view as Slack holds it."""
-
-    def matches(call: SlackCall) -> bool:
-        return call.body.get("view_id") == view_id and check(call.body["view"])
-
-    call = bot.slack.wait_for("views.update", matches, timeout=10)
-    return call.response["view"]
-
-
-def _open(bot: BotHarness, text: str = "deploy", user_id: str = REQUESTER) -> dict[str, Any]:
-    """Run the command and return the opened view as Slack holds it (id, hash)."""
-    trigger = new_trigger_id()
-    response = bot.sender.command(text, user_id=user_id, trigger_id=trigger, channel_id="CWORK")
-    assert response.status_code == 200
-    call = bot.slack.wait_for("views.open", lambda c: c.body.get("trigger_id") == trigger)
-    return call.response["view"]
-
-
-def _with_state(view: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The view as the next payload carries it: its current state filled in by the person."""
-    filled = dict(view)
-    filled["state"] = {"values": state_values(view, state_from_view(view, overrides or {}))}
-    return filled
-
-
-def _choose_brokerage(
-    bot: BotHarness, view: dict[str, Any], model_key: str, **overrides: Any
-) -> dict[str, Any]:
-    options = _block(view, Block.BROKERAGE)["element"]["options"]
-    chosen = next(o for o in options if o["value"] == model_key)
-    response = bot.sender.action(
-        Action.BROKERAGE_SELECT,
-        user_id=REQUESTER,
-        view=_with_state(view, {Block.BROKERAGE: model_key, **overrides}),
-        block_id=Block.BROKERAGE,
-        action_type="static_select",
-        selected_option=chosen,
-    )
-    assert response.status_code == 200
-    return _view_update(
-        bot,
-        view["id"],
-        lambda v: _block(v, Block.BROKERAGE)["element"].get("initial_option", {}).get("value") == model_key,
-    )
-
-
-def _choose_project(bot: BotHarness, view: dict[str, Any], project_id: int, name: str) -> dict[str, Any]:
-    option = {"text": {"type": "plain_text", "text": f"{name} ({project_id})"}, "value": str(project_id)}
-    response = bot.sender.action(
-        Action.PROJECT_SELECT,
-        user_id=REQUESTER,
-        view=_with_state(view, {Block.PROJECT: option}),
-        block_id=Block.PROJECT,
-        action_type="external_select",
-        selected_option=option,
-    )
-    assert response.status_code == 200
-    return _view_update(bot, view["id"], lambda v: len(_block(v, Block.NODE)["element"]["options"]) > 1)
-
-
-def _submit(bot: BotHarness, view: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any] | None:
-    """Submit the modal; returns the JSON the app answered (None for a plain acknowledgement)."""
-    response = bot.sender.submit(view, state_from_view(view, overrides), user_id=REQUESTER)
-    assert response.status_code == 200
-    return json.loads(response.text) if response.text.strip() else None
 
 
 def test_deploy_opens_the_modal_before_any_slow_call(bot: BotHarness) -> None:
     before = len(bot.qc.calls)
-    view = _open(bot)
+    view = open_deploy_modal(bot)
     assert view["callback_id"] == Callback.DEPLOY
     assert view_errors(view) == []
-    assert _block(view, Block.BROKERAGE)["element"]["initial_option"]["value"] == "QuantConnectSettings"
+    assert block_of(view, Block.BROKERAGE)["element"]["initial_option"]["value"] == "QuantConnectSettings"
     assert len(bot.qc.calls) == before, "views.open must not wait for QuantConnect"
     assert json.loads(view["private_metadata"]) == {"channel_id": "CWORK"}
 
 
 def test_listeners_call_slack_over_kept_alive_connections(bot: BotHarness) -> None:
     # Bolt hands listeners a new urllib client per request, which opens a connection for every call.
-    view = _choose_brokerage(bot, _open(bot), "QuantConnectSettings")
+    view = choose_brokerage(bot, open_deploy_modal(bot), "QuantConnectSettings")
     before = bot.slack.connections
     models = [model.key for model in registry.all_models() if model.key != "QuantConnectSettings"][:8]
     for model_key in models:
-        view = _choose_brokerage(bot, view, model_key)
+        view = choose_brokerage(bot, view, model_key)
     # The fake records a call before its answer is read, so the next change may overlap the last one's
     # answer: the pool then holds two connections. Without it there would be one per change.
     assert bot.slack.connections - before <= 3, "each views.update opened a connection of its own"
@@ -133,43 +73,45 @@ def test_project_argument_is_carried_then_resolved_after_the_modal_opened(bot: B
     project_id = bot.qc.add_project("Argument Strategy")
     # QuantConnect hangs: had the command waited for it, views.open would come only after the delay.
     bot.qc.delay("projects/read", 3)
-    view = _open(bot, "deploy Argument Strategy")
-    assert _block(view, Block.PROJECT)["element"]["initial_option"]["value"] == "find:Argument Strategy"
-    resolved = _view_update(
-        bot, view["id"], lambda v: _block(v, Block.PROJECT)["element"]["initial_option"]["value"].isdigit()
+    view = open_deploy_modal(bot, "deploy Argument Strategy")
+    assert block_of(view, Block.PROJECT)["element"]["initial_option"]["value"] == "find:Argument Strategy"
+    resolved = view_update(
+        bot, view["id"], lambda v: block_of(v, Block.PROJECT)["element"]["initial_option"]["value"].isdigit()
     )
     assert bot.qc.calls_to("projects/read"), "the project was looked up after views.open"
-    assert _block(resolved, Block.PROJECT)["element"]["initial_option"]["value"] == str(project_id)
-    node_values = [o["value"] for o in _block(resolved, Block.NODE)["element"]["options"]]
+    assert block_of(resolved, Block.PROJECT)["element"]["initial_option"]["value"] == str(project_id)
+    node_values = [o["value"] for o in block_of(resolved, Block.NODE)["element"]["options"]]
     assert node_values[0] == NODE_AUTO and len(node_values) == 4
 
 
 def test_unknown_project_argument_still_opens_the_modal(bot: BotHarness) -> None:
-    view = _open(bot, "deploy No Such Project 123")
+    view = open_deploy_modal(bot, "deploy No Such Project 123")
     assert view["callback_id"] == Callback.DEPLOY
-    noted = _view_update(bot, view["id"], lambda v: "No QuantConnect project" in json.dumps(v["blocks"]))
-    assert _block(noted, Block.PROJECT)["element"]["initial_option"]["text"]["text"] == "No Such Project 123"
+    noted = view_update(bot, view["id"], lambda v: "No QuantConnect project" in json.dumps(v["blocks"]))
+    assert (
+        block_of(noted, Block.PROJECT)["element"]["initial_option"]["text"]["text"] == "No Such Project 123"
+    )
 
 
 @pytest.mark.parametrize("model", registry.all_models(), ids=lambda m: m.key)
 def test_brokerage_change_builds_each_brokerages_modal(bot: BotHarness, model: type) -> None:
-    view = _open(bot)
-    updated = _choose_brokerage(bot, view, model.key, **{Block.REASON: "Keep me", Block.VERSION: "-1"})
+    view = open_deploy_modal(bot)
+    updated = choose_brokerage(bot, view, model.key, **{Block.REASON: "Keep me", Block.VERSION: "-1"})
     assert view_errors(updated) == []
     ids = {b.get("block_id") for b in updated["blocks"] if b["type"] == "input"}
     assert {info.name for info in model.setting_fields()} <= ids
     assert not {info.name for info in model.credential_fields()} & ids
-    assert _block(updated, Block.REASON)["element"]["initial_value"] == "Keep me"
-    assert _block(updated, Block.VERSION)["element"]["initial_option"]["value"] == "-1"
+    assert block_of(updated, Block.REASON)["element"]["initial_value"] == "Keep me"
+    assert block_of(updated, Block.VERSION)["element"]["initial_option"]["value"] == "-1"
     expected_profiles = sorted(name for name, (bid, _) in PROFILES.items() if bid == model.brokerage_id)
     if model.credential_fields() and expected_profiles:
-        shown = [o["value"] for o in _block(updated, Block.PROFILE)["element"]["options"]]
+        shown = [o["value"] for o in block_of(updated, Block.PROFILE)["element"]["options"]]
         assert shown == expected_profiles
 
 
 def test_brokerage_update_passes_the_view_hash(bot: BotHarness) -> None:
-    view = _open(bot)
-    _choose_brokerage(bot, view, "TradierSettings")
+    view = open_deploy_modal(bot)
+    choose_brokerage(bot, view, "TradierSettings")
     call = bot.slack.wait_for("views.update", lambda c: c.body.get("view_id") == view["id"])
     assert call.body["hash"] == view["hash"]
 
@@ -178,7 +120,7 @@ def test_project_type_ahead_lists_projects_from_quantconnect(bot: BotHarness) ->
     bot.qc.add_project("Typeahead Alpha")
     bot.qc.add_project("Typeahead Beta")
     bot.services.projects.refresh()
-    view = _open(bot)
+    view = open_deploy_modal(bot)
     response = bot.sender.suggest(Action.PROJECT_SELECT, Block.PROJECT, "typeahead", view, user_id=REQUESTER)
     assert response.status_code == 200
     labels = [o["text"]["text"] for o in response.json()["options"]]
@@ -187,10 +129,10 @@ def test_project_type_ahead_lists_projects_from_quantconnect(bot: BotHarness) ->
 
 def test_field_errors_come_back_in_the_submission_response(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Errors Strategy")
-    view = _open(bot)
-    view = _choose_brokerage(bot, view, "InteractiveBrokersSettings")
-    view = _choose_project(bot, view, project_id, "Errors Strategy")
-    answer = _submit(
+    view = open_deploy_modal(bot)
+    view = choose_brokerage(bot, view, "InteractiveBrokersSettings")
+    view = choose_project(bot, view, project_id, "Errors Strategy")
+    answer = submit_modal(
         bot,
         view,
         {
@@ -209,19 +151,19 @@ def test_field_errors_come_back_in_the_submission_response(bot: BotHarness) -> N
 
 def test_trading_technologies_without_cash_is_refused_next_to_cash(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("TT Strategy")
-    view = _choose_project(
-        bot, _choose_brokerage(bot, _open(bot), "TradingTechnologiesSettings"), project_id, "TT"
+    view = choose_project(
+        bot, choose_brokerage(bot, open_deploy_modal(bot), "TradingTechnologiesSettings"), project_id, "TT"
     )
-    answer = _submit(bot, view, {"tt-rest-environment": "uat", Block.REASON: "Try TT"})
+    answer = submit_modal(bot, view, {"tt-rest-environment": "uat", Block.REASON: "Try TT"})
     assert answer is not None and set(answer["errors"]) == {Block.CASH}
 
 
 def test_incomplete_profile_is_refused_naming_the_missing_fields(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Partial Profile Strategy")
-    view = _open(bot)
-    view = _choose_brokerage(bot, view, "InteractiveBrokersSettings")
-    view = _choose_project(bot, view, project_id, "Partial Profile Strategy")
-    answer = _submit(
+    view = open_deploy_modal(bot)
+    view = choose_brokerage(bot, view, "InteractiveBrokersSettings")
+    view = choose_project(bot, view, project_id, "Partial Profile Strategy")
+    answer = submit_modal(
         bot, view, {Block.PROFILE: "ib-partial", "ib-trading-mode": "live", Block.REASON: "New profile"}
     )
     assert answer is not None and answer["response_action"] == "errors"
@@ -236,19 +178,19 @@ def test_busy_node_is_refused_next_to_the_node(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Busy Node Strategy", default_nodes=False)
     busy = bot.qc.add_node(project_id, "Live CPU busy", busy=True, used_by="Jane Trader")
     bot.qc.add_node(project_id, "Live CPU free")
-    view = _choose_project(bot, _open(bot), project_id, "Busy Node Strategy")
-    labels = {o["value"]: o["text"]["text"] for o in _block(view, Block.NODE)["element"]["options"]}
+    view = choose_project(bot, open_deploy_modal(bot), project_id, "Busy Node Strategy")
+    labels = {o["value"]: o["text"]["text"] for o in block_of(view, Block.NODE)["element"]["options"]}
     assert labels[busy] == "Live CPU busy: busy — used by Jane Trader"
-    answer = _submit(bot, view, {Block.NODE: busy, Block.REASON: "Paper run"})
+    answer = submit_modal(bot, view, {Block.NODE: busy, Block.REASON: "Paper run"})
     assert answer is not None and "Jane Trader" in answer["errors"][Block.NODE]
 
 
 def test_unreachable_quantconnect_is_reported_by_message_after_the_form_closes(bot: BotHarness) -> None:
-    view = _open(bot)
+    view = open_deploy_modal(bot)
     unknown = {"text": {"type": "plain_text", "text": "Ghost (424200)"}, "value": "424200"}
     # QuantConnect fails every attempt; the client's retries with backoff outlast Slack's 3 s.
     bot.qc.fail("projects/read", status=503, times=4)
-    answer = _submit(
+    answer = submit_modal(
         bot, view, {Block.PROJECT: unknown, Block.VERSION: "-1", Block.REASON: "QuantConnect is down"}
     )
     assert answer is None, "the form closes within Slack's time instead of waiting for the retries"
@@ -260,9 +202,11 @@ def test_unreachable_quantconnect_is_reported_by_message_after_the_form_closes(b
 
 
 def test_quick_refusal_from_quantconnect_stays_next_to_the_project(bot: BotHarness) -> None:
-    view = _open(bot)
+    view = open_deploy_modal(bot)
     gone = {"text": {"type": "plain_text", "text": "Gone (424201)"}, "value": "424201"}
-    answer = _submit(bot, view, {Block.PROJECT: gone, Block.VERSION: "-1", Block.REASON: "Deleted meanwhile"})
+    answer = submit_modal(
+        bot, view, {Block.PROJECT: gone, Block.VERSION: "-1", Block.REASON: "Deleted meanwhile"}
+    )
     assert answer is not None and answer["response_action"] == "errors"
     assert "424201 no longer exists" in answer["errors"][Block.PROJECT]
 
@@ -277,10 +221,10 @@ def _ephemeral(bot: BotHarness, needle: str) -> dict[str, Any]:
 
 def test_valid_submission_creates_and_announces_the_request(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Happy Strategy")
-    view = _open(bot)
-    view = _choose_brokerage(bot, view, "InteractiveBrokersSettings")
-    view = _choose_project(bot, view, project_id, "Happy Strategy")
-    answer = _submit(
+    view = open_deploy_modal(bot)
+    view = choose_brokerage(bot, view, "InteractiveBrokersSettings")
+    view = choose_project(bot, view, project_id, "Happy Strategy")
+    answer = submit_modal(
         bot,
         view,
         {
@@ -299,7 +243,7 @@ def test_valid_submission_creates_and_announces_the_request(bot: BotHarness) -> 
     for secret in ALL_SECRETS:
         assert secret not in bot.slack.all_text()
     # A second submission of the same view (a double click) is deduplicated by the view id.
-    _submit(bot, view, {Block.PROFILE: "ib-main", "ib-trading-mode": "live", Block.REASON: "again"})
+    submit_modal(bot, view, {Block.PROFILE: "ib-main", "ib-trading-mode": "live", Block.REASON: "again"})
     assert len(bot.services.store.list_requests(project_id=project_id)) == 1
 
 
@@ -316,9 +260,9 @@ def test_expired_trigger_id_is_explained_instead_of_failing_silently(bot: BotHar
 
 def test_paper_trading_needs_no_profile(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Paper Strategy")
-    view = _choose_project(bot, _open(bot), project_id, "Paper Strategy")
+    view = choose_project(bot, open_deploy_modal(bot), project_id, "Paper Strategy")
     assert Block.PROFILE not in {b.get("block_id") for b in view["blocks"] if b["type"] == "input"}
-    answer = _submit(bot, view, {Block.CASH: "100,000 USD", Block.REASON: "Paper run of the new model"})
+    answer = submit_modal(bot, view, {Block.CASH: "100,000 USD", Block.REASON: "Paper run of the new model"})
     assert answer is None
     [request] = bot.services.store.list_requests(project_id=project_id)
     assert request.model_key == "QuantConnectSettings" and request.profile == ""
@@ -330,7 +274,7 @@ def test_paper_trading_needs_no_profile(bot: BotHarness) -> None:
 
 
 def _version(view: dict[str, Any]) -> dict[str, Any]:
-    return _block(view, Block.VERSION)
+    return block_of(view, Block.VERSION)
 
 
 def _version_values(view: dict[str, Any]) -> list[str]:
@@ -343,7 +287,7 @@ def _newest_first() -> list[str]:
 
 def test_version_select_preselects_the_projects_lean_version(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Version Strategy", lean_version_id=17202)
-    view = _choose_project(bot, _open(bot), project_id, "Version Strategy")
+    view = choose_project(bot, open_deploy_modal(bot), project_id, "Version Strategy")
     element = _version(view)["element"]
     assert element["type"] == "static_select"
     others = [v for v in _newest_first() if v != "17202"]
@@ -356,18 +300,18 @@ def test_version_select_preselects_the_projects_lean_version(bot: BotHarness) ->
 def test_the_default_version_follows_a_project_change(bot: BotHarness) -> None:
     first = bot.qc.add_project("First Version", lean_version_id=17202)
     second = bot.qc.add_project("Second Version", lean_version_id=17188)
-    view = _choose_project(bot, _open(bot), first, "First Version")
+    view = choose_project(bot, open_deploy_modal(bot), first, "First Version")
     assert _version(view)["element"]["initial_option"]["value"] == "17202"
     option = {"text": {"type": "plain_text", "text": f"Second Version ({second})"}, "value": str(second)}
     bot.sender.action(
         Action.PROJECT_SELECT,
         user_id=REQUESTER,
-        view=_with_state(view, {Block.PROJECT: option}),
+        view=with_state(view, {Block.PROJECT: option}),
         block_id=Block.PROJECT,
         action_type="external_select",
         selected_option=option,
     )
-    changed = _view_update(
+    changed = view_update(
         bot, view["id"], lambda v: _version(v)["element"].get("initial_option", {}).get("value") == "17188"
     )
     assert _version_values(changed)[0] == "17188"
@@ -376,7 +320,7 @@ def test_the_default_version_follows_a_project_change(bot: BotHarness) -> None:
 
 def test_unknown_project_version_preselects_the_newest(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Unversioned Strategy", lean_version_id=None)
-    view = _choose_project(bot, _open(bot), project_id, "Unversioned Strategy")
+    view = choose_project(bot, open_deploy_modal(bot), project_id, "Unversioned Strategy")
     newest = _newest_first()[0]
     assert _version(view)["element"]["initial_option"]["value"] == newest
     assert _version(view)["element"]["options"][0]["text"]["text"] == f"newest ({newest})"
@@ -385,11 +329,11 @@ def test_unknown_project_version_preselects_the_newest(bot: BotHarness) -> None:
 
 def _paper_submission(bot: BotHarness, name: str, version: str | None = None) -> DeployRequest:
     project_id = bot.qc.add_project(name, lean_version_id=17202)
-    view = _choose_project(bot, _open(bot), project_id, name)
+    view = choose_project(bot, open_deploy_modal(bot), project_id, name)
     overrides: dict[str, Any] = {Block.REASON: f"Paper run of {name}"}
     if version is not None:
         overrides[Block.VERSION] = version
-    assert _submit(bot, view, overrides) is None
+    assert submit_modal(bot, view, overrides) is None
     [request] = bot.services.store.list_requests(project_id=project_id)
     return request
 
@@ -419,17 +363,17 @@ def test_master_chosen_on_purpose_shows_a_warning_on_the_card(bot: BotHarness) -
 
 def test_a_version_the_modal_did_not_offer_is_refused_next_to_the_version(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Forged Version", lean_version_id=17202)
-    view = _choose_project(bot, _open(bot), project_id, "Forged Version")
+    view = choose_project(bot, open_deploy_modal(bot), project_id, "Forged Version")
     for forged in ("16000", "²", "17202 "):
         picked = {"text": {"type": "plain_text", "text": forged}, "value": forged}
-        answer = _submit(bot, view, {Block.VERSION: picked, Block.REASON: "Forged version"})
+        answer = submit_modal(bot, view, {Block.VERSION: picked, Block.REASON: "Forged version"})
         assert answer is not None and set(answer["errors"]) == {Block.VERSION}
         assert "Lean version" in answer["errors"][Block.VERSION]
     assert not bot.services.store.list_requests(project_id=project_id)
 
 
 def test_binance_us_offers_no_paper_choice(bot: BotHarness) -> None:
-    view = _choose_brokerage(bot, _open(bot), "BinanceUSSettings")
+    view = choose_brokerage(bot, open_deploy_modal(bot), "BinanceUSSettings")
     settings = [b for b in view["blocks"] if b["type"] == "input" and b["block_id"] != Block.BROKERAGE]
     text = json.dumps(settings).lower()
     assert "paper" not in text and "testnet" not in text
@@ -441,14 +385,14 @@ def test_unreadable_lean_versions_are_explained_in_the_modal(tmp_path: Path) -> 
         known = fresh.qc.add_project("Known Version", lean_version_id=17202)
         unknown = fresh.qc.add_project("Unknown Version", lean_version_id=None)
         fresh.qc.refuse("lean/versions/read", ["Lean versions are temporarily unavailable"], times=2)
-        view = _choose_project(fresh, _open(fresh), known, "Known Version")
+        view = choose_project(fresh, open_deploy_modal(fresh), known, "Known Version")
         assert _version_values(view) == ["17202", "-1"]
         assert _version(view)["element"]["initial_option"]["value"] == "17202"
         assert "Lean versions are temporarily unavailable" in _version(view)["hint"]["text"]
-        view = _choose_project(fresh, _open(fresh), unknown, "Unknown Version")
+        view = choose_project(fresh, open_deploy_modal(fresh), unknown, "Unknown Version")
         assert _version_values(view) == ["-1"]
         assert "initial_option" not in _version(view)["element"], "master is never preselected"
         assert "nothing is preselected" in _version(view)["hint"]["text"]
         # Nothing chosen: the submission is refused next to the version, not sent to master.
-        answer = _submit(fresh, view, {Block.REASON: "No version known"})
+        answer = submit_modal(fresh, view, {Block.REASON: "No version known"})
         assert answer is not None and Block.VERSION in answer["errors"]

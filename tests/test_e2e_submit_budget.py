@@ -19,10 +19,10 @@ from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import Block
 from bot.store import DeployRequest
 from bot.submissions import Refused, Submission
+from tests.deploy_flow import choose_brokerage, choose_project, open_deploy_modal, submit_modal
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_vault import FakeVault, running_vault
 from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
-from tests.test_e2e_deploy_modal import _choose_brokerage, _choose_project, _open, _submit
 
 TRADERS = "STRADERS"
 IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]
@@ -54,8 +54,8 @@ def bot(tmp_path: Path, vault: FakeVault) -> Iterator[BotHarness]:
 def filled_modal(bot: BotHarness, project: str) -> tuple[dict[str, Any], int]:
     """The deploy modal with Interactive Brokers and the project chosen, ready to submit."""
     project_id = bot.qc.add_project(project)
-    view = _choose_brokerage(bot, _open(bot), "InteractiveBrokersSettings")
-    return _choose_project(bot, view, project_id, project), project_id
+    view = choose_brokerage(bot, open_deploy_modal(bot), "InteractiveBrokersSettings")
+    return choose_project(bot, view, project_id, project), project_id
 
 
 FIELDS = {Block.PROFILE: "ib-vault", "ib-trading-mode": "live", Block.REASON: "Slow backends today"}
@@ -90,7 +90,7 @@ def test_slow_user_group_look_up_finishes_after_the_ack_and_the_request_is_annou
     view, project_id = filled_modal(bot, "Slow Groups")
     # Slack rate-limits the look-up three times; the client waits out each Retry-After before asking again.
     bot.slack.rate_limit("usergroups.users.list", times=3, retry_after=1)
-    answer = _submit(bot, view, FIELDS)
+    answer = submit_modal(bot, view, FIELDS)
     assert answer is None, "the form closed within Slack's time"
     # At the moment of the answer the requester check was still waiting on Slack: nothing was stored.
     assert bot.slack.calls_to("usergroups.users.list") == []
@@ -110,7 +110,7 @@ def test_slow_secret_backend_finishes_after_the_ack_and_the_request_is_announced
     one_round = profile_reads(vault) - before
     vault.delay_reads(PROFILE_PATH, 3.5)
     before = profile_reads(vault)
-    answer = _submit(bot, view, FIELDS)
+    answer = submit_modal(bot, view, FIELDS)
     assert answer is None, "the form closed within Slack's time"
     assert bot.services.store.list_requests(project_id=project_id) == []
     request = stored(bot, project_id)
@@ -127,7 +127,7 @@ def test_slow_look_up_that_refuses_tells_the_person_and_stores_nothing(bot: BotH
     view, project_id = filled_modal(bot, "Slow Refusal")
     bot.slack.set_usergroup(TRADERS, ["USOMEONEELSE"])
     bot.slack.rate_limit("usergroups.users.list", times=3, retry_after=1)
-    assert _submit(bot, view, FIELDS) is None
+    assert submit_modal(bot, view, FIELDS) is None
     refusal = eventually(
         lambda: next((t for t in ephemerals(bot) if "was not stored" in t), None), what="the refusal"
     )

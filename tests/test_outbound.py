@@ -102,6 +102,18 @@ def test_every_web_api_call_passes_the_filter_and_the_token_still_works() -> Non
         assert foreign_sequences(call.body for call in slack.calls) == []
 
 
+def test_a_token_given_as_an_argument_reaches_slack_unmasked() -> None:
+    """slack_sdk sends the app-level token of apps.connections.open as a `token` argument, not a header."""
+    with FakeSlack() as slack:
+        DEFAULT_REGISTRY.register(slack.app_token, "SLACK_APP_TOKEN")  # loaded like every other secret
+        client = OutboundWebClient(base_url=slack.base_url)
+        try:
+            response = client.apps_connections_open(app_token=slack.app_token)
+        finally:
+            client.close()
+        assert response["ok"] and str(response["url"]).startswith("ws")
+
+
 def test_response_url_posts_pass_the_filter() -> None:
     with FakeSlack() as slack:
         OutboundWebhookClient(slack.response_url()).send(text=f"{INJECTED} {SECRET}")

@@ -36,11 +36,17 @@ Failure injection (each consumed by the next matching calls, in order of injecti
     (recorded with status 0); ``close_idle_connections()`` hangs up kept-alive connections from the server's
     side; ``expire_trigger(trigger_id)``; ``clear_faults()`` forgets the injections not used yet.
 
+Socket Mode: ``apps.connections.open`` takes the app-level token ``app_token`` (``xapp-…``) and answers a
+WebSocket URL served by ``socket_mode`` (a ``tests.fakes.fake_socket_mode.FakeSocketMode``: hello, envelopes,
+acks, retries, disconnect; see that module). A bot or user token there is ``not_allowed_token_type``, as is
+the app-level token on any other method.
+
 Errors answered like Slack: ``not_authed``/``invalid_auth`` (token via ``Authorization: Bearer`` or a
-``token`` field), ``unknown_method``, ``channel_not_found`` (a never-registered ``C...`` id is auto-registered
-as a member channel unless ``strict_channels=True``), ``not_in_channel``, ``user_not_in_channel``,
-``no_text``, ``msg_too_long`` (text over 40,000 chars, Slack's own error for it), ``thread_not_found``
-(fake's strict choice for an unknown ``thread_ts``), ``message_not_found``, ``expired_trigger_id``,
+``token`` field), ``not_allowed_token_type``, ``unknown_method``, ``channel_not_found`` (a never-registered
+``C...`` id is auto-registered as a member channel unless ``strict_channels=True``), ``not_in_channel``,
+``user_not_in_channel``, ``no_text``, ``msg_too_long`` (text over 40,000 chars, Slack's own error for it),
+``thread_not_found`` (fake's strict choice for an unknown ``thread_ts``), ``message_not_found``,
+``expired_trigger_id``,
 ``not_found`` / ``hash_conflict`` (views.update/publish), ``no_such_subteam``, ``user_not_found``.
 Block Kit limits are enforced and answered as ``{"ok": false, "error": "invalid_blocks", "errors": [...]}``
 with json-pointers: message blocks 50, modal/home blocks 100, section text 3000, section field 2000 (Slack's
@@ -70,6 +76,8 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from tests.fakes.fake_socket_mode import FakeSocketMode
+
 TEAM_ID = "T0FAKE"
 TEAM_DOMAIN = "fake-workspace"
 BOT_USER_ID = "U0BOT"
@@ -94,6 +102,9 @@ BUTTON_VALUE_MAX = 2000
 SELECT_OPTIONS_MAX = 100
 OPTION_TEXT_MAX = 75
 OPTION_VALUE_MAX = 150
+
+# Methods that take the app-level token (xapp-) instead of the bot token.
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 _SELECTS_WITH_OPTIONS = ("static_select", "multi_static_select", "checkboxes", "radio_buttons", "overflow")
 
@@ -159,11 +170,14 @@ class FakeSlack:
         self,
         *,
         bot_token: str = "xoxb-test",
+        app_token: str = "xapp-1-A0FAKE-1-test",
         strict_channels: bool = False,
         check_blocks: bool = True,
         host: str = "127.0.0.1",
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_mode = FakeSocketMode(app_id=APP_ID, host=host)
         self.strict_channels = strict_channels
         # Block Kit validation costs the fake milliseconds of CPU a view; benchmarks turn it off.
         self.check_blocks = check_blocks
@@ -193,6 +207,7 @@ class FakeSlack:
         self._view_seq = 0
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -217,10 +232,12 @@ class FakeSlack:
             target=server.serve_forever, args=(0.05,), name="fake-slack", daemon=True
         )
         self._thread.start()
+        self.socket_mode.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the ports."""
+        self.socket_mode.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -463,10 +480,9 @@ class FakeSlack:
         handler = self._methods.get(method)
         if handler is None:
             return _Reply(200, {"ok": False, "error": "unknown_method"})
-        if not token:
-            return _Reply(200, {"ok": False, "error": "not_authed"})
-        if token != self.bot_token:
-            return _Reply(200, {"ok": False, "error": "invalid_auth"})
+        refusal = self._token_refusal(method, token)
+        if refusal:
+            return _Reply(200, {"ok": False, "error": refusal})
         with self._cond:
             delays = self._delays.get(method)
             pause = delays.pop(0) if delays else 0.0
@@ -486,7 +502,23 @@ class FakeSlack:
         except SlackApiFailure as failure:
             return _Reply(200, failure.payload())
 
+    def _token_refusal(self, method: str, token: str | None) -> str:
+        """Slack's error for a missing, unknown or wrong-type token ("" when the token fits the method)."""
+        if not token:
+            return "not_authed"
+        wants_app_token = method in _APP_TOKEN_METHODS
+        expected = self.app_token if wants_app_token else self.bot_token
+        if token == expected:
+            return ""
+        # Slack tells token types apart by prefix: app-level tokens are xapp-, bot and user tokens xox.-
+        if token.startswith("xapp-") != wants_app_token:
+            return "not_allowed_token_type"
+        return "invalid_auth"
+
     # -- methods ---------------------------------------------------------------------------------------
+
+    def _apps_connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.socket_mode.issue_url()}
 
     def _auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -22,12 +22,16 @@ Form state:
 Signing:
     ``sign(signing_secret, body, timestamp=None, content_type=FORM) -> headers``.
 Sending:
-    ``SlackSender(base_url, signing_secret, *, response_url_base=None)`` posts to
+    ``SlackTraffic`` holds the shortcuts ``command(text, **kw)``, ``action(action_id, value, **kw)``,
+    ``submit(view, values, **kw)``, ``closed(view, **kw)``, ``suggest(action_id, block_id, value, view,
+    **kw)`` and ``event(event, **kw)``: each builds the body above and hands it to the transport's
+    ``send``, which returns an ``Answer`` (``status_code``, ``text``, ``json()``).
+    ``SlackSender(base_url, signing_secret, *, response_url_base=None)`` is HTTP mode: it posts to
     ``base_url + "slack/events"`` with ``send(body, *, content_type=FORM, sign=True, timestamp=None,
-    signature=None) -> httpx.Response`` and shortcuts ``command(text, **kw)``, ``action(action_id, value,
-    **kw)``, ``submit(view, values, **kw)``, ``closed(view, **kw)``, ``suggest(action_id, block_id, value,
-    view, **kw)``, ``event(event, **kw)``. Pass ``response_url_base=fake.response_url_base`` so
-    ``respond()`` lands in the fake (default response URLs point at hooks.slack.com, unreachable in tests).
+    signature=None) -> httpx.Response``. Socket Mode's transport is ``tests.fakes.fake_socket_mode.
+    SocketModeSender``, which delivers the same bodies as envelopes. Pass ``response_url_base=
+    fake.response_url_base`` so ``respond()`` lands in the fake (default response URLs point at
+    hooks.slack.com, unreachable in tests).
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ import itertools
 import json
 import secrets
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, Self
 from urllib.parse import urlencode
 
 import httpx
@@ -437,8 +442,82 @@ def event_body(event: dict[str, Any], *, team_id: str = TEAM_ID) -> bytes:
     return json.dumps(envelope).encode()
 
 
-class SlackSender:
-    """Sends signed Slack traffic to an app's ``POST {base_url}slack/events``."""
+class Answer(Protocol):
+    """What the app answered: an HTTP response in HTTP mode, the envelope's acknowledgement in Socket Mode."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+class SlackTraffic(ABC):
+    """The shortcuts both transports share: each builds the body Slack sends and hands it to ``send``."""
+
+    response_url_base: str | None = None
+
+    @abstractmethod
+    def send(
+        self,
+        body: bytes,
+        *,
+        content_type: str = FORM,
+        sign: bool = True,
+        timestamp: int | None = None,
+        signature: str | None = None,
+    ) -> Answer:
+        """Deliver one body exactly as Slack would send it to the app."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the transport holds."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _response_url(self) -> str | None:
+        if self.response_url_base is None:
+            return None
+        return f"{self.response_url_base}{secrets.token_hex(8)}"
+
+    def command(self, text: str = "", **kw: Any) -> Answer:
+        """Send ``/qc <text>`` (keywords as for ``slash_command_body``)."""
+        kw.setdefault("response_url", self._response_url())
+        return self.send(slash_command_body(text=text, **kw))
+
+    def action(self, action_id: str, value: str | None = None, **kw: Any) -> Answer:
+        """Send a block_actions click (keywords as for ``block_actions_body``)."""
+        if kw.get("view") is None:
+            kw.setdefault("response_url", self._response_url())
+        return self.send(block_actions_body(action_id, value, **kw))
+
+    def submit(self, view: dict[str, Any], values: Mapping[str, Mapping[str, object]], **kw: Any) -> Answer:
+        """Submit ``view`` with ``values`` (keywords: ``user_id``, ``trigger_id``)."""
+        kw.setdefault("user_id", "U1")
+        return self.send(view_submission_body(view, values=values, **kw))
+
+    def closed(self, view: dict[str, Any], **kw: Any) -> Answer:
+        """Close a modal (keywords: ``user_id``, ``is_cleared``)."""
+        kw.setdefault("user_id", "U1")
+        return self.send(view_closed_body(view, **kw))
+
+    def suggest(self, action_id: str, block_id: str, value: str, view: dict[str, Any], **kw: Any) -> Answer:
+        """Ask for external_select options as a user types ``value``."""
+        return self.send(block_suggestion_body(action_id, block_id, value, view, **kw))
+
+    def event(self, event: dict[str, Any], **kw: Any) -> Answer:
+        """Deliver an Events API event (JSON envelope)."""
+        return self.send(event_body(event, **kw), content_type=JSON)
+
+
+class SlackSender(SlackTraffic):
+    """Sends signed Slack traffic to an app's ``POST {base_url}slack/events`` (HTTP mode)."""
 
     def __init__(
         self,
@@ -456,12 +535,6 @@ class SlackSender:
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self._http.close()
-
-    def __enter__(self) -> SlackSender:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def send(
         self,
@@ -481,44 +554,6 @@ class SlackSender:
         if signature is not None:
             headers["X-Slack-Signature"] = signature
         return self._http.post(self.url, content=body, headers=headers)
-
-    def _response_url(self) -> str | None:
-        if self.response_url_base is None:
-            return None
-        return f"{self.response_url_base}{secrets.token_hex(8)}"
-
-    def command(self, text: str = "", **kw: Any) -> httpx.Response:
-        """Send ``/qc <text>`` (keywords as for ``slash_command_body``)."""
-        kw.setdefault("response_url", self._response_url())
-        return self.send(slash_command_body(text=text, **kw))
-
-    def action(self, action_id: str, value: str | None = None, **kw: Any) -> httpx.Response:
-        """Send a block_actions click (keywords as for ``block_actions_body``)."""
-        if kw.get("view") is None:
-            kw.setdefault("response_url", self._response_url())
-        return self.send(block_actions_body(action_id, value, **kw))
-
-    def submit(
-        self, view: dict[str, Any], values: Mapping[str, Mapping[str, object]], **kw: Any
-    ) -> httpx.Response:
-        """Submit ``view`` with ``values`` (keywords: ``user_id``, ``trigger_id``)."""
-        kw.setdefault("user_id", "U1")
-        return self.send(view_submission_body(view, values=values, **kw))
-
-    def closed(self, view: dict[str, Any], **kw: Any) -> httpx.Response:
-        """Close a modal (keywords: ``user_id``, ``is_cleared``)."""
-        kw.setdefault("user_id", "U1")
-        return self.send(view_closed_body(view, **kw))
-
-    def suggest(
-        self, action_id: str, block_id: str, value: str, view: dict[str, Any], **kw: Any
-    ) -> httpx.Response:
-        """Ask for external_select options as a user types ``value``."""
-        return self.send(block_suggestion_body(action_id, block_id, value, view, **kw))
-
-    def event(self, event: dict[str, Any], **kw: Any) -> httpx.Response:
-        """Deliver an Events API event (JSON envelope)."""
-        return self.send(event_body(event, **kw), content_type=JSON)
 
 
 # ``SlackSender.send`` has a parameter named ``sign``; keep a module-level alias it can call.
