@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,7 +20,7 @@ import handlers
 from bot.blocks.common import escape
 from bot.blocks.outbound import outbound_body
 from bot.config import Settings
-from bot.errors import BotError
+from bot.errors import BotError, user_facing_message
 from bot.ids import Block, Callback
 from bot.services import Services
 from bot.slack_client import OutboundWebClient, OutboundWebhookClient
@@ -115,18 +114,6 @@ def create_app(settings: Settings, services: Services) -> App:
         return _answer_error(error, body, response, services)
 
     return app
-
-
-def user_facing_message(error: Exception) -> str:
-    """What a person is told about an error: our own message, or a reference to the logs for anything else."""
-    if isinstance(error, BotError):
-        return error.user_message
-    reference = uuid.uuid4().hex[:8]
-    log.error("unexpected error (reference %s)", reference, exc_info=error)
-    return (
-        f"Something went wrong on the bot's side (reference `{reference}`). "
-        "The operators can find it in the logs."
-    )
 
 
 def _answer_error(

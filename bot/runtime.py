@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 
 from bot.app import build_slack_client, create_app
+from bot.clock import utc_now
 from bot.config import Settings
 from bot.debounce import Debouncer
-from bot.services import Services, utc_now
+from bot.services import Services
 
 if TYPE_CHECKING:
     from bot.backoff import Backoff

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from bot.clock import utc_now
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -36,11 +38,6 @@ AFTER_ACK_THREADS = 2
 def after_ack_executor() -> ThreadPoolExecutor:
     """The small pool handlers hand their post-ack work to."""
     return ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import escape
 from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, ProjectOption, deploy_modal
 from bot.brokerages import registry
-from bot.errors import BotError
+from bot.errors import BotError, user_facing_message
 from bot.slack_client import OutboundWebhookClient
 from handlers.commands import CommandContext, subcommand
 from handlers.views import MODAL_LOOKUP_SECONDS, nodes_for, profiles_for, update_view, versions_for
@@ -63,8 +63,6 @@ def fill_in_reported(ctx: CommandContext, inputs: ModalInputs, view_id: str, vie
     try:
         fill_in(ctx.client, ctx.services, inputs, view_id, view_hash)
     except Exception as exc:
-        from bot.app import user_facing_message  # bot.app imports the handlers: import at call time
-
         message = user_facing_message(exc)
         if isinstance(exc, BotError):
             log.warning("deploy modal not filled in: %s", message)

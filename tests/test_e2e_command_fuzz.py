@@ -61,7 +61,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
 @pytest.fixture(scope="module")
 def unexpected() -> Iterator[Unexpected]:
     handler = Unexpected()
-    logger = logging.getLogger("bot.app")
+    logger = logging.getLogger("bot.errors")
     logger.addHandler(handler)
     yield handler
     logger.removeHandler(handler)
