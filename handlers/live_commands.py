@@ -13,6 +13,7 @@ from bot.blocks.card import LIVE_STATUS_TEXT, slack_date
 from bot.blocks.common import MESSAGE_BLOCK_LIMIT, Block, context, escape, header, mention, plain, section
 from bot.errors import BotError
 from bot.ids import Action
+from bot.ids import Block as BlockId
 from bot.store.models import RequestStatus
 from handlers.commands import CommandContext, subcommand
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.handlers.live_commands")
 
-LIQUIDATE_BLOCK_ID = "liquidate_confirm"
 # Room for the header, problems and the "more" line within Slack's 50 blocks.
 MAX_STATUS_ROWS = MESSAGE_BLOCK_LIMIT - 5
 
@@ -105,7 +105,7 @@ def liquidate_confirm_message(target: LiveTarget, status_note: str) -> tuple[str
             f"*Liquidate {escape(target.label)}?*\n{status_note} Liquidating closes every "
             "position at market and stops the algorithm. Nothing has happened yet."
         ),
-        {"type": "actions", "block_id": LIQUIDATE_BLOCK_ID, "elements": [button]},
+        {"type": "actions", "block_id": BlockId.LIQUIDATE_CONFIRM.value, "elements": [button]},
     ]
     return text, blocks
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.blocks.card import ACTIONS_BLOCK_ID, request_card
+from bot.blocks.card import request_card
 from bot.blocks.home import MAX_PENDING_SHOWN, MAX_RUNNING_SHOWN, PendingItem, RunningItem, home_view
 from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.forms import DeployForm
-from bot.ids import Action
+from bot.ids import Action, Block
 from bot.store import Deployment, DeployRequest, RequestStatus
 from tests.fakes.fake_slack import view_errors
 from tests.fakes.slack_requests import app_home_opened_event
@@ -83,11 +83,11 @@ def test_home_carries_the_cards_own_buttons_for_each_pending_request() -> None:
     assert view_errors(view) == []
     actions = action_blocks(view)
     assert [b["block_id"] for b in actions] == [
-        f"{ACTIONS_BLOCK_ID}:r-00000001",
-        f"{ACTIONS_BLOCK_ID}:r-00000002",
+        f"{Block.REQUEST_ACTIONS.value}:r-00000001",
+        f"{Block.REQUEST_ACTIONS.value}:r-00000002",
     ]
     _, card = request_card(pending[0].request, approvals=[], model_name="Interactive Brokers", now=NOW)
-    card_buttons = next(b for b in card if b.get("block_id") == ACTIONS_BLOCK_ID)["elements"]
+    card_buttons = next(b for b in card if b.get("block_id") == Block.REQUEST_ACTIONS)["elements"]
     by_id = {e["action_id"]: e for e in card_buttons}
     home_buttons = actions[0]["elements"]
     assert {e["action_id"] for e in home_buttons} == {Action.APPROVE, Action.REJECT, Action.PREVIEW}
@@ -206,7 +206,7 @@ def test_app_home_lists_pending_and_an_approve_click_from_home_counts(tmp_path: 
         text = view_text(home)
         assert "Alpha Momentum" in text
         # Their own request is not theirs to approve (self-approval is off by default).
-        assert [b["block_id"] for b in action_blocks(home)] == [f"{ACTIONS_BLOCK_ID}:{first.id}"]
+        assert [b["block_id"] for b in action_blocks(home)] == [f"{Block.REQUEST_ACTIONS.value}:{first.id}"]
 
         assert bot.sender is not None
         bot.sender.action(Action.APPROVE.value, first.id, user_id="UAPPROVER1", view=home)

@@ -10,7 +10,6 @@ from slack_sdk.models.views import View
 
 from bot.blocks.modal import (
     AUTO_NODE_LABEL,
-    PROFILE_LOADING_BLOCK,
     ModalInputs,
     ModalMetadata,
     ProjectOption,
@@ -160,9 +159,9 @@ def test_profile_select_shows_names_only_or_a_note_while_loading() -> None:
     assert "IB password" in json.dumps(view)  # names which credentials come from the profile
     loading = _view("InteractiveBrokersSettings", profiles=None)
     assert Block.PROFILE not in input_block_ids(loading)
-    assert "Loading" in _block(loading, PROFILE_LOADING_BLOCK)["text"]["text"]
+    assert "Loading" in _block(loading, Block.PROFILE_LOADING)["text"]["text"]
     none = _view("InteractiveBrokersSettings", profiles=())
-    assert "No credential profile" in _block(none, PROFILE_LOADING_BLOCK)["text"]["text"]
+    assert "No credential profile" in _block(none, Block.PROFILE_LOADING)["text"]["text"]
     assert Block.PROFILE not in input_block_ids(_view("QuantConnectSettings"))
 
 

@@ -28,8 +28,6 @@ from bot.store.models import Deployment, DeployRequest, RequestStatus
 
 S = RequestStatus
 
-ACTIONS_BLOCK_ID = "request_actions"
-LIVE_ACTIONS_BLOCK_ID = "live_actions"
 # Room for settings/holdings/cash lines inside one section, leaving space for the label and the "more" line.
 LIST_TEXT_BUDGET = 2600
 CONFIRM_TEXT_LIMIT = 300
@@ -309,7 +307,7 @@ def _phase_blocks(
         blocks.append(
             {
                 "type": "actions",
-                "block_id": ACTIONS_BLOCK_ID,
+                "block_id": BlockId.REQUEST_ACTIONS.value,
                 "elements": [
                     _button(
                         "Approve",
@@ -343,7 +341,7 @@ def _phase_blocks(
         blocks.append(
             {
                 "type": "actions",
-                "block_id": LIVE_ACTIONS_BLOCK_ID,
+                "block_id": BlockId.LIVE_ACTIONS.value,
                 "elements": [
                     _button(
                         "Stop",

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.card import (
-    ACTIONS_BLOCK_ID,
     LIVE_STATUS_TEXT,
     money_label,
     request_card,
@@ -32,6 +31,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.ids import Action
+from bot.ids import Block as BlockId
 from bot.store.models import Deployment, DeployRequest, RequestStatus
 
 S = RequestStatus
@@ -81,12 +81,16 @@ def card_buttons(item: PendingItem, now: datetime) -> Block | None:
     _, blocks = request_card(
         item.request, approvals=item.approvals, model_name=item.model_name, now=now, deployment=None
     )
-    actions = next((b for b in blocks if b.get("block_id") == ACTIONS_BLOCK_ID), None)
+    actions = next((b for b in blocks if b.get("block_id") == BlockId.REQUEST_ACTIONS), None)
     if actions is None:
         return None
     elements = [e for e in actions["elements"] if e.get("action_id") in HOME_BUTTONS]
     # Block ids must be unique within a view; the handlers match on action_id and value only.
-    return {"type": "actions", "block_id": f"{ACTIONS_BLOCK_ID}:{item.request.id}", "elements": elements}
+    return {
+        "type": "actions",
+        "block_id": f"{BlockId.REQUEST_ACTIONS.value}:{item.request.id}",
+        "elements": elements,
+    }
 
 
 def _pending_summary(item: PendingItem) -> str:

@@ -44,8 +44,6 @@ SELECT_OPTION_LIMIT = 100
 ERROR_TEXT_LIMIT = 1900
 # An option value for a project named in `/qc deploy <name>` that is not resolved to an id yet.
 PROJECT_QUERY_PREFIX = "find:"
-PROFILE_LOADING_BLOCK = "profile-loading"
-NODE_NOTE_BLOCK = "node-note"
 TRUE = "true"
 FALSE = "false"
 AUTO_NODE_LABEL = "Auto: first free node"
@@ -216,15 +214,15 @@ def profile_blocks(
         truncate(f"The profile supplies: {escape(wanted)}. Values stay in the secret store.", 3000)
     )
     if error is not None:
-        return [section(f":warning: {escape(error)}", block_id=PROFILE_LOADING_BLOCK), note]
+        return [section(f":warning: {escape(error)}", block_id=BlockId.PROFILE_LOADING.value), note]
     if profiles is None:
-        return [section("Loading credential profiles…", block_id=PROFILE_LOADING_BLOCK), note]
+        return [section("Loading credential profiles…", block_id=BlockId.PROFILE_LOADING.value), note]
     if not profiles:
         return [
             section(
                 f":warning: No credential profile for {escape(model.display_name)} exists yet. "
                 f"An operator can add one to the secret store (brokerage id `{model.brokerage_id}`).",
-                block_id=PROFILE_LOADING_BLOCK,
+                block_id=BlockId.PROFILE_LOADING.value,
             ),
             note,
         ]
@@ -317,7 +315,7 @@ def node_blocks(
         }
     ]
     if error is not None:
-        blocks.append({**context(f":warning: {escape(error)}"), "block_id": NODE_NOTE_BLOCK})
+        blocks.append({**context(f":warning: {escape(error)}"), "block_id": BlockId.NODE_NOTE.value})
     return blocks
 
 
