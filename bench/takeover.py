@@ -59,9 +59,9 @@ from _common import (
 )
 from slack_sdk import WebClient
 
+from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.store import Store
-from bot.watcher import STATUS_REPLIES
 from tests.fakes.fake_slack import FakeSlack
 from tests.harness import DEPLOY_CHANNEL, REQUESTER, base_env, profile_env
 
@@ -144,7 +144,7 @@ def bot(w: World, name: str) -> Iterator[Any]:
 
 def replies(w: World, deployment: Seeded, status: str) -> list[float]:
     """Monotonic times at which the card's thread got a reply announcing `status`."""
-    announcement = STATUS_REPLIES[status]
+    announcement = LIVE_STATUS_TEXT[status]
     return [
         call.at
         for call in w.slack.calls_to("chat.postMessage")
@@ -155,7 +155,7 @@ def replies(w: World, deployment: Seeded, status: str) -> list[float]:
 
 def recorded(w: World, deployment: Seeded, status: str) -> list[float]:
     """Wall-clock times at which the bot stored `status` and queued its report (the outbox row)."""
-    announcement = STATUS_REPLIES[status]
+    announcement = LIVE_STATUS_TEXT[status]
     store = Store(w.env["DATABASE_URL"], migrate=False)
     try:
         return [

@@ -49,8 +49,8 @@ from bot.quantconnect.errors import (
     QuantConnectError,
     RequestRefused,
 )
-from bot.quantconnect.models import TERMINAL_STATUSES
-from bot.store.models import IN_FLIGHT, DeployRequest, Notice, RequestStatus
+from bot.statuses import IN_FLIGHT, IN_QUEUE, LIVE_TERMINAL, RUNNING, RequestStatus
+from bot.store.models import DeployRequest, Notice
 
 if TYPE_CHECKING:
     from bot.brokerages.base import BrokerageSettings
@@ -300,7 +300,7 @@ class Deployer:
         if not candidates:
             return []
         try:
-            running = self.qc.list_live(status="Running")
+            running = self.qc.list_live(status=RUNNING)
         except QuantConnectError as exc:
             log.info("self-healing skipped: live/list failed", extra={"error": type(exc).__name__})
             return []
@@ -482,10 +482,10 @@ class Deployer:
         return self._record_live(
             moved,
             result.deploy_id,
-            result.status or "InQueue",
+            result.status or IN_QUEUE,
             action="deployed",
             text=f"📡 QuantConnect accepted deployment `{escape(result.deploy_id)}` "
-            f"(status {escape(result.status or 'InQueue')}). I will post every status change here.",
+            f"(status {escape(result.status or IN_QUEUE)}). I will post every status change here.",
         )
 
     def _await_confirmation(self, request: DeployRequest, reason: str) -> DeployRequest | None:
@@ -528,7 +528,7 @@ class Deployer:
         now = self.clock()
         # The deployment row first: a request marked live without one would never be watched. A deployment
         # that has already ended is recorded as queued, so the watcher reports its end like any other.
-        initial = status if status not in TERMINAL_STATUSES else "InQueue"
+        initial = status if status not in LIVE_TERMINAL else IN_QUEUE
         self.store.start_deployment(request.id, request.project_id, deploy_id, initial, now=now)
         live = self.store.transition(
             request.id,

@@ -19,7 +19,8 @@ from bot.numbers import id_problem, is_ascii_digits, parse_id
 from bot.quantconnect.errors import QuantConnectError, RequestRefused
 from bot.quantconnect.models import LiveAlgorithm
 from bot.request_ids import is_request_id
-from bot.store.models import Deployment, DeployRequest, RequestStatus
+from bot.statuses import ACTIVE, RUNNING, RequestStatus
+from bot.store.models import Deployment, DeployRequest
 
 if TYPE_CHECKING:
     from bot.quantconnect.client import QuantConnectClient
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.live_ops")
 
 S = RequestStatus
-# Request statuses that say something is (or is about to be) running for the project.
-ACTIVE_REQUEST_STATUSES = frozenset({S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE})
 QC_LIVE_URL = "https://www.quantconnect.com/project/{project_id}/live"
 # Longer than any project name QuantConnect allows; longer text is refused before any look-up.
 MAX_NAME_LENGTH = 200
@@ -193,7 +192,7 @@ class LiveOps:
     def _current_request(self, project_id: int) -> DeployRequest | None:
         """The bot's request that runs (or is about to run) the project, else its latest live-ish one."""
         holder = self.store.open_request_for_project(project_id)
-        if holder is not None and holder.status in ACTIVE_REQUEST_STATUSES:
+        if holder is not None and holder.status in ACTIVE:
             return holder
         ran = self.store.list_requests(statuses={S.LIVE, S.ENDED, S.FAILED}, project_id=project_id, limit=5)
         return next((r for r in ran if r.deploy_id), None)
@@ -301,7 +300,7 @@ class LiveOps:
         problems: list[str] = []
         running: list[LiveAlgorithm] = []
         try:
-            running = self.qc.list_live(status="Running")
+            running = self.qc.list_live(status=RUNNING)
         except QuantConnectError as exc:
             problems.append(f"QuantConnect could not be asked what runs: {exc}")
         rows: dict[int, LiveRow] = {}
@@ -312,7 +311,7 @@ class LiveOps:
             request = self._current_request(algorithm.project_id)
             rows[algorithm.project_id] = _row(algorithm.project_id, names, algorithm, request)
         # The bot's own in-flight requests and watched deployments, even when live/list does not show them.
-        for request in self.store.list_requests(statuses=ACTIVE_REQUEST_STATUSES, limit=200):
+        for request in self.store.list_requests(statuses=ACTIVE, limit=200):
             if request.project_id in rows:
                 continue
             deployment = self.store.get_deployment(request.id)

@@ -25,7 +25,8 @@ from bot.echo import echo
 from bot.errors import BotError
 from bot.request_body import placeholder_request
 from bot.secrets.errors import ProfileIncomplete, SecretError
-from bot.store import OPEN, DeployRequest, NewRequest, ProjectLocked, RequestStatus
+from bot.statuses import OPEN, RequestStatus
+from bot.store import DeployRequest, NewRequest, ProjectLocked
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -13,7 +13,8 @@ from bot.blocks.home import PendingItem, RunningItem, home_view
 from bot.holders import holder_lines
 from bot.notifier import model_display_name
 from bot.policy import GroupLookupFailed
-from bot.store.models import TERMINAL, DeployRequest, RequestStatus
+from bot.statuses import ACTIVE, TERMINAL, RequestStatus
+from bot.store.models import DeployRequest
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.handlers.home")
 
 S = RequestStatus
-IN_FLIGHT = frozenset({S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE})
+
 # Enough rows to count the overflow honestly; the view itself shows far fewer.
 QUERY_LIMIT = 500
 FINISHED_SHOWN = 20
@@ -50,7 +51,7 @@ def home_snapshot(services: Services) -> HomeSnapshot:
         for request in store.list_requests(statuses={S.PENDING}, limit=QUERY_LIMIT)
         if request.expires_at is None or request.expires_at > now
     ]
-    in_flight = store.list_requests(statuses=IN_FLIGHT, limit=QUERY_LIMIT)
+    in_flight = store.list_requests(statuses=ACTIVE, limit=QUERY_LIMIT)
     deployments = store.deployments_for(request.id for request in in_flight)
     return HomeSnapshot(
         now=now,

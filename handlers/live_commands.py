@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.blocks.card import LIVE_STATUS_TEXT, slack_date
+from bot.blocks.card import slack_date
 from bot.blocks.common import MESSAGE_BLOCK_LIMIT, Block, context, escape, header, mention, plain, section
+from bot.blocks.live_status import live_status_text
 from bot.errors import BotError
 from bot.ids import Action
 from bot.ids import Block as BlockId
-from bot.store.models import RequestStatus
+from bot.statuses import RUNNING, RequestStatus
 from handlers.commands import CommandContext, subcommand
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ MAX_STATUS_ROWS = MESSAGE_BLOCK_LIMIT - 5
 
 def status_row_text(row: LiveRow) -> str:
     """One project's line: name, status, brokerage, since, who requested it, link."""
-    status = LIVE_STATUS_TEXT.get(row.status, escape(row.status))
+    status = live_status_text(row.status)
     money = "" if row.is_paper is None else (" · 🧪 paper" if row.is_paper else " · 💰 real money")
     details = [f"Brokerage: {escape(row.brokerage)}" if row.brokerage else "Brokerage: unknown"]
     if row.since is not None:
@@ -63,7 +64,7 @@ def status_message(report: StatusReport) -> tuple[str, list[Block]]:
                 f"…and {len(report.rows) - len(rows)} more; ask for one with `/qc status &lt;project&gt;`."
             )
         )
-    running = sum(1 for row in report.rows if row.status == "Running")
+    running = sum(1 for row in report.rows if row.status == RUNNING)
     text = f"{escape(title)}: {len(report.rows)} project(s), {running} running"
     return text, blocks
 

@@ -55,11 +55,12 @@ from bot.policy import Policy
 from bot.quantconnect.client import QuantConnectClient
 from bot.requests import RequestService
 from bot.secrets import CredentialProfiles, EnvSecretStore
-from bot.store import OPEN, DeployRequest, RequestStatus, Store
+from bot.statuses import IN_FLIGHT, LIVE_TERMINAL, OPEN, RequestStatus
+from bot.store import DeployRequest, Store
 from bot.store import tables as store_tables
 from bot.watcher import Watcher
 from tests import pg
-from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSION, TERMINAL_STATUSES, FakeQuantConnect
+from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSION, FakeQuantConnect
 from tests.test_deployer_support import (
     FixedClock,
     RecordingNotifier,
@@ -73,7 +74,6 @@ S = RequestStatus
 EXAMPLES = int(os.environ.get("QC_MODEL_EXAMPLES", "200"))
 STEPS = int(os.environ.get("QC_MODEL_STEPS", "30"))
 LEASE = 20.0
-IN_FLIGHT = (S.APPROVED, S.COMPILING, S.DEPLOYING)
 APPROVERS = ("UAPPROVER1", "UAPPROVER2")
 REQUESTER = "UREQUESTER"
 CRASH_STAGES = ("compile", "create_before", "create_after", "record")
@@ -404,7 +404,7 @@ class DeployModel(RuleBasedStateMachine):
         latest = self.qc.deployments(project_id)[-1:] if project_id else []
         if not latest:
             return
-        if latest[0].status in TERMINAL_STATUSES and not (
+        if latest[0].status in LIVE_TERMINAL and not (
             latest[0].status == "RuntimeError" and status == "Running"
         ):
             return  # ended for good
@@ -437,7 +437,7 @@ class DeployModel(RuleBasedStateMachine):
 
     def _running_on_quantconnect(self, request_id: str) -> bool:
         deployments = self.qc.deployments(self.tracked[request_id])
-        return bool(deployments) and deployments[-1].status not in TERMINAL_STATUSES
+        return bool(deployments) and deployments[-1].status not in LIVE_TERMINAL
 
     def _note_late_deployments(self) -> None:
         for request_id in self.tracked:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.ids import Action
-from bot.watcher import STATUS_REPLIES
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
 from tests.harness import DEPLOY_CHANNEL, BotHarness, eventually, running_bot
@@ -63,7 +63,7 @@ def status_replies(slack: FakeSlack, message_ts: str) -> Counter[str]:
     counts: Counter[str] = Counter()
     for reply in slack.thread(DEPLOY_CHANNEL, message_ts):
         text = str(reply.get("text") or "")
-        for status, announcement in STATUS_REPLIES.items():
+        for status, announcement in LIVE_STATUS_TEXT.items():
             if announcement in text:
                 counts[status] += 1
     return counts

@@ -11,9 +11,8 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from bot.errors import BotError
+from bot.statuses import OPEN, TERMINAL
 from bot.store import (
-    OPEN,
-    TERMINAL,
     NewRequest,
     ProjectLocked,
     RequestNotFound,

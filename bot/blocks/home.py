@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.card import (
-    LIVE_STATUS_TEXT,
     money_label,
     request_card,
     slack_date,
@@ -30,9 +29,11 @@ from bot.blocks.common import (
     section,
     truncate,
 )
+from bot.blocks.live_status import live_status_text
 from bot.ids import Action
 from bot.ids import Block as BlockId
-from bot.store.models import Deployment, DeployRequest, RequestStatus
+from bot.statuses import IN_QUEUE, RequestStatus
+from bot.store.models import Deployment, DeployRequest
 
 S = RequestStatus
 
@@ -109,8 +110,8 @@ def _pending_summary(item: PendingItem) -> str:
 def _running_line(item: RunningItem) -> str:
     request = item.request
     if request.status is S.LIVE:
-        qc = item.deployment.status if item.deployment is not None else "InQueue"
-        status = LIVE_STATUS_TEXT.get(qc, escape(qc))
+        qc = item.deployment.status if item.deployment is not None else IN_QUEUE
+        status = live_status_text(qc)
     else:
         status = f"{STATUS_ICONS.get(request.status, '')} {request.status.value}".strip()
     deploy = f" · deploy `{escape(request.deploy_id)}`" if request.deploy_id else ""

@@ -7,10 +7,6 @@ from bot.store.errors import ProjectLocked, RequestNotFound, SecretRejected, Sto
 from bot.store.leases import LeaseClaim
 from bot.store.models import (
     ALLOWED_TRANSITIONS,
-    IN_FLIGHT,
-    OPEN,
-    TERMINAL,
-    TERMINAL_LIVE_STATUSES,
     ApprovalOutcome,
     AuditEvent,
     Deployment,
@@ -26,10 +22,6 @@ from bot.store.repository import Store, new_request_id
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "DEFAULT_DATABASE_URL",
-    "IN_FLIGHT",
-    "OPEN",
-    "TERMINAL",
-    "TERMINAL_LIVE_STATUSES",
     "ApprovalOutcome",
     "AuditEvent",
     "DeployRequest",

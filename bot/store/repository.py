@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.statuses import IN_FLIGHT, OPEN, TERMINAL
 from bot.store.audit import read_events, read_events_after, write_event
 from bot.store.base import aware
 from bot.store.errors import ProjectLocked, RequestNotFound, StoreError
@@ -16,9 +17,6 @@ from bot.store.jsonsafe import json_safe
 from bot.store.leases import LeaseStore, unfinished
 from bot.store.models import (
     ALLOWED_TRANSITIONS,
-    IN_FLIGHT,
-    OPEN,
-    TERMINAL,
     ApprovalOutcome,
     AuditEvent,
     Deployment,
