@@ -24,7 +24,6 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.card import request_card
 from bot.blocks.common import Block, error_list_messages, escape, truncate
 from bot.brokerages import registry
-from bot.brokerages.errors import UnknownBrokerage
 from bot.store.models import Notice, OutboxMessage
 from bot.store.outbox import CARD, THREAD
 
@@ -63,14 +62,6 @@ def error_notices(title: str, errors: Sequence[str]) -> list[Notice]:
         # The title is plain text (the blocks escape it too); the fallback text is mrkdwn.
         notices.append(thread_notice(escape(truncate(title, 200)) + part, blocks))
     return notices
-
-
-def model_display_name(model_key: str) -> str:
-    """The brokerage's display name, or its key when the model is unknown (a renamed model must not crash)."""
-    try:
-        return registry.get(model_key).display_name
-    except (UnknownBrokerage, KeyError):
-        return model_key
 
 
 def _header(response: Any, name: str) -> str | None:
@@ -234,7 +225,7 @@ class Notifier:
             request,
             approvals=self.store.approvals(request.id),
             deployment=self.store.get_deployment(request.id),
-            model_name=model_display_name(request.model_key),
+            model_name=registry.display_name(request.model_key),
             now=self.clock(),
         )
 

@@ -40,6 +40,7 @@ def build_services(
     """Wire every service from settings; nothing starts running here."""
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
+    from bot.home import AppHome
     from bot.live_ops import LiveOps
     from bot.notifier import Notifier
     from bot.policy import Policy
@@ -107,6 +108,7 @@ def build_services(
             interval=settings.recovery_interval_seconds,
             heal_interval=settings.heal_interval_seconds,
         ),
+        home=AppHome(store, policy, slack, settings, clock),
         clock=clock,
     )
 
@@ -126,11 +128,9 @@ class BotRuntime:
     @classmethod
     def create(cls, settings: Settings, **kwargs: object) -> BotRuntime:
         """Build services and the Bolt app; card changes refresh approvers' App Home tabs (debounced)."""
-        from handlers.home import refresh_approver_homes
-
         services = build_services(settings, **kwargs)  # type: ignore[arg-type]
         home_refresh = Debouncer(
-            lambda: refresh_approver_homes(services), settings.home_refresh_seconds, name="home-refresh"
+            services.home.refresh_approvers, settings.home_refresh_seconds, name="home-refresh"
         )
         services.notifier.on_card_changed = home_refresh.trigger
         app = create_app(settings, services)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
+    from bot.home import AppHome
     from bot.live_ops import LiveOps
     from bot.lookups import Lookups
     from bot.notifier import Notifier
@@ -59,6 +60,7 @@ class Services:
     sweeper: ExpirySweeper
     heartbeat: Heartbeat
     recovery: Recovery
+    home: AppHome
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
 

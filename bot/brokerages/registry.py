@@ -70,6 +70,12 @@ def get(key: str) -> type[BrokerageSettings]:
     return model
 
 
+def display_name(key: str) -> str:
+    """The model's display name, or the key itself when unknown (a renamed model must not crash a card)."""
+    model = _BY_KEY.get(key) or _LEGACY.get(key)
+    return key if model is None else model.display_name
+
+
 def models_for_brokerage_id(brokerage_id: str) -> tuple[type[BrokerageSettings], ...]:
     """Every model sending this `id` (four for BinanceBrokerage, one otherwise, none when unknown)."""
     return tuple(model for model in _MODELS if model.brokerage_id == brokerage_id)
