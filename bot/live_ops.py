@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.blocks.common import escape, mention
 from bot.echo import echo
 from bot.errors import BotError
+from bot.live_report import LiveOpResult, LiveRow, LiveTarget, StatusReport
 from bot.numbers import id_problem, is_ascii_digits, parse_id
 from bot.quantconnect.errors import QuantConnectError, RequestRefused
 from bot.quantconnect.models import LiveAlgorithm
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.live_ops")
 
 S = RequestStatus
-QC_LIVE_URL = "https://www.quantconnect.com/project/{project_id}/live"
 # Longer than any project name QuantConnect allows; longer text is refused before any look-up.
 MAX_NAME_LENGTH = 200
 
@@ -57,58 +56,6 @@ class ThreadNotifier(Protocol):
 
 class UnknownProject(BotError):
     """The text names no request, project id or project name the bot can find."""
-
-
-@dataclass(frozen=True)
-class LiveTarget:
-    """A project to act on, with the bot's request for it when there is one."""
-
-    project_id: int
-    project_name: str
-    request: DeployRequest | None = None
-
-    @property
-    def label(self) -> str:
-        """How replies name the project."""
-        return f"{self.project_name} ({self.project_id})"
-
-
-@dataclass(frozen=True)
-class LiveOpResult:
-    """The outcome of stop / liquidate: whether it was done and a mrkdwn message for the person who asked."""
-
-    ok: bool
-    message: str
-    target: LiveTarget | None = None
-
-
-@dataclass(frozen=True)
-class LiveRow:
-    """One line of `/qc status`: a project with what QuantConnect and the store know about it."""
-
-    project_id: int
-    project_name: str
-    status: str
-    brokerage: str | None = None
-    since: datetime | None = None
-    requester_id: str | None = None
-    request_id: str | None = None
-    deploy_id: str | None = None
-    is_paper: bool | None = None
-
-    @property
-    def url(self) -> str:
-        """QuantConnect's live page of the project."""
-        return QC_LIVE_URL.format(project_id=self.project_id)
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """What runs, plus problems met while asking (QuantConnect down: the store's view is still shown)."""
-
-    rows: list[LiveRow]
-    problems: list[str] = field(default_factory=list)
-    project: LiveTarget | None = None
 
 
 class LiveOps:

@@ -38,6 +38,7 @@ def build_services(
     environ: Mapping[str, str] | None = None,
 ) -> Services:
     """Wire every service from settings; nothing starts running here."""
+    from bot.audit_trail import AuditTrail
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
@@ -109,6 +110,7 @@ def build_services(
             heal_interval=settings.heal_interval_seconds,
         ),
         home=AppHome(store, policy, slack, settings, clock),
+        audit=AuditTrail(store, policy),
         clock=clock,
     )
 

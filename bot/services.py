@@ -13,6 +13,7 @@ from bot.clock import utc_now
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from bot.audit_trail import AuditTrail
     from bot.config import Settings
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
@@ -61,6 +62,7 @@ class Services:
     heartbeat: Heartbeat
     recovery: Recovery
     home: AppHome
+    audit: AuditTrail
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
 

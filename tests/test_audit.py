@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.audit_export import event_line, main, parse_moment
+from bot.audit_export import main, parse_moment
+from bot.blocks.audit import event_line
 from bot.ids import Action, Block
 from bot.store import AuditEvent, NewRequest, RequestStatus, Store
 from tests.harness import DEPLOY_CHANNEL, BotHarness, eventually, running_bot

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bot import audit_export
-from bot.audit_export import event_line
+from bot.blocks.audit import event_line
 from bot.secrets import DEFAULT_REGISTRY
 from bot.store import RequestStatus, Store
 from bot.store.models import AuditEvent
