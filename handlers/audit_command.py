@@ -24,4 +24,4 @@ def audit(ctx: CommandContext) -> None:
         text, blocks = audit_message(found.label, found.events, everything=found.everything)
     else:
         text, blocks = found, None
-    ctx.services.notifier.ephemeral(ctx.channel_id, ctx.user_id, text, blocks)
+    ctx.tell(text, blocks)

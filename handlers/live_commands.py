@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from bot.blocks.common import Block, escape
+from bot.blocks.common import escape
 from bot.blocks.live import liquidate_confirm_message, status_message
 from bot.errors import BotError
 from handlers.commands import CommandContext, subcommand
 
 log = logging.getLogger("bot.handlers.live_commands")
-
-
-def _tell(ctx: CommandContext, text: str, blocks: list[Block] | None = None) -> None:
-    """Answer only the person who typed the command (after the ack)."""
-    ctx.services.notifier.ephemeral(ctx.channel_id, ctx.user_id, text, blocks)
 
 
 def _usage(ctx: CommandContext, command: str) -> None:
@@ -38,16 +33,16 @@ def status(ctx: CommandContext) -> None:
     ctx.ack()
     decision = ctx.services.policy.may_view_status(ctx.user_id)
     if not decision:
-        _tell(ctx, decision.reason)
+        ctx.tell(decision.reason)
         return
     try:
         report = ctx.services.live_ops.status(ctx.args or None)
     except BotError as exc:
         # Error messages are plain text; the answer is mrkdwn.
-        _tell(ctx, escape(str(exc)))
+        ctx.tell(escape(str(exc)))
         return
     text, blocks = status_message(report)
-    _tell(ctx, text, blocks)
+    ctx.tell(text, blocks)
 
 
 @subcommand(
@@ -61,7 +56,7 @@ def stop(ctx: CommandContext) -> None:
     ctx.ack()
     result = ctx.services.live_ops.stop(ctx.args, ctx.user_id)
     log.info("stop command", extra={"user_id": ctx.user_id, "ok": result.ok})
-    _tell(ctx, result.message)
+    ctx.tell(result.message)
 
 
 @subcommand(
@@ -77,7 +72,7 @@ def liquidate(ctx: CommandContext) -> None:
     ctx.ack()
     check = ctx.services.live_ops.check("liquidate", ctx.args, ctx.user_id)
     if not check.ok or check.target is None:
-        _tell(ctx, check.message)
+        ctx.tell(check.message)
         return
     text, blocks = liquidate_confirm_message(check.target, check.message)
-    _tell(ctx, text, blocks)
+    ctx.tell(text, blocks)

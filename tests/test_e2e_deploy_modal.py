@@ -252,7 +252,8 @@ def test_expired_trigger_id_is_explained_instead_of_failing_silently(bot: BotHar
     bot.slack.expire_trigger(trigger)
     response = bot.sender.command("deploy", user_id="UEXPIRED", trigger_id=trigger, channel_id="CWORK")
     assert response.status_code == 200
-    bot.slack.wait_for("chat.postEphemeral", lambda c: c.body.get("user") == "UEXPIRED")
+    # Told through the command's response_url, which belongs to that person in that channel.
+    bot.slack.wait_for("response_url", lambda c: str(c.path).startswith("UEXPIRED/"))
     [told] = bot.slack.ephemerals("UEXPIRED")
     assert "3 seconds" in told["text"] and "/qc deploy" in told["text"]
     assert told["channel"] == "CWORK"
