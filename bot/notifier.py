@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
     from slack_sdk.web import SlackResponse
 
-    from bot.deployer import LeaseHolder
+    from bot.heartbeat import LeaseHolder
     from bot.store import DeployRequest, Store
 
 log = logging.getLogger("bot.notifier")
@@ -41,6 +41,16 @@ _EPHEMERAL_UNREACHABLE = frozenset({"user_not_in_channel", "channel_not_found", 
 # chat.update errors meaning the card message is gone: post a fresh card instead of losing the update.
 _CARD_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found"})
 SENT = "sent"
+
+
+class CardNotifier(Protocol):
+    """The part of the Notifier the deployer and watcher use; it never raises."""
+
+    def refresh_card(self, request_id: str) -> None: ...
+
+    def thread(self, request_id: str, text: str) -> None: ...
+
+    def post_error_list(self, request_id: str, title: str, errors: Sequence[str]) -> None: ...
 
 
 def card_notice() -> Notice:

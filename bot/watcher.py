@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from bot.blocks.common import escape
 from bot.blocks.live_status import live_status_text
-from bot.deployer import CardNotifier, LeaseHolder, _AlwaysHeld
-from bot.notifier import card_notice, error_notices, thread_notice
+from bot.heartbeat import AlwaysHeld, LeaseHolder
+from bot.notifier import CardNotifier, card_notice, error_notices, thread_notice
 from bot.periodic import PeriodicWorker
 from bot.quantconnect.errors import QuantConnectError
 from bot.statuses import LIVE_FAILURE, LIVE_TERMINAL, RUNNING, RequestStatus
@@ -62,7 +62,7 @@ class Watcher(PeriodicWorker):
         self.qc = qc
         self.notifier = notifier
         self.clock = clock
-        self.lease = lease or _AlwaysHeld()
+        self.lease = lease or AlwaysHeld()
         self.batch_size = batch_size
         self.running_interval = settings.watch_running_interval_seconds
         self.max_backoff = max(self.running_interval, min(MAX_BACKOFF_SECONDS, 10 * self.running_interval))

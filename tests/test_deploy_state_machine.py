@@ -89,13 +89,14 @@ def test_a_failure_of_an_earlier_stage_never_overwrites_deploying(world: World) 
     settling = deployer.deploy(request.id)
     assert settling is not None and settling.is_settling
 
-    from bot.deployer import Failure
+    from bot.deploy_stages import Failure
 
-    late = deployer._fail(request.id, S.COMPILING, Failure("No live node", ["all busy"]), "node")
+    late = deployer.stages.fail(request.id, S.COMPILING, Failure("No live node", ["all busy"]), "node")
     assert late is not None and late.status is S.DEPLOYING
     other = world.deployer(store=world.replica("replica-other"))
     assert (
-        other._fail(request.id, S.COMPILING, Failure("Build failed", ["x"]), "compile").status is S.DEPLOYING
+        other.stages.fail(request.id, S.COMPILING, Failure("Build failed", ["x"]), "compile").status
+        is S.DEPLOYING
     )  # type: ignore[union-attr]
     assert "deploy_failed" not in actions(world, request.id)
 
@@ -228,7 +229,7 @@ def test_a_failed_request_quantconnect_shows_running_heals_to_live(world: World)
     world.qc.drop_connection("live/create", create_first=False)
     deployer = world.deployer()
     deployer.deploy(request.id)
-    world.clock.advance(deployer.settle_window.total_seconds() + 1)
+    world.clock.advance(deployer.stages.settle_window.total_seconds() + 1)
     failed = deployer.settle(request.id)
     assert failed is not None and failed.status is S.FAILED
     assert locked_by(world, request.project_id) is None

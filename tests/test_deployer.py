@@ -236,9 +236,9 @@ def _crash_after(world: World, request_id: str, *, send: bool) -> None:
         owned=True,
     )
     assert moved is not None
-    compile_id = deployer._compile(moved)
-    node = deployer._choose_node(moved)
-    body = deployer._build_body(moved, compile_id, node)
+    compile_id = deployer.stages.compile(moved)
+    node = deployer.stages.choose_node(moved)
+    body = deployer.stages.body(moved, compile_id, node)
     now = world.clock()
     dead.transition(
         request_id,
@@ -251,7 +251,7 @@ def _crash_after(world: World, request_id: str, *, send: bool) -> None:
         compile_id=compile_id,
         node_used=node.label,
         deploying_since=now,
-        settle_deadline=now + deployer.settle_window,
+        settle_deadline=now + deployer.stages.settle_window,
     )
     if send:
         world.client.create_live(body)
@@ -280,7 +280,7 @@ def test_deploying_without_a_deployment_fails_only_after_the_settle_window(world
     assert waiting is not None and waiting.status is S.DEPLOYING and waiting.next_check_at is not None
     assert world.store.open_request_for_project(request.project_id) is not None  # still locked
 
-    world.clock.advance(deployer.settle_window.total_seconds() - 60)
+    world.clock.advance(deployer.stages.settle_window.total_seconds() - 60)
     assert deployer.settle(request.id).status is S.DEPLOYING  # type: ignore[union-attr]
     world.clock.advance(61)
     settled = deployer.settle(request.id)

@@ -16,9 +16,9 @@ from slack_sdk import WebClient
 from bot.config import PolicySettings, Settings
 from bot.errors import BotError
 from bot.forms import DeployForm
+from bot.live_create import COMPILE_PLACEHOLDER, NODE_PLACEHOLDER
 from bot.notifier import Notifier
 from bot.policy import Policy
-from bot.request_body import COMPILE_PLACEHOLDER, NODE_PLACEHOLDER
 from bot.requests import RequestRejected, RequestService
 from bot.secrets.env_store import EnvSecretStore
 from bot.secrets.profiles import CredentialProfiles
