@@ -64,6 +64,7 @@ from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.harness import DEPLOY_CHANNEL, REQUESTER, base_env, profile_env
+from tests.support.outbox import outbox_messages
 
 RUNNING_INTERVAL = 60.0
 TARGET_TAKEOVER_SECONDS = 30.0
@@ -160,7 +161,7 @@ def recorded(w: World, deployment: Seeded, status: str) -> list[float]:
     try:
         return [
             m.created_at.timestamp()
-            for m in store.messages(deployment.request_id)
+            for m in outbox_messages(store, deployment.request_id)
             if m.kind == "thread" and str(m.payload.get("text") or "").startswith(announcement)
         ]
     finally:

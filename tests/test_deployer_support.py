@@ -25,6 +25,7 @@ from bot.secrets.env_store import env_name
 from bot.secrets.keys import BROKERAGE_FIELD, profile_key
 from bot.store import DeployRequest, NewRequest, Store
 from tests.fakes.fake_quantconnect import FakeQuantConnect
+from tests.support.outbox import outbox_messages
 
 IB = "InteractiveBrokersSettings"
 
@@ -58,14 +59,14 @@ class RecordingNotifier:
     @property
     def cards(self) -> list[str]:
         """The request id of every queued card refresh, in order."""
-        return [m.request_id or "" for m in self.store.messages() if m.kind == "card"]
+        return [m.request_id or "" for m in outbox_messages(self.store) if m.kind == "card"]
 
     @property
     def threads(self) -> list[tuple[str, str]]:
         """(request id, text) of every thread reply that is not part of an error list."""
         return [
             (m.request_id or "", str(m.payload["text"]))
-            for m in self.store.messages()
+            for m in outbox_messages(self.store)
             if m.kind == "thread" and not _error_list_errors(m.payload)
         ]
 
@@ -73,7 +74,7 @@ class RecordingNotifier:
     def error_lists(self) -> list[tuple[str, str, list[str]]]:
         """(request id, title, errors) of every error list (a list split in parts counts once)."""
         lists: list[tuple[str, str, list[str]]] = []
-        for m in self.store.messages():
+        for m in outbox_messages(self.store):
             errors = _error_list_errors(m.payload) if m.kind == "thread" else None
             if errors is None:
                 continue
@@ -87,7 +88,7 @@ class RecordingNotifier:
     def texts(self, request_id: str | None = None) -> list[str]:
         """Every thread reply, and every error list's title and lines, optionally of one request."""
         out: list[str] = []
-        for m in self.store.messages(request_id):
+        for m in outbox_messages(self.store, request_id):
             if m.kind != "thread":
                 continue
             errors = _error_list_errors(m.payload)

@@ -26,6 +26,7 @@ from bot.store import RequestStatus, Store
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
 from tests.harness import DEPLOY_CHANNEL, eventually, running_bot
+from tests.support.outbox import outbox_messages
 from tests.test_audit import click
 from tests.test_home import IB_PROFILES, ask
 
@@ -164,7 +165,7 @@ def _queued(env: dict[str, str], status: str) -> bool:
     try:
         return any(
             m.sent_at is None and str(m.payload.get("text") or "").startswith(LIVE_STATUS_TEXT[status])
-            for m in store.messages()
+            for m in outbox_messages(store)
         )
     finally:
         store.dispose()

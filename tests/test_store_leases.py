@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store import Notice, RequestStatus, Store, migrations
+from tests.support.outbox import outbox_messages
 from tests.test_store import NOW, new_request
 
 S = RequestStatus
@@ -201,7 +202,7 @@ def test_a_failed_move_queues_nothing(pair: tuple[Store, Store]) -> None:
         now=NOW,
         notices=[Notice(kind="thread", text="never")],
     )
-    assert moved is None and a.messages(rid) == []
+    assert moved is None and outbox_messages(a, rid) == []
 
 
 def test_messages_of_a_dead_replica_are_delivered_by_another(pair: tuple[Store, Store]) -> None:
