@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from slack_sdk import WebClient
 
 from bot.config import PolicySettings, Settings
@@ -77,8 +78,7 @@ def build(slack: FakeSlack, tmp_path: Path, **policy: Any) -> World:
     profiles = CredentialProfiles(EnvSecretStore(env))
     policy.setdefault("approver_user_ids", frozenset({"UAPPROVER1", "UAPPROVER2"}))
     settings = Settings(
-        slack_bot_token=None,  # type: ignore[arg-type]  # never read by the service
-        slack_signing_secret=None,  # type: ignore[arg-type]
+        slack_bot_token=SecretStr("xoxb-unused"),  # never read by the service
         slack_app_token=None,
         deploy_channel_id=CHANNEL,
         policy=PolicySettings(**policy),

@@ -175,3 +175,16 @@ def test_stopping_lets_a_listener_finish_its_slack_call(
         assert len(opened) == 1
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
+
+
+def test_settings_read_a_dotenv_file_under_the_environment(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "SLACK_BOT_TOKEN='xoxb-from-file$NOT_EXPANDED'\nDEPLOY_CHANNEL_ID=CFILE\nAPPROVER_USER_IDS=UFILE\n"
+        "HTTP_THREADS=3\n"
+    )
+    settings = Settings.from_env({"DEPLOY_CHANNEL_ID": "CENV"}, mode="cli", dotenv_path=dotenv)
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-file$NOT_EXPANDED"  # taken literally
+    assert settings.deploy_channel_id == "CENV"  # the real environment wins over the file
+    assert settings.http_threads == 3 and settings.policy.approver_user_ids == frozenset({"UFILE"})
+    assert settings.environ["HTTP_THREADS"] == "3"  # the secret backends read the same mapping
