@@ -26,7 +26,7 @@ from bot.brokerages.errors import FieldErrors
 from bot.errors import BotError
 from bot.ids import NODE_AUTO
 from bot.live_create import live_create_request
-from bot.notifier import card_notice, error_notices, thread_notice
+from bot.notices import CardNotifier, card_notice, error_notices, thread_notice
 from bot.quantconnect.errors import (
     AuthenticationError,
     BuildFailed,
@@ -93,7 +93,7 @@ class DeployStages:
         store: Store,
         qc: QuantConnectClient,
         profiles: CredentialProfiles,
-        notifier: Any,
+        notifier: CardNotifier,
         settings: Settings,
         clock: Callable[[], datetime],
         closing: threading.Event,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.deploy_stages import DeployStages, Failure, HandedBack
 from bot.heartbeat import AlwaysHeld, LeaseHolder
-from bot.notifier import CardNotifier
+from bot.notices import CardNotifier
 from bot.settling import Settler
 from bot.statuses import IN_FLIGHT, RequestStatus
 from bot.store.models import DeployRequest

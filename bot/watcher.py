@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bot.blocks.common import escape
 from bot.blocks.live_status import live_status_text
 from bot.heartbeat import AlwaysHeld, LeaseHolder
-from bot.notifier import CardNotifier, card_notice, error_notices, thread_notice
+from bot.notices import CardNotifier, card_notice, error_notices, thread_notice
 from bot.periodic import PeriodicWorker
 from bot.quantconnect.errors import QuantConnectError
 from bot.statuses import LIVE_FAILURE, LIVE_TERMINAL, RUNNING, RequestStatus

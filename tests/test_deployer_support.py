@@ -18,7 +18,7 @@ from bot.brokerages import registry
 from bot.brokerages.examples import EXAMPLE_PROFILES, example_cash
 from bot.config import PolicySettings, Settings
 from bot.deployer import Deployer
-from bot.notifier import card_notice, error_notices, thread_notice
+from bot.notices import card_notice, error_notices, thread_notice
 from bot.quantconnect.client import QuantConnectClient
 from bot.secrets import CredentialProfiles, EnvSecretStore
 from bot.secrets.env_store import env_name
