@@ -59,16 +59,11 @@ from bot.statuses import IN_FLIGHT, LIVE_TERMINAL, OPEN, RequestStatus
 from bot.store import DeployRequest, Store
 from bot.store import tables as store_tables
 from bot.watcher import Watcher
-from tests import pg
 from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSION, FakeQuantConnect
-from tests.test_deployer_support import (
-    FixedClock,
-    RecordingNotifier,
-    example_profiles,
-    make_client,
-    make_settings,
-    profile_environ,
-)
+from tests.support import pg
+from tests.support.clocks import ManualClock
+from tests.support.examples import example_profiles, profile_env
+from tests.support.world import RecordingNotifier, make_client, make_settings
 
 S = RequestStatus
 EXAMPLES = int(os.environ.get("QC_MODEL_EXAMPLES", "200"))
@@ -164,7 +159,7 @@ class DeployModel(RuleBasedStateMachine):
         qc.clear_faults()
         qc.release_held()
         wipe(url)
-        self.clock = FixedClock()
+        self.clock = ManualClock()
         # QuantConnect's clock and ours agree (within the deployer's skew allowance), as in production: the
         # fake stamps deployments, and checks auth, on the model's time.
         qc._clock = self.epoch
@@ -174,7 +169,7 @@ class DeployModel(RuleBasedStateMachine):
                 approver_user_ids=frozenset(APPROVERS), approvals_paper=0, approvals_live=1
             ),
         )
-        self.profiles = CredentialProfiles(EnvSecretStore(environ=profile_environ(example_profiles())))
+        self.profiles = CredentialProfiles(EnvSecretStore(environ=profile_env(example_profiles())))
         self.replicas: list[Replica] = []
         self.tracked: dict[str, int] = {}  # request id -> its project (one project per request)
         self.healing_due: set[str] = set()  # failed requests whose deployment appeared after they failed

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from bot.recovery import Recovery
 from bot.store import RequestStatus
-from tests.test_deployer_support import World, make_client, make_world, wait_until
+from tests.support.waiting import eventually
+from tests.support.world import World, make_client, make_world
 
 S = RequestStatus
 
@@ -43,7 +44,7 @@ def test_a_replica_starting_during_live_create_leaves_the_request_to_its_owner(w
     result: list[object] = []
     worker = threading.Thread(target=lambda: result.append(owner.deploy(request.id)))
     worker.start()
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.DEPLOYING)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.DEPLOYING, timeout=10)  # type: ignore[union-attr]
 
     starting = world.deployer(store=world.replica("replica-starting"))
     assert starting.resume() == []  # the owner is alive: nothing to take over
@@ -124,7 +125,7 @@ def test_a_database_error_after_create_keeps_the_request_deploying_until_settled
 
     world.clock.advance(10)
     assert deployer.resume() == [request.id]
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
     assert "deploy_failed" not in actions(world, request.id)
     assert len(world.qc.calls_to("live/create")) == 1
 
@@ -176,7 +177,7 @@ def test_a_request_whose_worker_died_is_resumed_by_recovery(world: World) -> Non
     world.clock.advance(21)
     recovery.start()
     try:
-        assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+        eventually(lambda: world.store.get_request(request.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
     finally:
         recovery.stop()
     assert len(world.qc.calls_to("live/create")) == 1
@@ -202,7 +203,7 @@ def test_a_failure_the_database_refused_is_recorded_on_the_next_round(world: Wor
     assert stuck is not None and stuck.status is S.COMPILING and stuck.owner == world.store.replica_id
 
     assert deployer.resume() == [request.id]  # ours, and no worker runs it
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.FAILED)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.FAILED, timeout=10)  # type: ignore[union-attr]
     assert locked_by(world, request.project_id) is None
     assert world.qc.calls_to("live/create") == []
 
@@ -212,7 +213,7 @@ def test_a_stopping_replica_hands_a_compile_back(world: World) -> None:
     world.qc.compile_reads = 10_000  # the build never finishes while we watch
     deployer = world.deployer()
     deployer.submit(request.id)
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.COMPILING)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.COMPILING, timeout=10)  # type: ignore[union-attr]
     deployer.shutdown(wait=True, timeout=10)
     handed = world.store.get_request(request.id)
     assert handed is not None and handed.status is S.COMPILING and handed.owner is None
@@ -220,7 +221,7 @@ def test_a_stopping_replica_hands_a_compile_back(world: World) -> None:
     world.qc.compile_reads = 1
     successor = world.deployer(store=world.replica("replica-next"))
     assert successor.resume() == [request.id]  # at once: no lease to wait for
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
 
 
 def test_a_failed_request_quantconnect_shows_running_heals_to_live(world: World) -> None:

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.brokerages.examples import example_secret_values
 from bot.secrets import CredentialProfiles, EnvSecretStore
 from bot.store import RequestStatus
 from tests.fakes.qc_schema import validate_live_create
-from tests.harness import leaked_secrets
-from tests.test_deployer_support import (
-    IB,
-    World,
-    example_profile,
-    make_client,
-    make_world,
-    profile_environ,
-    wait_until,
-)
+from tests.support.examples import example_profile, example_secret_values, profile_env
+from tests.support.outbound import leaked_secrets
+from tests.support.waiting import eventually
+from tests.support.world import IB, World, make_client, make_world
 
 S = RequestStatus
 
@@ -155,7 +148,7 @@ def test_missing_credential_names_profile_and_field(world: World) -> None:
     brokerage, credentials = example_profile(IB)
     del credentials["ib-password"]
     world.profiles = CredentialProfiles(
-        EnvSecretStore(environ=profile_environ({"ib-partial": (brokerage, credentials)}))
+        EnvSecretStore(environ=profile_env({"ib-partial": (brokerage, credentials)}))
     )
     request = world.request(profile="ib-partial")
 
@@ -216,7 +209,7 @@ def test_recover_resumes_approved_and_compiling(world: World) -> None:
     deployer = world.deployer()
     assert sorted(deployer.recover()) == sorted([approved.id, compiling.id])
     for request in (approved, compiling):
-        assert wait_until(lambda r=request: world.store.get_request(r.id).status is S.LIVE)  # type: ignore[union-attr]
+        eventually(lambda r=request: world.store.get_request(r.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
     assert len(world.qc.calls_to("live/create")) == 2
 
 
@@ -263,7 +256,7 @@ def test_recover_settles_deploying_that_reached_quantconnect(world: World) -> No
     _crash_after(world, request.id, send=True)
     deployer = world.deployer()
     assert deployer.recover() == [request.id]
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
     settled = world.store.get_request(request.id)
     assert settled is not None and settled.status is S.LIVE and settled.owner is None
     assert settled.deploy_id == world.qc.deployments(request.project_id)[0].deploy_id

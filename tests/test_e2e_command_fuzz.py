@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from bot.blocks.modal import ProjectOption
 from bot.ids import Callback
 from tests.fakes.slack_requests import new_trigger_id
-from tests.harness import APPROVERS, BotHarness, eventually, running_bot
-from tests.test_input_properties import ODD_DIGITS, TEXT
+from tests.support.bot import APPROVERS, BotHarness, running_bot
+from tests.support.text import ODD_DIGITS, TEXT
+from tests.support.waiting import eventually
 
 GENERIC = "Something went wrong"
 APPROVER, REQUESTER, OUTSIDER = APPROVERS[0], "UREQUESTER", "UOUTSIDER"

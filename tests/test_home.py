@@ -8,19 +8,17 @@ from typing import Any
 
 from bot.blocks.card import request_card
 from bot.blocks.home import MAX_PENDING_SHOWN, MAX_RUNNING_SHOWN, PendingItem, RunningItem, home_view
-from bot.brokerages.examples import EXAMPLE_PROFILES
-from bot.forms import DeployForm
 from bot.ids import Action, Block
 from bot.store import Deployment, DeployRequest, RequestStatus
 from tests.fakes.fake_slack import view_errors
 from tests.fakes.slack_requests import app_home_opened_event
-from tests.harness import BotHarness, running_bot
-from tests.test_card import make_request as card_request
+from tests.support.bot import BotHarness, running_bot
+from tests.support.examples import IB_PROFILES
+from tests.support.flows import ask
+from tests.support.requests import stored_request
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 S = RequestStatus
-IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]
-IB_PROFILES = {"ib-main": ("InteractiveBrokersBrokerage", IB_CREDENTIALS)}
 
 
 def make_request(index: int = 1, **overrides: Any) -> DeployRequest:
@@ -36,7 +34,7 @@ def make_request(index: int = 1, **overrides: Any) -> DeployRequest:
         "updated_at": NOW,
         "expires_at": NOW + timedelta(minutes=60),
     }
-    return card_request(**{**values, **overrides})
+    return stored_request(**{**values, **overrides})
 
 
 def deployment(request: DeployRequest, status: str) -> Deployment:
@@ -160,28 +158,6 @@ def test_home_for_someone_who_is_not_an_approver_has_no_buttons() -> None:
 
 
 # -- through the running bot -----------------------------------------------------------------------------
-
-
-def ib_form(project_id: int, name: str, *, mode: str = "live") -> DeployForm:
-    """A deploy form for Interactive Brokers (live mode needs one approval by default)."""
-    settings = dict(EXAMPLE_PROFILES["InteractiveBrokersSettings"][0], **{"ib-trading-mode": mode})
-    return DeployForm(
-        model_key="InteractiveBrokersSettings",
-        profile="ib-main",
-        project_id=project_id,
-        project_name=name,
-        version_id="17202",
-        settings=settings,
-        reason="Quarterly rebalance",
-    )
-
-
-def ask(bot: BotHarness, name: str, requester: str = "UREQUESTER") -> DeployRequest:
-    """Create and announce a request for a new project in the fake QuantConnect, as the modal would."""
-    project_id = bot.qc.add_project(name)
-    request = bot.services.requests.create(ib_form(project_id, name), requester_id=requester)
-    bot.services.requests.announce(request)
-    return request
 
 
 def open_home(bot: BotHarness, user_id: str) -> dict[str, Any]:

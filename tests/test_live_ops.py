@@ -16,7 +16,7 @@ from bot.live_report import LiveRow, LiveTarget, StatusReport
 from bot.policy import Policy
 from bot.store import DeployRequest, RequestStatus
 from bot.watcher import Watcher
-from tests.test_deployer_support import World, make_client, make_world
+from tests.support.world import World, make_client, make_world
 
 S = RequestStatus
 APPROVER = "UAPPROVER"

@@ -17,7 +17,6 @@ from bot.blocks.modal import (
     input_block_ids,
 )
 from bot.brokerages import registry
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.brokerages.fields import Support
 from bot.ids import NODE_AUTO, VERSION_LATEST, Action, Block, Callback
 from bot.lean_versions import LeanVersionChoices
@@ -25,6 +24,7 @@ from bot.modal_state import read_state, selected_project
 from bot.quantconnect.models import LeanVersion, Node
 from tests.fakes.fake_slack import view_errors
 from tests.fakes.slack_requests import state_from_view, state_values
+from tests.support.examples import EXAMPLE_PROFILES
 
 MODELS = registry.all_models()
 FIXED_BLOCKS = {
@@ -59,10 +59,6 @@ def _nodes() -> tuple[Node, ...]:
         Node(id="LN-free", name="Live CPU 1"),
         Node(id="LN-busy", name="Live CPU 2", busy=True, used_by="Jane Trader"),
     )
-
-
-def test_there_are_nineteen_models() -> None:
-    assert len(MODELS) == 19
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)

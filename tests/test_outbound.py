@@ -16,7 +16,7 @@ from bot.blocks.outbound import guard_mrkdwn, outbound_body, outbound_payload
 from bot.secrets.masking import DEFAULT_REGISTRY
 from bot.slack_client import OutboundWebClient, OutboundWebhookClient
 from tests.fakes.fake_slack import FakeSlack
-from tests.outbound_checks import foreign_sequences
+from tests.support.outbound import foreign_sequences
 
 SECRET = "s3cr3t-outbound-value"
 SEQUENCES = [

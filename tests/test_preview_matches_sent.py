@@ -10,7 +10,7 @@ import pytest
 from bot.brokerages import MASK, data_providers_for, registry
 from bot.live_create import COMPILE_PLACEHOLDER, NODE_PLACEHOLDER, preview
 from bot.statuses import RequestStatus
-from tests.test_deployer_support import World, make_world
+from tests.support.world import World, make_world
 
 # Every credential field name of every model: what the mask replaces, wherever it stands in the body.
 CREDENTIAL_NAMES = frozenset(

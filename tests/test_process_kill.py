@@ -25,10 +25,11 @@ from bot.ids import Action
 from bot.store import RequestStatus, Store
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import DEPLOY_CHANNEL, eventually, running_bot
+from tests.support.bot import DEPLOY_CHANNEL, running_bot
+from tests.support.examples import IB_PROFILES
+from tests.support.flows import ask, click
 from tests.support.outbox import outbox_messages
-from tests.test_audit import click
-from tests.test_home import IB_PROFILES, ask
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

@@ -30,23 +30,9 @@ from bot.quantconnect import (
 )
 from tests.fakes import qc_schema
 from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSIONS, FakeQuantConnect
+from tests.support.clocks import SleepingClock
 
 IB_PASSWORD = "ib-pa55word-never-logged"
-
-
-class FakeClock:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -61,12 +47,12 @@ def project_id(qc: FakeQuantConnect) -> int:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> SleepingClock:
+    return SleepingClock()
 
 
 @pytest.fixture
-def client(qc: FakeQuantConnect, clock: FakeClock) -> Iterator[QuantConnectClient]:
+def client(qc: FakeQuantConnect, clock: SleepingClock) -> Iterator[QuantConnectClient]:
     with QuantConnectClient(
         qc.user_id,
         SecretStr(qc.api_token),
@@ -257,7 +243,7 @@ def test_stale_timestamp_gets_http_401(qc: FakeQuantConnect) -> None:
 
 
 def test_reads_retry_server_errors(
-    client: QuantConnectClient, qc: FakeQuantConnect, clock: FakeClock, project_id: int
+    client: QuantConnectClient, qc: FakeQuantConnect, clock: SleepingClock, project_id: int
 ) -> None:
     qc.fail("projects/read", status=500, times=2)
     assert [p.project_id for p in client.read_projects()] == [project_id]
@@ -401,7 +387,7 @@ def test_find_deployment_since(client: QuantConnectClient, qc: FakeQuantConnect,
 
 
 def test_wait_for_compile_polls_fast_then_slow(
-    client: QuantConnectClient, qc: FakeQuantConnect, clock: FakeClock, project_id: int
+    client: QuantConnectClient, qc: FakeQuantConnect, clock: SleepingClock, project_id: int
 ) -> None:
     qc.compile_reads = 4
     compile_id = client.create_compile(project_id).compile_id
@@ -427,7 +413,7 @@ def test_wait_for_compile_build_error_carries_logs(
 
 
 def test_wait_for_compile_times_out(
-    client: QuantConnectClient, qc: FakeQuantConnect, clock: FakeClock, project_id: int
+    client: QuantConnectClient, qc: FakeQuantConnect, clock: SleepingClock, project_id: int
 ) -> None:
     qc.compile_reads = 10_000
     compile_id = client.create_compile(project_id).compile_id

@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +26,12 @@ from bot.secrets.profiles import CredentialProfiles
 from bot.store import RequestStatus, Store
 from bot.sweeper import ExpirySweeper
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import profile_env
+from tests.support.clocks import ManualClock
+from tests.support.examples import profile_env
 
 S = RequestStatus
 CHANNEL = "CDEPLOY"
 IB_SECRETS = {"ib-user-name": "trader-joe-77", "ib-password": "hunter2-Sup3rSecret", "ib-account": "U7654321"}
-
-
-class Clock:
-    """A clock tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -49,7 +40,7 @@ class World:
 
     slack: FakeSlack
     store: Store
-    clock: Clock
+    clock: ManualClock
     notifier: Notifier
     service: RequestService
     submitted: list[str] = field(default_factory=list)
@@ -62,7 +53,7 @@ def slack() -> Iterator[FakeSlack]:
 
 
 def build(slack: FakeSlack, tmp_path: Path, **policy: Any) -> World:
-    clock = Clock()
+    clock = ManualClock()
     store = Store(f"sqlite:///{tmp_path / 'requests.sqlite3'}")
     client = WebClient(token=slack.bot_token, base_url=slack.base_url, timeout=5)
     env = profile_env(

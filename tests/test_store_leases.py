@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from bot.store import Notice, RequestStatus, Store, migrations
 from tests.support.outbox import outbox_messages
-from tests.test_store import NOW, new_request
+from tests.support.requests import NOW, new_request
 
 S = RequestStatus
 LEASE = 20.0

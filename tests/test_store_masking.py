@@ -13,7 +13,7 @@ from bot.blocks.audit import event_line
 from bot.secrets import DEFAULT_REGISTRY
 from bot.store import RequestStatus, Store
 from bot.store.models import AuditEvent
-from tests.test_store import NOW, new_request
+from tests.support.requests import NOW, new_request
 
 S = RequestStatus
 SECRET = "echoed-broker-pass-91"

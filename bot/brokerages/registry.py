@@ -58,7 +58,7 @@ _LEGACY: dict[str, type[BrokerageSettings]] = {LegacyLiveAlgorithmSettings.key: 
 
 
 def all_models() -> tuple[type[BrokerageSettings], ...]:
-    """The 19 brokerage settings models of the seed, in display order (QuantConnect paper first)."""
+    """Every brokerage settings model of the seed, in display order (QuantConnect paper first)."""
     return _MODELS
 
 
