@@ -7,7 +7,6 @@ against the fake QuantConnect over HTTP. Time for leases and settle windows is a
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def test_a_replica_taking_over_a_create_in_flight_waits_for_quantconnect(world: 
     """Defect 1, the owner dies mid-create: the successor settles through live/read and never fails it."""
     request = world.request()
     dying = world.replica("replica-dying", lease_seconds=20)
-    world.qc.delay("live/create", 1.5)
+    world.qc.hold("live/create")  # QuantConnect acts on it only when released
     impatient = make_client(world.qc, timeout=0.3)
     try:
         world.deployer(store=dying, qc=impatient).deploy(request.id)
@@ -73,7 +72,7 @@ def test_a_replica_taking_over_a_create_in_flight_waits_for_quantconnect(world: 
     assert early is not None and early.status is S.DEPLOYING and early.owner == "replica-successor"
     assert locked_by(world, request.project_id) == request.id
 
-    world.qc.wait_idle()
+    world.qc.release_held()
     world.clock.advance(5)
     done = successor.deploy(request.id)
     assert done is not None and done.status is S.LIVE
@@ -131,28 +130,25 @@ def test_a_database_error_after_create_keeps_the_request_deploying_until_settled
 def test_a_create_that_appears_long_after_its_timeout_goes_live(world: World) -> None:
     """Defect 3: QuantConnect acting after the client gave up used to leave a failed, unwatched request."""
     request = world.request()
-    world.qc.delay("live/create", 2.0)
+    world.qc.hold("live/create")  # QuantConnect sits on the create until released, long after the timeout
     impatient = make_client(world.qc, timeout=0.2)
     try:
         deployer = world.deployer(qc=impatient)
         first = deployer.deploy(request.id)
         assert first is not None and first.is_settling
-        checks = 0
-        while world.qc.deployments(request.project_id) == []:
-            world.clock.advance(10)
-            checks += 1
+        for _ in range(5):  # five minutes of checks: QuantConnect shows nothing yet
+            world.clock.advance(60)
             assert deployer.settle(request.id).status is S.DEPLOYING  # type: ignore[union-attr]
-            time.sleep(0.1)
-        world.qc.wait_idle()
+        world.qc.release_held()
         world.clock.advance(60)
         done = deployer.settle(request.id)
     finally:
         impatient.close()
-    assert checks >= 1
     assert done is not None and done.status is S.LIVE and done.deploy_id
     deployment = world.store.get_deployment(request.id)
     assert deployment is not None and deployment.lease_owner == world.store.replica_id  # watched
     assert locked_by(world, request.project_id) == request.id
+    assert len(world.qc.calls_to("live/create")) == 1
 
 
 def test_a_request_whose_worker_died_is_resumed_by_recovery(world: World) -> None:
