@@ -12,8 +12,8 @@ still shows nothing after the settle window (the create timeout plus SETTLE_SECO
 settles: its owner asks live/read with backoff, the card says it waits for QuantConnect, the project stays
 locked. Whoever takes the request over after a crash carries on settling with the same deadline.
 
-Self-healing: a request the bot recorded as failed whose deployment QuantConnect shows running after all goes
-back to `live`, watched, with Stop and Liquidate on its card.
+Self-healing: a request the bot recorded as failed whose deployment QuantConnect shows after all (running,
+or queued on its way there) goes back to `live`, watched, with Stop and Liquidate on its card.
 """
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ class Deployer:
         )
 
     def heal(self) -> list[str]:
-        """Move requests recorded as failed back to live when QuantConnect shows them running; returns ids."""
+        """Failed requests whose deployment QuantConnect shows after all go back to live; returns ids."""
         if self._closing.is_set() or not self.lease.holds():
             return []
         now = self.clock()
@@ -300,7 +300,8 @@ class Deployer:
         if not candidates:
             return []
         try:
-            running = self.qc.list_live(status="Running")
+            # Not just "Running": a deployment still queued or starting is on its way to real trading too.
+            running = [live for live in self.qc.list_live() if live.status not in TERMINAL_STATUSES]
         except QuantConnectError as exc:
             log.info("self-healing skipped: live/list failed", extra={"error": type(exc).__name__})
             return []
@@ -316,7 +317,8 @@ class Deployer:
                 found.status,
                 action="healed",
                 from_status=S.FAILED,
-                text=f"🩹 QuantConnect shows deployment `{escape(found.deploy_id)}` running after all, "
+                text=f"🩹 QuantConnect shows deployment `{escape(found.deploy_id)}` ({escape(found.status)}) "
+                "after all, "
                 "although I had recorded this request as failed. It is live now: I watch it and the card "
                 "has Stop and Liquidate again.",
             )
