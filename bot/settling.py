@@ -5,8 +5,8 @@ when QuantConnect still shows nothing after the settle window. Until then its ow
 backoff, the card says it waits for QuantConnect, the project stays locked; whoever takes it over after a
 crash carries on with the same deadline.
 
-Self-healing: a request the bot recorded as failed whose deployment QuantConnect shows running after all goes
-back to `live`, watched, with Stop and Liquidate on its card.
+Self-healing: a request the bot recorded as failed whose deployment QuantConnect shows after all (running,
+or queued on its way there) goes back to `live`, watched, with Stop and Liquidate on its card.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from bot.blocks.common import escape
 from bot.deploy_stages import DeployStages, Failure, next_check_delay
 from bot.quantconnect.errors import QuantConnectError
-from bot.statuses import RUNNING, RequestStatus
+from bot.statuses import LIVE_TERMINAL, RequestStatus
 from bot.store.models import DeployRequest
 
 if TYPE_CHECKING:
@@ -95,13 +95,14 @@ class Settler:
         return self.store.get_request(request.id)
 
     def heal(self) -> list[str]:
-        """Move requests recorded as failed back to live when QuantConnect shows them running; returns ids."""
+        """Failed requests whose deployment QuantConnect shows after all go back to live; returns ids."""
         now = self.clock()
         candidates = self.store.healable_requests(now - HEAL_HORIZON)
         if not candidates:
             return []
         try:
-            running = self.qc.list_live(status=RUNNING)
+            # Not just "Running": a deployment still queued or starting is on its way to real trading too.
+            running = [live for live in self.qc.list_live() if live.status not in LIVE_TERMINAL]
         except QuantConnectError as exc:
             log.info("self-healing skipped: live/list failed", extra={"error": type(exc).__name__})
             return []
@@ -117,7 +118,8 @@ class Settler:
                 found.status,
                 action="healed",
                 from_status=S.FAILED,
-                text=f"🩹 QuantConnect shows deployment `{escape(found.deploy_id)}` running after all, "
+                text=f"🩹 QuantConnect shows deployment `{escape(found.deploy_id)}` ({escape(found.status)}) "
+                "after all, "
                 "although I had recorded this request as failed. It is live now: I watch it and the card "
                 "has Stop and Liquidate again.",
             )
