@@ -23,6 +23,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.live_status import live_status_text
+from bot.blocks.notify_fields import notification_summary
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
 from bot.statuses import IN_QUEUE, RequestStatus
@@ -259,6 +260,8 @@ def request_card(
         )
     if request.cash:
         blocks.append(section("*Starting cash*\n" + bounded_lines(cash_lines(request.cash), noun="balances")))
+    if request.notify_events:
+        blocks.append(section(notification_summary(request.notify_events, request.notify_targets)))
     reason = request.reason.strip() or "(none given)"
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
     blocks.extend(_phase_blocks(request, deployment, model_name, now))

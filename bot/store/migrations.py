@@ -52,9 +52,16 @@ def _leases_and_outbox(connection: sa.Connection) -> None:
     tables.outbox.create(connection)
 
 
+def _notifications(connection: sa.Connection) -> None:
+    """The QuantConnect notifications a request asks for: event names and preset names."""
+    for column in ("notify_events", "notify_targets"):
+        connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN {column} JSON NOT NULL DEFAULT '[]'")
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
+    MigrationStep(3, "QuantConnect notification events and presets of a request", _notifications),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

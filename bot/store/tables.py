@@ -102,6 +102,9 @@ requests = sa.Table(
     sa.Column("cash", MaskedJSON(), nullable=False),
     sa.Column("data_providers", _json(), nullable=False),
     sa.Column("automatic_redeploy", sa.Boolean, nullable=False),
+    # QuantConnect notifications: event names and preset names (the values stay in the secret store).
+    sa.Column("notify_events", _json(), nullable=False, server_default="[]"),
+    sa.Column("notify_targets", _json(), nullable=False, server_default="[]"),
     sa.Column("reason", MaskedText, nullable=False),
     sa.Column("requester_id", sa.String(50), nullable=False),
     sa.Column("is_paper", sa.Boolean, nullable=False),
