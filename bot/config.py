@@ -129,6 +129,9 @@ class Settings(EnvSettings):
     watch_running_interval_seconds: Annotated[float, number(0.05)] = Field(
         60.0, validation_alias="WATCH_RUNNING_INTERVAL_SECONDS"
     )
+    fills_interval_seconds: Annotated[float, number(0)] = Field(
+        60.0, validation_alias="FILLS_INTERVAL_SECONDS"
+    )
     project_cache_seconds: Annotated[float, number(0)] = Field(
         300.0, validation_alias="PROJECT_CACHE_SECONDS"
     )

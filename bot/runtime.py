@@ -40,6 +40,7 @@ def build_services(
     """Wire every service from settings; nothing starts running here."""
     from bot.audit_trail import AuditTrail
     from bot.deployer import Deployer
+    from bot.fills import FillFollower
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
     from bot.live_ops import LiveOps
@@ -112,6 +113,7 @@ def build_services(
         home=AppHome(store, policy, slack, settings, clock),
         audit=AuditTrail(store, policy),
         clock=clock,
+        fills=FillFollower(store, qc, clock, every_seconds=settings.fills_interval_seconds, lease=heartbeat),
     )
 
 
@@ -152,6 +154,8 @@ class BotRuntime:
         services.notifier.start()
         services.recovery.start()
         services.watcher.start()
+        if services.fills is not None:
+            services.fills.start()
         services.sweeper.start()
         log.info("workers started", extra={"replica": services.store.replica_id})
 
@@ -199,6 +203,7 @@ class BotRuntime:
             lambda: services.sweeper.stop(left()),
             # Running deployments finish their step or hand the request back; queued ones go back at once.
             lambda: services.deployer.shutdown(wait=True, timeout=left()),
+            lambda: services.fills.stop(left()) if services.fills is not None else None,
             lambda: services.watcher.stop(left()),
             lambda: services.notifier.close(left()),
             services.heartbeat.stop,

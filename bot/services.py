@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.audit_trail import AuditTrail
     from bot.config import Settings
     from bot.deployer import Deployer
+    from bot.fills import FillFollower
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
     from bot.live_ops import LiveOps
@@ -65,6 +66,7 @@ class Services:
     audit: AuditTrail
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
+    fills: FillFollower | None = None
 
     @property
     def lookups(self) -> Lookups:

@@ -1,4 +1,4 @@
-"""`python -m bot check` reports every notification preset: where it sends, or what is wrong; never a secret."""
+"""`python -m bot check` reports each notification preset: where it sends or what is wrong."""
 
 from __future__ import annotations
 

@@ -58,10 +58,16 @@ def _notifications(connection: sa.Connection) -> None:
         connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN {column} JSON NOT NULL DEFAULT '[]'")
 
 
+def _fill_cursors(connection: sa.Connection) -> None:
+    """Where the following of each running deployment's orders stands."""
+    tables.fill_cursors.create(connection)
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
     MigrationStep(3, "QuantConnect notification events and presets of a request", _notifications),
+    MigrationStep(4, "fill cursors: how far each running deployment's orders were reported", _fill_cursors),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

@@ -209,6 +209,22 @@ outbox = sa.Table(
     sa.Index("ix_outbox_request", "request_id", "sent_at"),
 )
 
+# Following a running deployment's orders (live/orders/read): every order below `next_index` has been read;
+# `open_orders` are the [index, order id] pairs among them that were not final yet. Advanced in the same
+# transaction as the thread message that reports the orders, so each is reported exactly once.
+fill_cursors = sa.Table(
+    "fill_cursors",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("next_index", sa.BigInteger, nullable=False),
+    sa.Column("open_orders", _json(), nullable=False),
+    sa.Column("next_read_at", UTCDateTime, nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("reported", sa.BigInteger, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 project_locks = sa.Table(
     "project_locks",
     metadata,
