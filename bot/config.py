@@ -132,6 +132,9 @@ class Settings(EnvSettings):
     fills_interval_seconds: Annotated[float, number(0)] = Field(
         60.0, validation_alias="FILLS_INTERVAL_SECONDS"
     )
+    fills_idle_max_seconds: Annotated[float, number(0)] = Field(
+        300.0, validation_alias="FILLS_IDLE_MAX_SECONDS"
+    )
     project_cache_seconds: Annotated[float, number(0)] = Field(
         300.0, validation_alias="PROJECT_CACHE_SECONDS"
     )

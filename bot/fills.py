@@ -5,8 +5,9 @@ deployment is followed by one replica at a time and taken over with it. Each pas
 where the stored cursor stands (paging by index, at most MAX_PAGES pages), and moves the cursor in the same
 transaction as the one thread message that reports them: a restart or a take-over neither repeats nor skips
 an order. A deployment is read at most once per FILLS_INTERVAL_SECONDS, so it gets at most one message per
-interval however many orders fill; when QuantConnect fails, the cursor stays and the next reads back off,
-so the gap is filled once it answers.
+interval however many orders fill; one whose reads find nothing new is read less and less often, up to
+FILLS_IDLE_MAX_SECONDS. When QuantConnect fails, the cursor stays and the next reads back off, so the gap is
+filled once it answers.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class FillFollower(PeriodicWorker):
         clock: Callable[[], datetime],
         *,
         every_seconds: float,
+        idle_max_seconds: float | None = None,
         lease: LeaseHolder | None = None,
         batch_size: int = 50,
         max_pages: int = MAX_PAGES,
@@ -58,6 +60,9 @@ class FillFollower(PeriodicWorker):
         self.qc = qc
         self.clock = clock
         self.every = every_seconds
+        # A deployment whose reads keep finding nothing is read less often, up to this (QuantConnect refreshes
+        # its orders snapshot about every 10 minutes anyway); the first new order brings it back to `every`.
+        self.idle_max = max(every_seconds, idle_max_seconds or every_seconds)
         self.lease = lease or AlwaysHeld()
         self.batch_size = batch_size
         self.max_pages = max_pages
@@ -110,6 +115,8 @@ class FillFollower(PeriodicWorker):
             # QuantConnect is still preparing the snapshot: nothing read, nothing moved.
             return self._reschedule(cursor, now + timedelta(seconds=self.every), 0, now)
         batch = next_batch(cursor, plan, orders)
+        idle = 0 if batch.changed or batch.open_orders != cursor.open_orders else cursor.idle + 1
+        wait = min(self.every * 2**idle, self.idle_max)
         notices = []
         if batch.changed:
             request = self.store.get_request(cursor.request_id)
@@ -120,11 +127,12 @@ class FillFollower(PeriodicWorker):
             cursor,
             next_index=batch.next_index,
             open_orders=batch.open_orders,
-            next_read_at=now + timedelta(seconds=self.every),
+            next_read_at=now + timedelta(seconds=wait),
             failures=0,
             reported=len(batch.orders),
             now=now,
             notices=notices,
+            idle=idle,
         )
         if batch.orders and moved:
             log.info("orders reported", extra={"request_id": cursor.request_id, "count": len(batch.orders)})
@@ -140,6 +148,7 @@ class FillFollower(PeriodicWorker):
             failures=failures,
             reported=0,
             now=now,
+            idle=cursor.idle,
         )
 
     def _read(self, project_id: int, start: int) -> list[LiveOrder] | None:

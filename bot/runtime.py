@@ -113,7 +113,14 @@ def build_services(
         home=AppHome(store, policy, slack, settings, clock),
         audit=AuditTrail(store, policy),
         clock=clock,
-        fills=FillFollower(store, qc, clock, every_seconds=settings.fills_interval_seconds, lease=heartbeat),
+        fills=FillFollower(
+            store,
+            qc,
+            clock,
+            every_seconds=settings.fills_interval_seconds,
+            idle_max_seconds=settings.fills_idle_max_seconds,
+            lease=heartbeat,
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +67,23 @@ def test_fills_are_batched_one_message_per_interval(world: World) -> None:
     cursor = world.store.get_fill_cursor(request.id)
     assert cursor is not None and cursor.next_index == 6 and cursor.reported == 6
     assert [e.action for e in world.store.events(request_id=request.id)].count("orders_reported") == 2
+
+
+def test_a_quiet_deployment_is_read_less_often_until_an_order_comes(world: World) -> None:
+    request = running(world)
+    fills = FillFollower(world.store, world.client, world.clock, every_seconds=INTERVAL, idle_max_seconds=240)
+    reads_at = []
+    for _ in range(12):
+        before = len(world.qc.calls_to("live/orders/read"))
+        fills.run_once(world.clock.advance(INTERVAL))
+        if len(world.qc.calls_to("live/orders/read")) > before:
+            reads_at.append(world.clock())
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(reads_at)]
+    assert gaps == [120.0, 240.0, 240.0]
+    world.qc.orders.add(request.project_id, 1)
+    fills.run_once(world.clock.advance(240))
+    assert listed_ids(messages(world, request.id)) == [1]
+    assert world.store.get_fill_cursor(request.id).idle == 0  # type: ignore[union-attr]
 
 
 def test_a_burst_is_paged_and_summarised_within_slacks_limits(world: World) -> None:

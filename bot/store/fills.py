@@ -34,6 +34,7 @@ class FillCursor(BaseModel):
     open_orders: tuple[tuple[int, int | None], ...] = ()
     next_read_at: datetime | None = None
     failures: int = 0
+    idle: int = 0
     reported: int = 0
     revision: int = 0
 
@@ -83,6 +84,7 @@ class FillStore(StoreBase):
         failures: int,
         reported: int,
         now: datetime,
+        idle: int = 0,
         notices: Sequence[Notice] = (),
     ) -> bool:
         """Move the cursor from `cursor` (compare-and-set on its revision) and queue `notices` with it.
@@ -96,6 +98,7 @@ class FillStore(StoreBase):
             "open_orders": [list(pair) for pair in open_orders],
             "next_read_at": next_read_at,
             "failures": failures,
+            "idle": idle,
             "reported": cursor.reported + reported,
             "revision": cursor.revision + 1,
             "updated_at": now,
@@ -155,6 +158,7 @@ def _cursor_of(row: sa.Row[Any]) -> FillCursor:
         open_orders=tuple((int(index), order_id) for index, order_id in data["open_orders"] or []),
         next_read_at=data["next_read_at"],
         failures=data["failures"],
+        idle=data["idle"],
         reported=data["reported"],
         revision=data["revision"],
     )

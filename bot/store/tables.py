@@ -220,6 +220,8 @@ fill_cursors = sa.Table(
     sa.Column("open_orders", _json(), nullable=False),
     sa.Column("next_read_at", UTCDateTime, nullable=True),
     sa.Column("failures", sa.Integer, nullable=False),
+    # Reads in a row that found nothing new: the next read waits longer (see bot/fills.py).
+    sa.Column("idle", sa.Integer, nullable=False),
     sa.Column("reported", sa.BigInteger, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
