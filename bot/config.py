@@ -135,6 +135,9 @@ class Settings(EnvSettings):
     fills_idle_max_seconds: Annotated[float, number(0)] = Field(
         300.0, validation_alias="FILLS_IDLE_MAX_SECONDS"
     )
+    statistics_refresh_seconds: Annotated[float, number(0)] = Field(
+        300.0, validation_alias="STATISTICS_REFRESH_SECONDS"
+    )
     project_cache_seconds: Annotated[float, number(0)] = Field(
         300.0, validation_alias="PROJECT_CACHE_SECONDS"
     )

@@ -27,7 +27,8 @@ def test_a_version_2_database_is_upgraded_and_keeps_its_requests(store_url: str)
         with store.engine.begin() as connection:
             for column in ("notify_events", "notify_targets"):
                 connection.execute(sa.text(f"ALTER TABLE requests DROP COLUMN {column}"))
-            connection.execute(sa.text("DROP TABLE fill_cursors"))
+            for table in ("fill_cursors", "live_statistics", "digest_claims"):
+                connection.execute(sa.text(f"DROP TABLE {table}"))
             connection.execute(sa.text("DELETE FROM schema_version WHERE version > 2"))
         assert store.schema_current() is False
         assert store.migrate() == migrations.LATEST_VERSION

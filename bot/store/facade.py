@@ -9,9 +9,19 @@ from bot.store.fills import FillStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore
 from bot.store.requests import RequestStore
+from bot.store.statistics import StatisticsStore
 
 
-class Store(RequestStore, ApprovalStore, DeploymentStore, AuditStore, LeaseStore, OutboxStore, FillStore):
+class Store(
+    RequestStore,
+    ApprovalStore,
+    DeploymentStore,
+    AuditStore,
+    LeaseStore,
+    OutboxStore,
+    FillStore,
+    StatisticsStore,
+):
     """Persistent state of the bot; one transaction per call, never a secret.
 
     Requests and their approvals, deployments, the audit trail, replica leases and ownership, and the Slack

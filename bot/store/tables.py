@@ -227,6 +227,27 @@ fill_cursors = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# The last runtime statistics (equity, P&L, fees, holdings) live/read gave for a running deployment, and
+# when the card last showed them (it is refreshed in place at most every few minutes).
+live_statistics = sa.Table(
+    "live_statistics",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("statistics", MaskedJSON(), nullable=False),
+    sa.Column("read_at", UTCDateTime, nullable=False),
+    sa.Column("shown_at", UTCDateTime, nullable=True),
+)
+
+# One row per day and channel whose daily digest was posted (or is queued): the claim that makes it once.
+digest_claims = sa.Table(
+    "digest_claims",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("channel_id", sa.String(50), primary_key=True),
+    sa.Column("claimed_by", sa.String(200), nullable=False),
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+)
+
 project_locks = sa.Table(
     "project_locks",
     metadata,

@@ -251,6 +251,8 @@ class FakeQuantConnect:
         self.lean_versions: list[dict[str, Any]] = [dict(version) for version in FAKE_LEAN_VERSIONS]
         # live/orders/read: tests add orders with `qc.orders.add(project_id, n)` (fake_live_orders.py).
         self.orders = FakeLiveOrders()
+        # live/read's runtimeStatistics per project (RuntimeStatistics in the OpenAPI file); none unless set.
+        self.runtime_statistics: dict[int, dict[str, str]] = {}
         self._lock = threading.RLock()
         self._projects: dict[int, FakeProject] = {}
         self._compiles: dict[str, FakeCompile] = {}
@@ -675,6 +677,11 @@ class FakeQuantConnect:
             "message": deployment.message or "",
             "projectName": self._projects[deployment.project_id].name,
             "subscription": "Strategy Equity",
+            "runtimeStatistics": (
+                dict(self.runtime_statistics.get(deployment.project_id, {}))
+                if deployment.status == "Running"
+                else {}
+            ),
         }
 
     def _advance(self, project: FakeProject, deployment: FakeDeployment) -> None:
