@@ -40,6 +40,7 @@ def build_services(
     """Wire every service from settings; nothing starts running here."""
     from bot.audit_trail import AuditTrail
     from bot.deployer import Deployer
+    from bot.digest import DailyDigest
     from bot.fills import FillFollower
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
@@ -121,6 +122,13 @@ def build_services(
             idle_max_seconds=settings.fills_idle_max_seconds,
             lease=heartbeat,
         ),
+        digest=DailyDigest(
+            store,
+            clock,
+            at=settings.digest_time_utc,
+            default_channel=settings.deploy_channel_id,
+            lease=heartbeat,
+        ),
     )
 
 
@@ -163,6 +171,8 @@ class BotRuntime:
         services.watcher.start()
         if services.fills is not None:
             services.fills.start()
+        if services.digest is not None:
+            services.digest.start()
         services.sweeper.start()
         log.info("workers started", extra={"replica": services.store.replica_id})
 
@@ -211,6 +221,7 @@ class BotRuntime:
             # Running deployments finish their step or hand the request back; queued ones go back at once.
             lambda: services.deployer.shutdown(wait=True, timeout=left()),
             lambda: services.fills.stop(left()) if services.fills is not None else None,
+            lambda: services.digest.stop(left()) if services.digest is not None else None,
             lambda: services.watcher.stop(left()),
             lambda: services.notifier.close(left()),
             services.heartbeat.stop,

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.audit_trail import AuditTrail
     from bot.config import Settings
     from bot.deployer import Deployer
+    from bot.digest import DailyDigest
     from bot.fills import FillFollower
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
@@ -67,6 +68,7 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
     fills: FillFollower | None = None
+    digest: DailyDigest | None = None
 
     @property
     def lookups(self) -> Lookups:

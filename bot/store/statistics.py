@@ -3,7 +3,7 @@ that shows them (at most every few minutes), queued in the same transaction as t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,8 +72,17 @@ class StatisticsStore(StoreBase):
             ).first()
             return None if row is None else LiveStatistics.model_validate(row._asdict())
 
-    def claim_digest(self, day: str, channel_id: str, *, now: datetime) -> bool:
-        """Claim `day`'s digest for `channel_id`: True for exactly one caller across replicas and restarts."""
+    def digest_claimed(self, day: str, channel_id: str) -> bool:
+        """Whether `day`'s digest of `channel_id` was claimed (posted or queued) already."""
+        query = sa.select(digest_claims.c.day).where(
+            digest_claims.c.day == day, digest_claims.c.channel_id == channel_id
+        )
+        with self._reader.begin() as connection:
+            return connection.execute(query).first() is not None
+
+    def claim_digest(self, day: str, channel_id: str, notices: Sequence[Notice], *, now: datetime) -> bool:
+        """Claim `day`'s digest of `channel_id` and queue it in one transaction: True for exactly one caller
+        across replicas and restarts (the outbox then delivers it once)."""
         aware(now)
         try:
             with self._writing() as connection:
@@ -81,6 +90,10 @@ class StatisticsStore(StoreBase):
                     sa.insert(digest_claims),
                     {"day": day, "channel_id": channel_id, "claimed_by": self.replica_id, "claimed_at": now},
                 )
+                queued = queue_notices(
+                    connection, None, notices, owner=self.replica_id, now=now, channel_id=channel_id
+                )
         except sa.exc.IntegrityError:
             return False
+        self._queued(queued)
         return True
