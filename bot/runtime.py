@@ -45,6 +45,7 @@ def build_services(
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
     from bot.live_ops import LiveOps
+    from bot.live_orders import LiveOrdersQuery
     from bot.notifier import Notifier
     from bot.policy import Policy
     from bot.projects import ProjectCatalog
@@ -91,6 +92,7 @@ def build_services(
         store, qc, profiles, notifier, settings, clock, max_workers=settings.deploy_workers, lease=heartbeat
     )
     requests = RequestService(store, policy, profiles, notifier, deployer.submit, settings, clock)
+    live_ops = LiveOps(store, qc, policy, notifier, clock)
     return Services(
         settings=settings,
         store=store,
@@ -103,7 +105,8 @@ def build_services(
         requests=requests,
         deployer=deployer,
         watcher=Watcher(store, qc, notifier, settings, clock, lease=heartbeat),
-        live_ops=LiveOps(store, qc, policy, notifier, clock),
+        live_ops=live_ops,
+        orders=LiveOrdersQuery(store, qc, policy, live_ops),
         sweeper=ExpirySweeper(store, clock, interval=30.0),
         heartbeat=heartbeat,
         recovery=Recovery(

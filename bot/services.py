@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
     from bot.live_ops import LiveOps
+    from bot.live_orders import LiveOrdersQuery
     from bot.lookups import Lookups
     from bot.notifier import Notifier
     from bot.policy import Policy
@@ -69,6 +70,7 @@ class Services:
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
     fills: FillFollower | None = None
     digest: DailyDigest | None = None
+    orders: LiveOrdersQuery | None = None
 
     @property
     def lookups(self) -> Lookups:
