@@ -33,23 +33,22 @@ class StatisticsStore(StoreBase):
     def record_statistics(
         self, request_id: str, statistics: Mapping[str, str], *, now: datetime, show_every: float
     ) -> bool:
-        """Store the newest statistics; True when the card is to show them (queued in this transaction).
+        """Keep new statistics for the card to show; True when it will (its refresh queued in this transaction).
 
         The card is refreshed only when the values changed and it last showed them `show_every` seconds ago
         or more, so a card is edited at most every few minutes however often live/read is asked.
         """
         aware(now)
         values = {str(k): str(v) for k, v in statistics.items()}
-        with self._writing() as connection:
-            row = connection.execute(
-                sa.select(live_statistics).where(live_statistics.c.request_id == request_id)
-            ).first()
-            if row is not None and (
-                dict(row.statistics) == values
-                or (row.shown_at is not None and now - row.shown_at < timedelta(seconds=show_every))
-            ):
-                # Unchanged, or shown too recently: the stored (shown) values stay until the next refresh.
+        query = sa.select(live_statistics).where(live_statistics.c.request_id == request_id)
+        # Most polls bring nothing to show: decide on a read, and take the write lock only to show.
+        with self._reader.begin() as connection:
+            if not self._due(connection.execute(query).first(), values, now, show_every):
                 return False
+        with self._writing() as connection:
+            row = connection.execute(query).first()
+            if not self._due(row, values, now, show_every):
+                return False  # another poll showed them meanwhile
             update: dict[str, Any] = {"statistics": values, "read_at": now, "shown_at": now}
             if row is None:
                 connection.execute(sa.insert(live_statistics), {"request_id": request_id, **update})
@@ -63,6 +62,15 @@ class StatisticsStore(StoreBase):
             queued = queue_notices(connection, request_id, card, owner=self.replica_id, now=now)
         self._queued(queued)
         return True
+
+    @staticmethod
+    def _due(row: sa.Row[Any] | None, values: dict[str, str], now: datetime, show_every: float) -> bool:
+        """New values the card has not shown, and it last showed some `show_every` seconds ago or more."""
+        if row is None:
+            return True
+        if dict(row.statistics) == values:
+            return False
+        return row.shown_at is None or now - row.shown_at >= timedelta(seconds=show_every)
 
     def get_statistics(self, request_id: str) -> LiveStatistics | None:
         """The last statistics of a request's deployment, or None."""
