@@ -33,7 +33,7 @@ class StatisticsStore(StoreBase):
     def record_statistics(
         self, request_id: str, statistics: Mapping[str, str], *, now: datetime, show_every: float
     ) -> bool:
-        """Keep new statistics for the card to show; True when it will (its refresh queued in this transaction).
+        """Keep new statistics for the card; True when it will show them (refresh queued in this transaction).
 
         The card is refreshed only when the values changed and it last showed them `show_every` seconds ago
         or more, so a card is edited at most every few minutes however often live/read is asked.
