@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.qc_notifications import NotificationSpec
-from bot.secrets import EnvSecretStore, SecretRegistry
+from bot.secrets import DirectorySecretStore, EnvSecretStore, SecretRegistry
+from bot.secrets.env_store import key_from_env_name
 from bot.secrets.keys import is_secret_key
 from bot.secrets.notification_presets import NotificationPresets, PresetsInvalid
 from tests.support.presets import GOOD_PRESETS, PRESET_ENV, PRESET_SECRETS, SENT_TARGETS, WEBHOOK_KEY
@@ -104,3 +106,15 @@ def test_unknown_and_several_bad_presets_are_all_named(store: CountingStore) -> 
         NotificationPresets(store).resolve(["ops-mail", "plain-hook", "half-mail", "nobody"])
     assert [error.preset for error in raised.value.invalid] == ["plain-hook", "half-mail", "nobody"]
     assert "not in the secret store" in raised.value.user_message
+
+
+def test_presets_read_from_secret_files_as_from_the_environment(tmp_path: Path) -> None:
+    for name, value in PRESET_ENV.items():
+        key = key_from_env_name(name)
+        assert key is not None
+        (tmp_path / key.replace("/", ".")).write_text(value + "\n", encoding="utf-8")
+    registry = SecretRegistry()
+    presets = NotificationPresets(DirectorySecretStore(tmp_path, registry=registry))
+    body = _body(presets, GOOD_PRESETS, reveal=True)
+    assert body["targets"] == [SENT_TARGETS[name] for name in GOOD_PRESETS]
+    assert WEBHOOK_KEY not in registry.redact(f"header {WEBHOOK_KEY}")
