@@ -1,7 +1,7 @@
 """Watching at scale: 1,000 live deployments, statuses changing at random, the bot in its own process.
 
     python bench/watch_scale.py [--deployments N] [--window S] [--change-rate R] [--drain S]
-                                [--time-cap S] [--seed K] [--json FILE]
+                                [--fill-rate F] [--fills-idle-max S] [--time-cap S] [--seed K] [--json FILE]
 
 This process runs the fake Slack and fake QuantConnect and seeds the SQLite store directly: N requests walked
 to `live`, each with a card posted to the fake Slack, a deployment row whose next poll is spread evenly over
@@ -13,9 +13,15 @@ RuntimeError, Liquidated); afterwards the bench waits up to `--drain` seconds fo
 reported. CPU and RSS are the bot subprocess's own, read from /proc/<pid>/stat and /proc/<pid>/status
 (VmHWM) from the moment it answers /healthz to the end of the drain.
 
-Reported: QuantConnect live/read calls per deployment per minute, Slack messages per status change (exactly
-one chat.update of the card plus one reply in its thread is required), missed and duplicated reports, stray
-messages for deployments that did not change, change-to-reply delay, CPU share of one core and peak RSS.
+Fill following (issue 14) runs too, at FILLS_INTERVAL_SECONDS=60 and FILLS_IDLE_MAX_SECONDS=--fills-idle-max
+(60 by default: no idle back-off, every running deployment read every minute, the worst case): during the
+window, F bursts per second (1 to 5 filled orders each) land on random deployments that keep running.
+
+Reported: QuantConnect live/read calls per deployment per minute, live/orders/read calls per minute (all
+deployments) and per deployment, fills added and reported (each exactly once: missed, duplicated), Slack
+messages per status change (exactly one chat.update of the card plus one reply in its thread is required),
+missed and duplicated reports, stray messages for deployments that did not change, change-to-reply delay,
+CPU share of one core and peak RSS.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.support.bot import DEPLOY_CHANNEL, REQUESTER, base_env
 from tests.support.examples import EXAMPLE_PROFILES, profile_env
+from tests.support.fills import counted, fill_messages, listed_ids
 
 NEW_STATUSES = ("PendingInput", "Idle", "History", "Stopped", "RuntimeError", "Liquidated")
 RUNNING_INTERVAL = 60.0
@@ -69,6 +76,10 @@ def main() -> int:
     parser.add_argument("--change-rate", type=float, default=0.3, help="status changes per second (0.3)")
     parser.add_argument("--drain", type=float, default=80.0, help="seconds to wait for reports (default 80)")
     parser.add_argument("--time-cap", type=float, default=240.0, help="hard cap for the whole run (240)")
+    parser.add_argument("--fill-rate", type=float, default=1.0, help="order bursts per second (1.0)")
+    parser.add_argument(
+        "--fills-idle-max", type=float, default=60.0, help="FILLS_IDLE_MAX_SECONDS for the bot (60)"
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed")
     args = parser.parse_args()
     quiet_logs()
@@ -89,6 +100,8 @@ def main() -> int:
             **profile_env({"tradier-main": ("TradierBrokerage", credentials)}),
             "WATCH_INTERVAL_SECONDS": "10",
             "WATCH_RUNNING_INTERVAL_SECONDS": str(RUNNING_INTERVAL),
+            "FILLS_INTERVAL_SECONDS": "60",
+            "FILLS_IDLE_MAX_SECONDS": str(args.fills_idle_max),
             "LOG_LEVEL": "WARNING",
             **bot_env(args),
         }
@@ -136,8 +149,19 @@ def main() -> int:
             window_end = time.monotonic() + args.window
             interval = 1.0 / args.change_rate if args.change_rate > 0 else args.window
             next_change = time.monotonic()
+            # Orders land only on deployments that keep running (status changes never reach these).
+            fill_targets = untouched[: max(1, len(untouched) // 2)]
+            fills_added: dict[str, int] = {}
+            fill_every = 1.0 / args.fill_rate if args.fill_rate > 0 else float("inf")
+            next_fill = time.monotonic()
             while time.monotonic() < window_end and untouched:
-                if time.monotonic() >= next_change:
+                if time.monotonic() >= next_fill:
+                    fill_request, fill_project, _ts = rng.choice(fill_targets)
+                    burst = rng.randint(1, 5)
+                    qc.orders.add(fill_project, burst)
+                    fills_added[fill_request] = fills_added.get(fill_request, 0) + burst
+                    next_fill += fill_every
+                if time.monotonic() >= next_change and len(untouched) > len(fill_targets):
                     request_id, project_id, _ts = untouched.pop()
                     status = rng.choice(NEW_STATUSES)
                     message = "bench: simulated runtime error" if status == "RuntimeError" else None
@@ -155,12 +179,29 @@ def main() -> int:
                         found.setdefault(cards[call.body["thread_ts"]], []).append(call)
                 return found
 
-            wait_until(lambda: set(changes) <= set(replies_by_request()), args.drain, interval=0.5)
+            def fills_reported() -> int:
+                return counted(
+                    fill_messages(
+                        c.body
+                        for c in slack.calls[slack_from:]
+                        if c.method == "chat.postMessage" and c.ok and c.body.get("thread_ts") in cards
+                    )
+                )
+
+            wait_until(
+                lambda: (
+                    set(changes) <= set(replies_by_request())
+                    and fills_reported() >= sum(fills_added.values())
+                ),
+                args.drain,
+                interval=0.5,
+            )
             # A little longer, so a late duplicate would still be counted.
             time.sleep(3)
             usage = sampler.stop()
             measured_seconds = time.perf_counter() - measure_from
             reads = qc.count("live/read", since=measure_from)
+            order_reads = qc.count("live/orders/read", since=measure_from)
         finally:
             code = stop_process(process)
         print(f"bot stopped (exit code {code})")
@@ -169,6 +210,7 @@ def main() -> int:
         updates: dict[str, int] = {}
         replies: dict[str, list[str]] = {}
         reply_at: dict[str, float] = {}
+        fill_payloads: dict[str, list[dict[str, Any]]] = {}
         other = 0
         for call in calls:
             if not call.ok:
@@ -177,6 +219,8 @@ def main() -> int:
             if call.method == "chat.update" and call.body.get("ts") in cards:
                 request_id = cards[call.body["ts"]]
                 updates[request_id] = updates.get(request_id, 0) + 1
+            elif call.method == "chat.postMessage" and str(call.body.get("text") or "").startswith("📈"):
+                fill_payloads.setdefault(cards.get(call.body.get("thread_ts"), "?"), []).append(call.body)
             elif call.method == "chat.postMessage" and call.body.get("thread_ts") in cards:
                 request_id = cards[call.body["thread_ts"]]
                 replies.setdefault(request_id, []).append(str(call.body.get("text") or ""))
@@ -200,6 +244,13 @@ def main() -> int:
         if request_id in reply_at:
             delays.append(reply_at[request_id] - changed_at)
     stray = sum(1 for rid in set(updates) | set(replies) if rid not in changes)
+    fills_missed = fills_duplicated = 0
+    for request_id, added in fills_added.items():
+        messages_of = fill_messages(fill_payloads.get(request_id, []))
+        ids = listed_ids(messages_of)
+        fills_missed += max(0, added - counted(messages_of))
+        fills_duplicated += max(0, counted(messages_of) - added) + len(ids) - len(set(ids))
+    fill_messages_sent = sum(len(p) for p in fill_payloads.values())
     minutes = measured_seconds / 60
     messages = sum(updates.values()) + sum(len(t) for t in replies.values())
     summary = {
@@ -208,6 +259,14 @@ def main() -> int:
         "measured_seconds": measured_seconds,
         "live_read_per_deployment_per_minute": reads / len(seeded) / minutes if minutes else float("nan"),
         "slack_messages_per_change": messages / len(changes) if changes else float("nan"),
+        "orders_read_calls_per_minute": order_reads / minutes if minutes else float("nan"),
+        "orders_read_per_deployment_per_minute": (
+            order_reads / len(seeded) / minutes if minutes else float("nan")
+        ),
+        "fills_added": sum(fills_added.values()),
+        "fill_messages": fill_messages_sent,
+        "fills_missed": fills_missed,
+        "fills_duplicated": fills_duplicated,
         "changes_with_exactly_1_update_1_reply": exact,
         "missed": missed,
         "duplicated": duplicated,
@@ -231,6 +290,7 @@ def main() -> int:
         f"CPU {usage['cpu_share_of_one_core'] * 100:.1f}% of one core "
         f"(target < {TARGET_CPU_SHARE * 100:.0f}%)",
         f"missed {missed}, duplicated {duplicated}, stray {stray} (target 0, 0, 0)",
+        f"fills missed {fills_missed}, duplicated {fills_duplicated} (target 0, 0)",
     ]
     results["checks"] = checks
     print("\n" + "\n".join(checks))

@@ -4,6 +4,7 @@ missing or malformed setting at once."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -129,6 +130,16 @@ class Settings(EnvSettings):
     watch_running_interval_seconds: Annotated[float, number(0.05)] = Field(
         60.0, validation_alias="WATCH_RUNNING_INTERVAL_SECONDS"
     )
+    fills_interval_seconds: Annotated[float, number(0)] = Field(
+        60.0, validation_alias="FILLS_INTERVAL_SECONDS"
+    )
+    fills_idle_max_seconds: Annotated[float, number(0)] = Field(
+        300.0, validation_alias="FILLS_IDLE_MAX_SECONDS"
+    )
+    statistics_refresh_seconds: Annotated[float, number(0)] = Field(
+        300.0, validation_alias="STATISTICS_REFRESH_SECONDS"
+    )
+    digest_time_utc: str | None = Field(None, validation_alias="DIGEST_TIME_UTC")
     project_cache_seconds: Annotated[float, number(0)] = Field(
         300.0, validation_alias="PROJECT_CACHE_SECONDS"
     )
@@ -204,6 +215,16 @@ class Settings(EnvSettings):
         if isinstance(value, dict) and info.data.get("mode") in ("socket", "http"):
             return {**value, "approvers_required": True}
         return value
+
+    @field_validator("digest_time_utc", mode="before")
+    @classmethod
+    def _digest_time(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", text):
+            raise problem(f"{text!r} is not a time of day like 21:30 (HH:MM, UTC)")
+        return text
 
     @field_validator("heartbeat_seconds")
     @classmethod

@@ -34,6 +34,7 @@ from bot.quantconnect.errors import (
     QuantConnectError,
     RequestRefused,
 )
+from bot.secrets.notification_presets import NotificationPresets
 from bot.statuses import IN_QUEUE, LIVE_TERMINAL, RequestStatus
 from bot.store.models import DeployRequest, Notice
 
@@ -182,6 +183,8 @@ class DeployStages:
                 lambda model: self.profiles.resolve(request.profile, model),
                 compile_id=compile_id,
                 node_id=node.id,
+                # Header values and bot tokens are read now, like the credentials, and never stored.
+                targets=NotificationPresets(self.profiles.store).resolve,
             ).to_body()
         except FieldErrors as exc:
             errors = [f"{field}: {message}" for field, message in exc.errors.items()]

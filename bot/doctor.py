@@ -340,6 +340,9 @@ def run_checks(env: Mapping[str, str], mode: str = "socket") -> Iterator[CheckRe
     yield from check_quantconnect(env, target)
     yield from check_database(target)
     yield from check_profiles(env)
+    from bot.doctor_presets import check_notification_presets
+
+    yield from check_notification_presets(env)
 
 
 def _register_secrets(env: Mapping[str, str]) -> None:

@@ -23,4 +23,6 @@ class DeployForm(BaseModel):
     cash: list[dict[str, Any]] = Field(default_factory=list, description="CashAmount dicts")
     data_providers: list[str] = Field(default_factory=lambda: ["QuantConnectBrokerage"])
     automatic_redeploy: bool = False
+    notify_events: list[str] = Field(default_factory=list, description="orderEvent and/or insight")
+    notify_targets: list[str] = Field(default_factory=list, description="Notification preset names")
     reason: str

@@ -29,6 +29,9 @@ class Block(StrEnum):
     CASH = "cash"
     AUTOMATIC_REDEPLOY = "automatic-redeploy"
     REASON = "reason"
+    # The optional notifications section (QuantConnect's own order-event/insight notifications).
+    NOTIFY_EVENTS = "notify-events"
+    NOTIFY_TARGETS = "notify-targets"
     REJECT_REASON = "reject-reason"
     # Notes of the deploy modal (not inputs): where profiles load or fail, and why nodes are not listed.
     PROFILE_LOADING = "profile-loading"

@@ -20,7 +20,9 @@ from bot.brokerages.classification import Classification, classify_body
 from bot.brokerages.data_providers import DataProviderConfig, resolve_option
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.brokerages.validation import FORMATS
+from bot.qc_notifications import NotificationSpec, NotificationTarget, ordered_events
 from bot.secrets.errors import SecretError
+from bot.secrets.notification_presets import NotificationPresets
 
 if TYPE_CHECKING:
     from bot.secrets.profiles import CredentialProfiles
@@ -31,6 +33,8 @@ NODE_PLACEHOLDER = "(first free node at deploy)"
 
 # The credentials of one settings model (the brokerage's, or a data provider's with credentials of its own).
 Credentials = Callable[[type[BrokerageSettings]], Mapping[str, SecretStr | str]]
+# The notification targets of the chosen preset names (resolved, or with masked credentials for Preview).
+Targets = Callable[[Sequence[str]], Sequence[NotificationTarget]]
 
 
 class RequestContent(Protocol):
@@ -54,12 +58,34 @@ class RequestContent(Protocol):
     def version_id(self) -> str: ...
     @property
     def automatic_redeploy(self) -> bool: ...
+    @property
+    def notify_events(self) -> Sequence[str]: ...
+    @property
+    def notify_targets(self) -> Sequence[str]: ...
+
+
+def no_targets(names: Sequence[str]) -> tuple[NotificationTarget, ...]:
+    """No targets at all: for judging paper or real money, which notifications never change."""
+    return ()
+
+
+def notification_spec(content: RequestContent, targets: Targets) -> NotificationSpec | None:
+    """The `notification` object of the request, or None when it asks for no notifications."""
+    events = ordered_events(tuple(content.notify_events))
+    if not events:
+        return None
+    return NotificationSpec(events, tuple(targets(tuple(content.notify_targets))))
 
 
 def live_create_request(
-    content: RequestContent, credentials: Credentials, *, compile_id: str, node_id: str
+    content: RequestContent,
+    credentials: Credentials,
+    *,
+    compile_id: str,
+    node_id: str,
+    targets: Targets,
 ) -> LiveCreateRequest:
-    """Validate and build the request's body; UnknownBrokerage, or FieldErrors listing every problem."""
+    """Validate and build the request's body; UnknownBrokerage, FieldErrors, or a SecretError from presets."""
     model = registry.get(content.model_key)
     return build_live_create_request(
         model=model,
@@ -73,6 +99,7 @@ def live_create_request(
         node_id=node_id,
         version_id=content.version_id,
         automatic_redeploy=content.automatic_redeploy,
+        notification=notification_spec(content, targets),
     )
 
 
@@ -116,7 +143,9 @@ def placeholders(names: Callable[[type[BrokerageSettings]], Iterable[str]]) -> C
 
 
 def placeholder_request(
-    content: RequestContent, names: Callable[[type[BrokerageSettings]], Iterable[str]]
+    content: RequestContent,
+    names: Callable[[type[BrokerageSettings]], Iterable[str]],
+    targets: Targets = no_targets,
 ) -> LiveCreateRequest:
     """The body before deploy: placeholder credentials (for the fields `names` lists), compile id and node."""
     return live_create_request(
@@ -124,6 +153,7 @@ def placeholder_request(
         placeholders(names),
         compile_id=COMPILE_PLACEHOLDER,
         node_id=content.node_id or NODE_PLACEHOLDER,
+        targets=targets,
     )
 
 
@@ -151,7 +181,12 @@ class Preview:
 
 
 def preview(request: DeployRequest, profiles: CredentialProfiles) -> Preview:
-    """The masked body of a stored request, with the credential fields its profile holds; reads no value."""
+    """The masked body of a stored request, with the credential fields its profile holds; reads no value.
+
+    Notification presets come from the same secret store: their addresses are shown, header values and bot
+    tokens are masked without being read.
+    """
+    presets = NotificationPresets(profiles.store)
 
     def held(model: type[BrokerageSettings]) -> list[str]:
         # Names only: which credential fields the profile holds, so optional extras show up too.
@@ -159,7 +194,7 @@ def preview(request: DeployRequest, profiles: CredentialProfiles) -> Preview:
 
     model_name = registry.display_name(request.model_key)
     try:
-        built = placeholder_request(request, held)
+        built = placeholder_request(request, held, presets.placeholders)
     except UnknownBrokerage as exc:
         return Preview(request, model_name, None, [str(exc)])
     except SecretError as exc:

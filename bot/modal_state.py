@@ -18,6 +18,7 @@ from bot.errors import BotError
 from bot.forms import DeployForm
 from bot.ids import NODE_AUTO, Block
 from bot.lean_versions import is_lean_version_id
+from bot.notify_form import parse_notifications
 
 StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
@@ -46,6 +47,8 @@ class FormDraft:
     cash: list[dict[str, Any]] = field(default_factory=list)
     data_providers: list[str] = field(default_factory=lambda: [QUANTCONNECT.provider_id])
     automatic_redeploy: bool = False
+    notify_events: list[str] = field(default_factory=list)
+    notify_targets: list[str] = field(default_factory=list)
     reason: str = ""
 
     def to_form(self, project_id: int, project_name: str) -> DeployForm:
@@ -62,6 +65,8 @@ class FormDraft:
             cash=self.cash,
             data_providers=self.data_providers,
             automatic_redeploy=self.automatic_redeploy,
+            notify_events=self.notify_events,
+            notify_targets=self.notify_targets,
             reason=self.reason,
         )
 
@@ -156,6 +161,7 @@ def parse_submission(
     data_providers = _data_providers(model, values.get(Block.DATA_PROVIDERS), errors)
     redeploy = values.get(Block.AUTOMATIC_REDEPLOY)
     automatic_redeploy = isinstance(redeploy, list) and TRUE in redeploy
+    notify_events, notify_targets = parse_notifications(values, errors)
 
     reason = str(values.get(Block.REASON) or "").strip()
     if len(reason) < REASON_MIN_LENGTH:
@@ -174,6 +180,8 @@ def parse_submission(
         cash=cash,
         data_providers=data_providers,
         automatic_redeploy=automatic_redeploy,
+        notify_events=notify_events,
+        notify_targets=notify_targets,
         reason=reason,
     )
 

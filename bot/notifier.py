@@ -189,6 +189,7 @@ class Notifier(PeriodicWorker):
             deployment=self.store.get_deployment(request.id),
             model_name=registry.display_name(request.model_key),
             now=self.clock(),
+            statistics=self.store.get_statistics(request.id),
         )
 
     # -- sender thread -------------------------------------------------------------------------------------
@@ -242,6 +243,20 @@ class Notifier(PeriodicWorker):
         """Send one queued message and record the outcome (Slack failures are recorded, not retried)."""
         if not self.store.start_message(message.id, self.clock()):
             return  # delivered or taken over meanwhile
+        if message.request_id is None and message.channel_id and message.kind != CARD:
+            # A message to a channel rather than a request's thread (the daily digest).
+            self._pace(message.channel_id)
+            failure: list[str] = []
+            sent = self._call(
+                "chat_postMessage",
+                request_id=None,
+                failure=failure,
+                channel=message.channel_id,
+                text=str(message.payload.get("text") or ""),
+                **({"blocks": message.payload["blocks"]} if message.payload.get("blocks") else {}),
+            )
+            self.store.finish_message(message.id, self.clock(), SENT if sent else (failure or ["failed"])[0])
+            return
         request = self.store.get_request(message.request_id) if message.request_id else None
         if request is None:
             log.warning("no such request for a Slack message", extra={"request_id": message.request_id})

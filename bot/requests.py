@@ -21,8 +21,10 @@ from bot.brokerages import registry
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.echo import echo
 from bot.errors import BotError
+from bot.ids import Block
 from bot.live_create import Preview, classify, preview
 from bot.secrets.errors import ProfileIncomplete, SecretError
+from bot.secrets.notification_presets import NotificationPresets, PresetsInvalid
 from bot.statuses import OPEN, RequestStatus
 from bot.store import DeployRequest, NewRequest, ProjectLocked
 
@@ -131,6 +133,22 @@ class RequestService:
         except FieldErrors as exc:
             problems = " ".join(exc.errors.values())
             return {"profile": f"Profile {profile}: {problems} Fix it in the secret store and submit again."}
+        return {}
+
+    def check_notifications(self, presets: list[str]) -> dict[str, str]:
+        """Why the chosen notification presets cannot be used, keyed `notify-targets`; empty when they can.
+
+        Reads each preset as live/create will (all or nothing), so an incomplete or malformed one is refused
+        before anyone approves; the values are dropped here and read again at deploy.
+        """
+        if not presets:
+            return {}
+        try:
+            NotificationPresets(self.profiles.store).resolve(presets)
+        except PresetsInvalid as exc:
+            return {Block.NOTIFY_TARGETS: f"{exc.user_message} Fix it in the secret store (docs/secrets.md)."}
+        except SecretError as exc:
+            return {Block.NOTIFY_TARGETS: exc.user_message}
         return {}
 
     def store_request(

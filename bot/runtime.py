@@ -40,9 +40,12 @@ def build_services(
     """Wire every service from settings; nothing starts running here."""
     from bot.audit_trail import AuditTrail
     from bot.deployer import Deployer
+    from bot.digest import DailyDigest
+    from bot.fills import FillFollower
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
     from bot.live_ops import LiveOps
+    from bot.live_orders import LiveOrdersQuery
     from bot.notifier import Notifier
     from bot.policy import Policy
     from bot.projects import ProjectCatalog
@@ -89,6 +92,7 @@ def build_services(
         store, qc, profiles, notifier, settings, clock, max_workers=settings.deploy_workers, lease=heartbeat
     )
     requests = RequestService(store, policy, profiles, notifier, deployer.submit, settings, clock)
+    live_ops = LiveOps(store, qc, policy, notifier, clock)
     return Services(
         settings=settings,
         store=store,
@@ -101,7 +105,8 @@ def build_services(
         requests=requests,
         deployer=deployer,
         watcher=Watcher(store, qc, notifier, settings, clock, lease=heartbeat),
-        live_ops=LiveOps(store, qc, policy, notifier, clock),
+        live_ops=live_ops,
+        orders=LiveOrdersQuery(store, qc, policy, live_ops),
         sweeper=ExpirySweeper(store, clock, interval=30.0),
         heartbeat=heartbeat,
         recovery=Recovery(
@@ -112,6 +117,21 @@ def build_services(
         home=AppHome(store, policy, slack, settings, clock),
         audit=AuditTrail(store, policy),
         clock=clock,
+        fills=FillFollower(
+            store,
+            qc,
+            clock,
+            every_seconds=settings.fills_interval_seconds,
+            idle_max_seconds=settings.fills_idle_max_seconds,
+            lease=heartbeat,
+        ),
+        digest=DailyDigest(
+            store,
+            clock,
+            at=settings.digest_time_utc,
+            default_channel=settings.deploy_channel_id,
+            lease=heartbeat,
+        ),
     )
 
 
@@ -152,6 +172,10 @@ class BotRuntime:
         services.notifier.start()
         services.recovery.start()
         services.watcher.start()
+        if services.fills is not None:
+            services.fills.start()
+        if services.digest is not None:
+            services.digest.start()
         services.sweeper.start()
         log.info("workers started", extra={"replica": services.store.replica_id})
 
@@ -199,6 +223,8 @@ class BotRuntime:
             lambda: services.sweeper.stop(left()),
             # Running deployments finish their step or hand the request back; queued ones go back at once.
             lambda: services.deployer.shutdown(wait=True, timeout=left()),
+            lambda: services.fills.stop(left()) if services.fills is not None else None,
+            lambda: services.digest.stop(left()) if services.digest is not None else None,
             lambda: services.watcher.stop(left()),
             lambda: services.notifier.close(left()),
             services.heartbeat.stop,

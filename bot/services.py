@@ -16,9 +16,12 @@ if TYPE_CHECKING:
     from bot.audit_trail import AuditTrail
     from bot.config import Settings
     from bot.deployer import Deployer
+    from bot.digest import DailyDigest
+    from bot.fills import FillFollower
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
     from bot.live_ops import LiveOps
+    from bot.live_orders import LiveOrdersQuery
     from bot.lookups import Lookups
     from bot.notifier import Notifier
     from bot.policy import Policy
@@ -65,6 +68,9 @@ class Services:
     audit: AuditTrail
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
+    fills: FillFollower | None = None
+    digest: DailyDigest | None = None
+    orders: LiveOrdersQuery | None = None
 
     @property
     def lookups(self) -> Lookups:

@@ -205,13 +205,15 @@ class DeploySubmissions:
         # that never waits on another look-up, as the look-up pool requires.
         profile = self._beside(lambda: requests.check_profile(draft.profile, draft.model.key))
         requester = self._beside(lambda: requests.check_requester(submission.user_id))
+        presets = self._beside(lambda: requests.check_notifications(draft.notify_targets))
         errors: dict[str, str] = {}
         project: Project | None = None
         try:
             project, errors = check_project(self.services, draft, deadline)
         except BotError as exc:
             errors[Block.PROJECT] = _project_problem(exc)
-        for check, what in ((profile, "the secret store"), (requester, "Slack")):
+        checks = ((profile, "the secret store"), (presets, "the secret store"), (requester, "Slack"))
+        for check, what in checks:
             try:
                 errors.update(check.result(timeout=deadline.remaining()))
             except TimeoutError:
@@ -270,6 +272,8 @@ _FIELD_NAMES = {
     Block.NODE.value: "Node",
     Block.PROFILE.value: "Credential profile",
     Block.REASON.value: "Reason",
+    Block.NOTIFY_EVENTS.value: "Notifications",
+    Block.NOTIFY_TARGETS.value: "Notification presets",
     "requester": "You",
     "brokerage": "Brokerage",
 }

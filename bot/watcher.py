@@ -67,6 +67,7 @@ class Watcher(PeriodicWorker):
         self.running_interval = settings.watch_running_interval_seconds
         self.max_backoff = max(self.running_interval, min(MAX_BACKOFF_SECONDS, 10 * self.running_interval))
         self._failures: dict[str, int] = {}
+        self.statistics_every = settings.statistics_refresh_seconds
 
     @property
     def owner(self) -> str:
@@ -127,6 +128,11 @@ class Watcher(PeriodicWorker):
             self._unreachable(deployment, request, exc, now)
             return
         self._failures.pop(request_id, None)
+        if live.status == RUNNING and live.runtime_statistics:
+            # Equity and P&L ride on the same live/read: the card shows them, refreshed every few minutes.
+            self.store.record_statistics(
+                request_id, live.runtime_statistics, now=now, show_every=self.statistics_every
+            )
         if live.status not in LIVE_TERMINAL and self.store.schedule_if_status(
             request_id, live.status, now + timedelta(seconds=self._interval_for(live.status))
         ):

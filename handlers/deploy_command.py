@@ -13,7 +13,14 @@ from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, Proj
 from bot.brokerages import registry
 from bot.errors import BotError, user_facing_message
 from handlers.commands import CommandContext, subcommand
-from handlers.views import MODAL_LOOKUP_SECONDS, nodes_for, profiles_for, update_view, versions_for
+from handlers.views import (
+    MODAL_LOOKUP_SECONDS,
+    nodes_for,
+    presets_for,
+    profiles_for,
+    update_view,
+    versions_for,
+)
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -76,8 +83,9 @@ def fill_in(
     """
     model = registry.get(inputs.model_key)
     profiles, profiles_error = profiles_for(services, model)
-    current = replace(inputs, profiles=profiles, profiles_error=profiles_error)
-    if model.credential_fields():
+    presets = presets_for(services)
+    current = replace(inputs, profiles=profiles, profiles_error=profiles_error, presets=presets)
+    if model.credential_fields() or presets:
         updated = update_view(client, view_id, view_hash, deploy_modal(current))
         if updated is None:
             return  # the person already changed the modal; their version stands

@@ -16,6 +16,7 @@ from bot.blocks.modal import (
     deploy_modal,
     offered_values,
 )
+from bot.blocks.notify_fields import presets_in_view
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.errors import UnknownBrokerage
@@ -32,6 +33,7 @@ from bot.modal_state import (
 )
 from bot.quantconnect.models import LeanVersion, Node, Project
 from bot.secrets.errors import SecretError
+from bot.secrets.notification_presets import NotificationPresets
 from bot.submissions import SUBMIT_BUDGET_SECONDS, DeploySubmissions, Refused, Stored
 
 if TYPE_CHECKING:
@@ -65,6 +67,19 @@ def profiles_for(
         return tuple(services.profiles.list_profiles(model.brokerage_id)), None
     except SecretError as exc:
         return None, f"Could not list credential profiles: {exc.user_message}"
+
+
+def presets_for(services: Services, view: Mapping[str, Any] | None = None) -> tuple[str, ...] | None:
+    """Preset names the view offers, else from the secret store; None when they cannot be listed."""
+    offered = presets_in_view(view) if view is not None else None
+    if offered is not None:
+        return offered
+    try:
+        return tuple(NotificationPresets(services.profiles.store).names())
+    except SecretError as exc:
+        # The section is optional: without presets it is left out, and the log says why.
+        log.warning("notification presets not listed: %s", exc.user_message)
+        return None
 
 
 def nodes_for(
@@ -238,6 +253,7 @@ def _rebuild(
         values=values,
         metadata=_metadata(view),
         deploy_channel_id=services.settings.deploy_channel_id,
+        presets=presets_for(services, view),
     )
     update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs))
 

@@ -33,7 +33,10 @@ def ib_body() -> dict[str, Any]:
         },
         "dataProviders": {"QuantConnectBrokerage": {"id": "QuantConnectBrokerage"}},
         "automaticRedeploy": True,
-        "notification": {"events": [], "targets": []},
+        "notification": {
+            "events": ["orderEvent"],
+            "targets": [{"address": "ops@example.com", "subject": "Fills"}],
+        },
         "parameters": {},
     }
 

@@ -7,17 +7,13 @@ outlive a bot's restart.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.blocks.live_status import LIVE_STATUS_TEXT
@@ -29,6 +25,7 @@ from tests.support.bot import DEPLOY_CHANNEL, running_bot
 from tests.support.examples import IB_PROFILES
 from tests.support.flows import ask, click
 from tests.support.outbox import outbox_messages
+from tests.support.processes import bot_process
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -44,41 +41,6 @@ FAST = {
     "STOP_TIMEOUT_SECONDS": "10",
     "LOG_LEVEL": "INFO",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def bot_process(env: dict[str, str], workdir: Path, name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m bot --http` on a free port, healthy before the block runs; killed if still running after."""
-    port = free_port()
-    log = (workdir / f"{name}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--http", "--port", str(port)],
-        cwd=workdir,  # no .env there: the environment below is the whole configuration
-        env={**os.environ, **env, "PORT": str(port)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        eventually(lambda: _healthy(port), timeout=30, what=f"{name} to answer /healthz")
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        log.close()
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def reported(slack: FakeSlack, card_ts: str) -> list[str]:

@@ -338,4 +338,5 @@ def _v1_tables() -> sa.MetaData:
 
 
 _V1_METADATA = _v1_tables()
-assert migrations.LATEST_VERSION == 2
+# Later steps (3: notifications, 4: fills, statistics, digests) apply on top of step 2 in the upgrade test.
+assert migrations.LATEST_VERSION >= 2

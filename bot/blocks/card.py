@@ -22,11 +22,14 @@ from bot.blocks.common import (
     section,
     truncate,
 )
+from bot.blocks.equity import equity_blocks
 from bot.blocks.live_status import live_status_text
+from bot.blocks.notify_fields import notification_summary
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
 from bot.statuses import IN_QUEUE, RequestStatus
 from bot.store.models import Deployment, DeployRequest
+from bot.store.statistics import LiveStatistics
 
 S = RequestStatus
 
@@ -212,6 +215,7 @@ def request_card(
     deployment: Deployment | None = None,
     model_name: str,
     now: datetime,
+    statistics: LiveStatistics | None = None,
 ) -> tuple[str, list[Block]]:
     """The card of a request in its current phase: (notification text, blocks)."""
     money = money_label(request.is_paper)
@@ -259,8 +263,12 @@ def request_card(
         )
     if request.cash:
         blocks.append(section("*Starting cash*\n" + bounded_lines(cash_lines(request.cash), noun="balances")))
+    if request.notify_events:
+        blocks.append(section(notification_summary(request.notify_events, request.notify_targets)))
     reason = request.reason.strip() or "(none given)"
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
+    if request.status is S.LIVE:
+        blocks.extend(equity_blocks(statistics, slack_date))
     blocks.extend(_phase_blocks(request, deployment, model_name, now))
     footer = [f"Request `{escape(request.id)}`", f"updated {slack_date(request.updated_at)}"]
     if request.deploy_id:

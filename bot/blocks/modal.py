@@ -32,6 +32,7 @@ from bot.blocks.modal_fields import (
     setting_block,
     version_block,
 )
+from bot.blocks.notify_fields import notification_blocks
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.fields import Support
@@ -121,6 +122,7 @@ class ModalInputs:
     values: Mapping[str, Any] = field(default_factory=dict)
     metadata: ModalMetadata = field(default_factory=ModalMetadata)
     deploy_channel_id: str | None = None
+    presets: tuple[str, ...] | None = None  # notification preset names; None until listed
 
 
 def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
@@ -145,8 +147,11 @@ def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
         divider(),
         data_providers_block(model.key, inputs.values.get(BlockId.DATA_PROVIDERS)),
         redeploy_block(inputs.values.get(BlockId.AUTOMATIC_REDEPLOY)),
-        reason_block(inputs.values.get(BlockId.REASON)),
     ]
+    blocks += notification_blocks(
+        inputs.presets, inputs.values.get(BlockId.NOTIFY_EVENTS), inputs.values.get(BlockId.NOTIFY_TARGETS)
+    )
+    blocks.append(reason_block(inputs.values.get(BlockId.REASON)))
     if len(blocks) > MODAL_BLOCK_LIMIT:
         raise ValueError(f"the deploy modal for {model.key} has {len(blocks)} blocks, over Slack's limit")
     return {

@@ -22,6 +22,7 @@ from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.brokerages.fields import Support
 from bot.brokerages.holdings import CASH_FIELD, HOLDINGS_FIELD, BrokerageHolding, CashAmount
 from bot.lean_versions import is_lean_version_id
+from bot.qc_notifications import NotificationSpec
 
 DATA_PROVIDERS_FIELD = "data-providers"
 ItemT = TypeVar("ItemT", BrokerageHolding, CashAmount)
@@ -54,6 +55,7 @@ class LiveCreateRequest:
     cash: tuple[CashAmount, ...]
     data_providers: tuple[DataProviderEntry, ...]
     automatic_redeploy: bool
+    notification: NotificationSpec | None = None
 
     @property
     def model(self) -> type[BrokerageSettings]:
@@ -71,7 +73,7 @@ class LiveCreateRequest:
             brokerage["holdings"] = [holding.to_body() for holding in self.holdings]
         if self.cash:
             brokerage["cash"] = [amount.to_body() for amount in self.cash]
-        return {
+        body: dict[str, Any] = {
             "versionId": self.version_id,
             "projectId": self.project_id,
             "compileId": self.compile_id,
@@ -80,6 +82,10 @@ class LiveCreateRequest:
             "dataProviders": {entry.provider_id: entry.body(reveal=reveal) for entry in self.data_providers},
             "automaticRedeploy": self.automatic_redeploy,
         }
+        if self.notification is not None:
+            # Sent only when notifications were chosen, as lean-cli does.
+            body["notification"] = self.notification.body(reveal=reveal)
+        return body
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body to POST; the only place secret values are revealed."""
@@ -208,6 +214,7 @@ def build_live_create_request(
     node_id: str,
     version_id: str,
     automatic_redeploy: bool = False,
+    notification: NotificationSpec | None = None,
 ) -> LiveCreateRequest:
     """Validate settings, credentials, holdings, cash and data providers; FieldErrors lists every problem."""
     errors = _check_ids(project_id, compile_id, node_id, version_id)
@@ -239,4 +246,5 @@ def build_live_create_request(
         cash=cash_items,
         data_providers=entries,
         automatic_redeploy=bool(automatic_redeploy),
+        notification=notification,
     )

@@ -36,6 +36,7 @@ from bot.quantconnect.models import (
     ProjectNodes,
 )
 from bot.quantconnect.nodes import pick_live_node
+from bot.quantconnect.orders import LiveOrdersPage
 
 DEFAULT_BASE_URL = "https://www.quantconnect.com/api/v2/"
 
@@ -203,6 +204,14 @@ class QuantConnectClient:
         context = None if project_id is None else f"project {project_id}"
         payload = self._post("live/list", body, retry=True, context=context)
         return [_parse(LiveAlgorithm, item, "live/list") for item in payload.get("live") or []]
+
+    def read_live_orders(self, project_id: int, start: int, end: int) -> LiveOrdersPage:
+        """Orders `start` to `end` (at most PAGE_SIZE apart) of the project's live algorithm."""
+        body = {"projectId": project_id, "start": start, "end": end}
+        payload = self._post("live/orders/read", body, retry=True, context=f"project {project_id}")
+        if payload.get("status") == "loading":
+            return LiveOrdersPage(loading=True)
+        return _parse(LiveOrdersPage, {"orders": payload.get("orders") or []}, "live/orders/read")
 
     def stop_live(self, project_id: int) -> None:
         """Stop the project's live algorithm (positions stay open)."""

@@ -126,6 +126,16 @@ class LiveAlgorithm(QCModel):
     error: str | None = None
     message: str | None = None
     project_name: str | None = None
+    # live/read's runtime banner (Equity, Unrealized, Net Profit, Fees, Holdings, Return, ...), as text.
+    runtime_statistics: dict[str, str] | None = None
+
+    @field_validator("runtime_statistics", mode="before")
+    @classmethod
+    def _statistics(cls, value: Any) -> Any:
+        # QuantConnect sends an empty list (or nothing) when the algorithm is not running.
+        if not isinstance(value, dict):
+            return None
+        return {str(key): str(item) for key, item in value.items() if item is not None} or None
 
     _blank = field_validator(
         "deploy_id", "launched", "stopped", "brokerage", "error", "message", "project_name", mode="before"

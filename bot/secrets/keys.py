@@ -13,6 +13,7 @@ _SEGMENT = re.compile(SEGMENT_PATTERN)
 MAX_SEGMENT_LENGTH = 63
 
 PROFILES = "profiles"
+NOTIFICATIONS = "notifications"
 BROKERAGE_FIELD = "brokerage"
 QUANTCONNECT = "quantconnect"
 QC_USER_ID_KEY = "quantconnect/user-id"
@@ -22,6 +23,10 @@ QC_API_TOKEN_KEY = "quantconnect/api-token"
 # brokerage id or the numeric QuantConnect user id would garble every log line that names them.
 _NON_SECRET_LAST_SEGMENTS = frozenset({BROKERAGE_FIELD})
 _NON_SECRET_KEYS = frozenset({QC_USER_ID_KEY})
+# Notification presets: addresses, subjects, phone numbers and chat ids are shown on cards and in Preview;
+# only webhook header values (`header-<name>`) and Telegram bot tokens are credentials.
+_NOTIFICATION_SECRET_FIELDS = frozenset({"bot-token"})
+NOTIFICATION_HEADER_PREFIX = "header-"
 
 
 def is_segment(text: str) -> bool:
@@ -70,6 +75,14 @@ def secret_label(key: str) -> str:
     return f"qc-{last}" if key.startswith(f"{QUANTCONNECT}/") else last
 
 
+def notification_key(preset: str, field: str) -> str:
+    """Logical key of one field of a notification preset, e.g. notifications/ops-webhook/address."""
+    return f"{NOTIFICATIONS}/{preset}/{field}"
+
+
 def is_secret_key(key: str) -> bool:
     """True when the value under `key` is a credential that must be masked wherever it appears."""
-    return key not in _NON_SECRET_KEYS and key.rsplit("/", 1)[-1] not in _NON_SECRET_LAST_SEGMENTS
+    last = key.rsplit("/", 1)[-1]
+    if key.startswith(f"{NOTIFICATIONS}/"):
+        return last in _NOTIFICATION_SECRET_FIELDS or last.startswith(NOTIFICATION_HEADER_PREFIX)
+    return key not in _NON_SECRET_KEYS and last not in _NON_SECRET_LAST_SEGMENTS

@@ -52,9 +52,23 @@ def _leases_and_outbox(connection: sa.Connection) -> None:
     tables.outbox.create(connection)
 
 
+def _notifications(connection: sa.Connection) -> None:
+    """The QuantConnect notifications a request asks for: event names and preset names."""
+    for column in ("notify_events", "notify_targets"):
+        connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN {column} JSON NOT NULL DEFAULT '[]'")
+
+
+def _fills_statistics_digests(connection: sa.Connection) -> None:
+    """Where the following of each deployment's orders stands, its last runtime statistics, digest claims."""
+    for table in (tables.fill_cursors, tables.live_statistics, tables.digest_claims):
+        table.create(connection)
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
+    MigrationStep(3, "QuantConnect notification events and presets of a request", _notifications),
+    MigrationStep(4, "fill cursors, live runtime statistics, daily digest claims", _fills_statistics_digests),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

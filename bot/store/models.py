@@ -44,6 +44,8 @@ class NewRequest(_Frozen):
     cash: list[dict[str, Any]] = Field(default_factory=list)
     data_providers: tuple[str, ...] = ("QuantConnectBrokerage",)
     automatic_redeploy: bool = False
+    notify_events: tuple[str, ...] = ()
+    notify_targets: tuple[str, ...] = ()  # notification preset names, never their values
     reason: str = ""
     requester_id: str
     is_paper: bool
@@ -82,6 +84,8 @@ class DeployRequest(_Frozen):
     cash: list[dict[str, Any]]
     data_providers: tuple[str, ...]
     automatic_redeploy: bool
+    notify_events: tuple[str, ...] = ()
+    notify_targets: tuple[str, ...] = ()
     reason: str
     requester_id: str
     is_paper: bool

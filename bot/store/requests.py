@@ -106,8 +106,10 @@ class RequestStore(StoreBase):
                 sa.insert(requests),
                 {
                     "id": request_id,
-                    **new.model_dump(exclude={"data_providers"}),
+                    **new.model_dump(exclude={"data_providers", "notify_events", "notify_targets"}),
                     "data_providers": list(new.data_providers),
+                    "notify_events": list(new.notify_events),
+                    "notify_targets": list(new.notify_targets),
                     "status": RequestStatus.APPROVED if auto_approved else RequestStatus.PENDING,
                     "message_ts": None,
                     "compile_id": None,

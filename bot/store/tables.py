@@ -102,6 +102,9 @@ requests = sa.Table(
     sa.Column("cash", MaskedJSON(), nullable=False),
     sa.Column("data_providers", _json(), nullable=False),
     sa.Column("automatic_redeploy", sa.Boolean, nullable=False),
+    # QuantConnect notifications: event names and preset names (the values stay in the secret store).
+    sa.Column("notify_events", _json(), nullable=False, server_default="[]"),
+    sa.Column("notify_targets", _json(), nullable=False, server_default="[]"),
     sa.Column("reason", MaskedText, nullable=False),
     sa.Column("requester_id", sa.String(50), nullable=False),
     sa.Column("is_paper", sa.Boolean, nullable=False),
@@ -204,6 +207,45 @@ outbox = sa.Table(
     sa.Column("outcome", sa.String(100), nullable=True),
     sa.Index("ix_outbox_pending", "sent_at", "id"),
     sa.Index("ix_outbox_request", "request_id", "sent_at"),
+)
+
+# Following a running deployment's orders (live/orders/read): every order below `next_index` has been read;
+# `open_orders` are the [index, order id] pairs among them that were not final yet. Advanced in the same
+# transaction as the thread message that reports the orders, so each is reported exactly once.
+fill_cursors = sa.Table(
+    "fill_cursors",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("next_index", sa.BigInteger, nullable=False),
+    sa.Column("open_orders", _json(), nullable=False),
+    sa.Column("next_read_at", UTCDateTime, nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    # Reads in a row that found nothing new: the next read waits longer (see bot/fills.py).
+    sa.Column("idle", sa.Integer, nullable=False),
+    sa.Column("reported", sa.BigInteger, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The last runtime statistics (equity, P&L, fees, holdings) live/read gave for a running deployment, and
+# when the card last showed them (it is refreshed in place at most every few minutes).
+live_statistics = sa.Table(
+    "live_statistics",
+    metadata,
+    sa.Column("request_id", sa.String(32), sa.ForeignKey("requests.id"), primary_key=True),
+    sa.Column("statistics", MaskedJSON(), nullable=False),
+    sa.Column("read_at", UTCDateTime, nullable=False),
+    sa.Column("shown_at", UTCDateTime, nullable=True),
+)
+
+# One row per day and channel whose daily digest was posted (or is queued): the claim that makes it once.
+digest_claims = sa.Table(
+    "digest_claims",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("channel_id", sa.String(50), primary_key=True),
+    sa.Column("claimed_by", sa.String(200), nullable=False),
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
 )
 
 project_locks = sa.Table(

@@ -66,6 +66,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from bot.statuses import LIVE_TERMINAL
+from tests.fakes.fake_live_orders import FakeLiveOrders, OrderRefused
 from tests.fakes.qc_schema import validate_live_create
 
 AUTH_WINDOW_SECONDS = 7200
@@ -248,6 +249,10 @@ class FakeQuantConnect:
         self._clock = clock
         self.calls: list[RecordedCall] = []
         self.lean_versions: list[dict[str, Any]] = [dict(version) for version in FAKE_LEAN_VERSIONS]
+        # live/orders/read: tests add orders with `qc.orders.add(project_id, n)` (fake_live_orders.py).
+        self.orders = FakeLiveOrders()
+        # live/read's runtimeStatistics per project (RuntimeStatistics in the OpenAPI file); none unless set.
+        self.runtime_statistics: dict[int, dict[str, str]] = {}
         self._lock = threading.RLock()
         self._projects: dict[int, FakeProject] = {}
         self._compiles: dict[str, FakeCompile] = {}
@@ -544,6 +549,7 @@ class FakeQuantConnect:
             "live/create": self._live_create,
             "live/read": self._live_read,
             "live/list": self._live_list,
+            "live/orders/read": self._live_orders_read,
             "live/update/stop": lambda body: self._halt(body, "Stopped"),
             "live/update/liquidate": lambda body: self._halt(body, "Liquidated"),
         }
@@ -671,6 +677,11 @@ class FakeQuantConnect:
             "message": deployment.message or "",
             "projectName": self._projects[deployment.project_id].name,
             "subscription": "Strategy Equity",
+            "runtimeStatistics": (
+                dict(self.runtime_statistics.get(deployment.project_id, {}))
+                if deployment.status == "Running"
+                else {}
+            ),
         }
 
     def _advance(self, project: FakeProject, deployment: FakeDeployment) -> None:
@@ -736,6 +747,13 @@ class FakeQuantConnect:
         ]
         items.sort(key=lambda item: item["launched"] or "", reverse=True)
         return _ok(live=items)
+
+    def _live_orders_read(self, body: dict[str, Any]) -> _Answer:
+        self._project(body.get("projectId"))
+        try:
+            return _ok(**self.orders.read(body))
+        except OrderRefused as refused:
+            raise _Refusal(*refused.errors) from None
 
     def _halt(self, body: dict[str, Any], status: str) -> _Answer:
         project = self._project(body.get("projectId"))

@@ -131,10 +131,48 @@ _SEED_BY_ID: dict[str, dict[str, Any]] = {
     brokerage_id: schema for brokerage_id, schema in SEED_SCHEMAS.values()
 }
 
+
+def _target(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(properties),
+        "additionalProperties": False,
+    }
+
+
+_TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
+# The OpenAPI file says nothing about `notification`; this is lean-cli's shape (LiveClient.start and the
+# QC*NotificationMethod models of lean/models/api.py): events orderEvent/insight, four kinds of target.
+_NOTIFICATION: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "events": {
+            "type": "array",
+            "items": {"enum": ["orderEvent", "insight"]},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+        "targets": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    _target({"address": _TEXT, "subject": _TEXT}),
+                    _target({"address": _TEXT, "headers": {"type": "object", "additionalProperties": _TEXT}}),
+                    _target({"phoneNumber": _TEXT}),
+                    _target({"id": _TEXT, "token": {"type": ["string", "null"]}}),
+                ]
+            },
+        },
+    },
+    "required": ["events", "targets"],
+    "additionalProperties": False,
+}
+
 # Keys QuantConnect's CLI sends at the top level that the OpenAPI file leaves out.
 _CLI_EXTRAS: dict[str, Any] = {
     "automaticRedeploy": {"type": "boolean"},
-    "notification": {"type": "object"},
+    "notification": _NOTIFICATION,
     "parameters": {"type": "object"},
 }
 
