@@ -19,8 +19,8 @@ from bot.brokerages.builder import LiveCreateRequest, build_live_create_request
 from bot.brokerages.classification import Classification, classify_body
 from bot.brokerages.data_providers import DataProviderConfig, resolve_option
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
+from bot.brokerages.notifications import NotificationSpec, NotificationTarget, ordered_events
 from bot.brokerages.validation import FORMATS
-from bot.qc_notifications import NotificationSpec, NotificationTarget, ordered_events
 from bot.secrets.errors import SecretError
 from bot.secrets.notification_presets import NotificationPresets
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.brokerages.notifications import EVENT_LABELS, ordered_events
 from bot.ids import Block
-from bot.qc_notifications import EVENT_LABELS, ordered_events
 from bot.secrets.keys import is_segment
 
 MAX_TARGETS = 10

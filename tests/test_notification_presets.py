@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.qc_notifications import NotificationSpec
+from bot.brokerages.notifications import NotificationSpec
 from bot.secrets import DirectorySecretStore, EnvSecretStore, SecretRegistry
 from bot.secrets.env_store import key_from_env_name
 from bot.secrets.keys import is_secret_key

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks.common import Block, context, divider, escape, header, option, plain
+from bot.brokerages.notifications import EVENT_LABELS
 from bot.ids import Action
 from bot.ids import Block as BlockId
-from bot.qc_notifications import EVENT_LABELS
 
 # Slack's limit on a select's options.
 PRESET_OPTION_LIMIT = 100

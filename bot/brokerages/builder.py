@@ -21,8 +21,8 @@ from bot.brokerages.data_providers import (
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.brokerages.fields import Support
 from bot.brokerages.holdings import CASH_FIELD, HOLDINGS_FIELD, BrokerageHolding, CashAmount
+from bot.brokerages.notifications import NotificationSpec
 from bot.lean_versions import is_lean_version_id
-from bot.qc_notifications import NotificationSpec
 
 DATA_PROVIDERS_FIELD = "data-providers"
 ItemT = TypeVar("ItemT", BrokerageHolding, CashAmount)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
-from bot.qc_notifications import (
+from bot.brokerages.notifications import (
     MASK,
     EmailTarget,
     NotificationTarget,
