@@ -24,3 +24,6 @@ class DeployForm(BaseModel):
     data_providers: list[str] = Field(default_factory=lambda: ["QuantConnectBrokerage"])
     automatic_redeploy: bool = False
     reason: str
+    book_source: dict[str, Any] | None = Field(
+        default=None, description="Where holdings and cash came from (bot/book.py BookSource), if prefilled"
+    )

@@ -33,6 +33,9 @@ class Block(StrEnum):
     # Notes of the deploy modal (not inputs): where profiles load or fail, and why nodes are not listed.
     PROFILE_LOADING = "profile-loading"
     NODE_NOTE = "node-note"
+    # Where the prefilled holdings and cash came from (QuantConnect's portfolio or an earlier request), or why
+    # none were prefilled.
+    BOOK_NOTE = "book-note"
     # Button rows: the card's Approve/Reject/Cancel/Preview, its Stop/Liquidate, `/qc liquidate`'s answer.
     REQUEST_ACTIONS = "request_actions"
     LIVE_ACTIONS = "live_actions"

@@ -47,6 +47,7 @@ class FormDraft:
     data_providers: list[str] = field(default_factory=lambda: [QUANTCONNECT.provider_id])
     automatic_redeploy: bool = False
     reason: str = ""
+    book_source: dict[str, Any] | None = None  # set from the modal's metadata (bot/modal_book.py)
 
     def to_form(self, project_id: int, project_name: str) -> DeployForm:
         """The DeployForm for the resolved project."""
@@ -63,6 +64,7 @@ class FormDraft:
             data_providers=self.data_providers,
             automatic_redeploy=self.automatic_redeploy,
             reason=self.reason,
+            book_source=self.book_source,
         )
 
 

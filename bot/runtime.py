@@ -39,6 +39,7 @@ def build_services(
 ) -> Services:
     """Wire every service from settings; nothing starts running here."""
     from bot.audit_trail import AuditTrail
+    from bot.book_reader import BookReader
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
     from bot.home import AppHome
@@ -89,6 +90,7 @@ def build_services(
         store, qc, profiles, notifier, settings, clock, max_workers=settings.deploy_workers, lease=heartbeat
     )
     requests = RequestService(store, policy, profiles, notifier, deployer.submit, settings, clock)
+    projects = ProjectCatalog(qc, settings.project_cache_seconds, clock)
     return Services(
         settings=settings,
         store=store,
@@ -96,7 +98,7 @@ def build_services(
         profiles=profiles,
         slack=slack,
         policy=policy,
-        projects=ProjectCatalog(qc, settings.project_cache_seconds, clock),
+        projects=projects,
         notifier=notifier,
         requests=requests,
         deployer=deployer,
@@ -111,6 +113,7 @@ def build_services(
         ),
         home=AppHome(store, policy, slack, settings, clock),
         audit=AuditTrail(store, policy),
+        books=BookReader(qc, store, projects.lookups, clock),
         clock=clock,
     )
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.audit_trail import AuditTrail
+    from bot.book_reader import BookReader
     from bot.config import Settings
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
@@ -63,6 +64,7 @@ class Services:
     recovery: Recovery
     home: AppHome
     audit: AuditTrail
+    books: BookReader
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
 

@@ -12,6 +12,7 @@ from bot.blocks.common import escape
 from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, ProjectOption, deploy_modal
 from bot.brokerages import registry
 from bot.errors import BotError, user_facing_message
+from bot.modal_book import apply_book
 from handlers.commands import CommandContext, subcommand
 from handlers.views import MODAL_LOOKUP_SECONDS, nodes_for, profiles_for, update_view, versions_for
 
@@ -94,12 +95,20 @@ def fill_in(
         nodes = None
     else:
         nodes, nodes_error = nodes_for(services, project)
+    values, metadata, book_note = current.values, current.metadata, None
+    if project.project_id is not None:
+        book = services.books.read(project.project_id, model, timeout=MODAL_LOOKUP_SECONDS)
+        values, metadata = apply_book(values, metadata, book)
+        book_note = book.note if book is not None else None
     resolved = replace(
         current,
         project=project,
         nodes=nodes,
         nodes_error=nodes_error,
         versions=versions_for(services, project),
+        values=values,
+        metadata=metadata,
+        book_note=book_note,
     )
     update_view(client, view_id, view_hash, deploy_modal(resolved))
 

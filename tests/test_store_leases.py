@@ -338,4 +338,5 @@ def _v1_tables() -> sa.MetaData:
 
 
 _V1_METADATA = _v1_tables()
-assert migrations.LATEST_VERSION == 2
+# The frozen copy is version 1: every later step (2 and on) must upgrade it.
+assert migrations.LATEST_VERSION >= 2

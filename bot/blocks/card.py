@@ -23,6 +23,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.live_status import live_status_text
+from bot.book import BookSource
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
 from bot.statuses import IN_QUEUE, RequestStatus
@@ -259,6 +260,12 @@ def request_card(
         )
     if request.cash:
         blocks.append(section("*Starting cash*\n" + bounded_lines(cash_lines(request.cash), noun="balances")))
+    source = BookSource.from_json(request.book_source)
+    if source is not None:
+        # Imported here: bot/blocks/book.py builds on this module's slack_date.
+        from bot.blocks.book import book_card_text
+
+        blocks.append(context(book_card_text(source)))
     reason = request.reason.strip() or "(none given)"
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
     blocks.extend(_phase_blocks(request, deployment, model_name, now))

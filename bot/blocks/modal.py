@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.blocks.book import book_action_id, book_note_block
 from bot.blocks.common import (
     MODAL_BLOCK_LIMIT,
     OPTION_TEXT_LIMIT,
@@ -32,6 +33,7 @@ from bot.blocks.modal_fields import (
     setting_block,
     version_block,
 )
+from bot.book import BookSource, takes_book
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.fields import Support
@@ -89,13 +91,19 @@ class ProjectOption:
 
 @dataclass(frozen=True)
 class ModalMetadata:
-    """What the modal carries in private_metadata: where to answer. Never a secret, never a setting."""
+    """What the modal carries in private_metadata: where to answer, and where prefilled holdings and cash
+    came from (with a fingerprint, to tell at submission whether they were edited). Never a secret."""
 
     channel_id: str = ""
+    book_source: BookSource | None = None
+    book_digest: str | None = None
 
     def to_json(self) -> str:
         """Compact JSON within Slack's private_metadata limit."""
-        return json.dumps({"channel_id": self.channel_id[:100]}, separators=(",", ":"))
+        data: dict[str, Any] = {"channel_id": self.channel_id[:100]}
+        if self.book_source is not None:
+            data["book"] = {**self.book_source.to_json(), "digest": (self.book_digest or "")[:64]}
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | None) -> ModalMetadata:
@@ -104,7 +112,15 @@ class ModalMetadata:
             data = json.loads(text or "{}")
         except ValueError:
             return cls()
-        return cls(channel_id=str(data.get("channel_id") or "")) if isinstance(data, dict) else cls()
+        if not isinstance(data, dict):
+            return cls()
+        book = data.get("book")
+        source = BookSource.from_json(book)
+        return cls(
+            channel_id=str(data.get("channel_id") or ""),
+            book_source=source,
+            book_digest=str(book.get("digest") or "") if isinstance(book, dict) and source else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,7 @@ class ModalInputs:
     values: Mapping[str, Any] = field(default_factory=dict)
     metadata: ModalMetadata = field(default_factory=ModalMetadata)
     deploy_channel_id: str | None = None
+    book_note: str | None = None  # why holdings and cash were not (all) prefilled
 
 
 def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
@@ -137,10 +154,15 @@ def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
         blocks += [setting_block(info, inputs.values.get(info.name)) for info in settings]
     if model.holdings_support is not Support.NONE or model.cash_support is not Support.NONE:
         blocks.append(divider())
+    book_action = book_action_id(inputs.metadata.book_digest)
     if model.holdings_support is not Support.NONE:
-        blocks.append(holdings_block(model, inputs.values.get(BlockId.HOLDINGS)))
+        blocks.append(holdings_block(model, inputs.values.get(BlockId.HOLDINGS), book_action))
     if model.cash_support is not Support.NONE:
-        blocks.append(cash_block(model, inputs.values.get(BlockId.CASH)))
+        blocks.append(cash_block(model, inputs.values.get(BlockId.CASH), book_action))
+    if takes_book(model):
+        note = book_note_block(inputs.metadata.book_source, inputs.book_note)
+        if note is not None:
+            blocks.append(note)
     blocks += [
         divider(),
         data_providers_block(model.key, inputs.values.get(BlockId.DATA_PROVIDERS)),

@@ -36,6 +36,7 @@ from bot.quantconnect.models import (
     ProjectNodes,
 )
 from bot.quantconnect.nodes import pick_live_node
+from bot.quantconnect.portfolio import LivePortfolio
 
 DEFAULT_BASE_URL = "https://www.quantconnect.com/api/v2/"
 
@@ -203,6 +204,13 @@ class QuantConnectClient:
         context = None if project_id is None else f"project {project_id}"
         payload = self._post("live/list", body, retry=True, context=context)
         return [_parse(LiveAlgorithm, item, "live/list") for item in payload.get("live") or []]
+
+    def read_portfolio(self, project_id: int) -> LivePortfolio:
+        """The live algorithm's holdings and cash as of QuantConnect's last snapshot (about every 10 min)."""
+        payload = self._post(
+            "live/portfolio/read", {"projectId": project_id}, retry=True, context=f"project {project_id}"
+        )
+        return LivePortfolio.from_response(payload, datetime.now(UTC))
 
     def stop_live(self, project_id: int) -> None:
         """Stop the project's live algorithm (positions stay open)."""

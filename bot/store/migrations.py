@@ -52,9 +52,16 @@ def _leases_and_outbox(connection: sa.Connection) -> None:
     tables.outbox.create(connection)
 
 
+def _book_source(connection: sa.Connection) -> None:
+    """Where a request's holdings and cash came from (QuantConnect's portfolio or an earlier request)."""
+    kind = "JSON" if connection.dialect.name == "postgresql" else "TEXT"
+    connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN book_source {kind}")
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
+    MigrationStep(3, "where a request's holdings and cash came from", _book_source),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

@@ -51,6 +51,7 @@ class NewRequest(_Frozen):
     channel_id: str | None = None
     expires_at: datetime | None = None
     dedupe_key: str | None = None
+    book_source: dict[str, Any] | None = None
 
     @field_validator("settings", "holdings", "cash", mode="before")
     @classmethod
@@ -108,6 +109,7 @@ class DeployRequest(_Frozen):
     settle_deadline: datetime | None = None
     next_check_at: datetime | None = None
     settle_note: str | None = None
+    book_source: dict[str, Any] | None = None
 
     @property
     def is_open(self) -> bool:

@@ -131,6 +131,8 @@ requests = sa.Table(
     sa.Column("settle_deadline", UTCDateTime, nullable=True),
     sa.Column("next_check_at", UTCDateTime, nullable=True),
     sa.Column("settle_note", MaskedText, nullable=True),
+    # Step 3: where the holdings and cash came from (bot/book.py BookSource), None when typed by hand.
+    sa.Column("book_source", _json(), nullable=True),
     sa.Index("ix_requests_status_expires", "status", "expires_at"),
     sa.Index("ix_requests_project", "project_id", "created_at"),
     sa.Index("ix_requests_requester", "requester_id", "created_at"),

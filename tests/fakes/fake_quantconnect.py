@@ -181,6 +181,9 @@ class FakeProject:
     deployments: list[FakeDeployment] = field(default_factory=list)
     build_errors: deque[list[str]] = field(default_factory=deque)
     outcome: tuple[int, str, str] | None = None
+    # The live portfolio as QuantConnect's last snapshot holds it (refreshed about every 10 minutes):
+    # {symbol id: (quantity, average price)} and {currency: amount}; None until a snapshot was taken.
+    portfolio: tuple[dict[str, tuple[float, float]], dict[str, float]] | None = None
 
     def latest(self) -> FakeDeployment | None:
         """The most recent deployment, the one live/read reports."""
@@ -372,6 +375,16 @@ class FakeQuantConnect:
         with self._lock:
             return [replace(d) for d in self._project(project_id).deployments]
 
+    def set_portfolio(
+        self,
+        project_id: int,
+        holdings: dict[str, tuple[float, float]] | None = None,
+        cash: dict[str, float] | None = None,
+    ) -> None:
+        """Take a portfolio snapshot: {symbol id: (quantity, average price)} and {currency: amount}."""
+        with self._lock:
+            self._projects[project_id].portfolio = (dict(holdings or {}), dict(cash or {}))
+
     def build_error(self, project_id: int, logs: Sequence[str], times: int = 1) -> None:
         """The next `times` compiles of the project end in BuildError with `logs`."""
         with self._lock:
@@ -544,6 +557,7 @@ class FakeQuantConnect:
             "live/create": self._live_create,
             "live/read": self._live_read,
             "live/list": self._live_list,
+            "live/portfolio/read": self._portfolio_read,
             "live/update/stop": lambda body: self._halt(body, "Stopped"),
             "live/update/liquidate": lambda body: self._halt(body, "Liquidated"),
         }
@@ -736,6 +750,31 @@ class FakeQuantConnect:
         ]
         items.sort(key=lambda item: item["launched"] or "", reverse=True)
         return _ok(live=items)
+
+    def _portfolio_read(self, body: dict[str, Any]) -> _Answer:
+        """The spec's LivePortfolioResponse: holdings keyed by symbol id, cash keyed by currency."""
+        project = self._project(body.get("projectId"))
+        if project.latest() is None:
+            raise _Refusal(f"Project {project.project_id} has no live algorithm")
+        holdings, cash = project.portfolio or ({}, {})
+        return _ok(
+            portfolio={
+                "holdings": {
+                    symbol_id: {"a": price, "q": quantity, "p": price, "v": price * quantity, "u": 0, "up": 0}
+                    for symbol_id, (quantity, price) in holdings.items()
+                },
+                "cash": {
+                    currency: {
+                        "symbol": currency,
+                        "amount": amount,
+                        "conversionRate": 1,
+                        "currencySymbol": "$" if currency == "USD" else "",
+                        "valueInAccountCurrency": amount,
+                    }
+                    for currency, amount in cash.items()
+                },
+            }
+        )
 
     def _halt(self, body: dict[str, Any], status: str) -> _Answer:
         project = self._project(body.get("projectId"))
