@@ -27,3 +27,4 @@ class DeployForm(BaseModel):
     book_source: dict[str, Any] | None = Field(
         default=None, description="Where holdings and cash came from (bot/book.py BookSource), if prefilled"
     )
+    redeploy_of: str | None = Field(default=None, description="The earlier request this one redeploys")

@@ -32,6 +32,8 @@ class Block(StrEnum):
     REJECT_REASON = "reject-reason"
     # Notes of the deploy modal (not inputs): where profiles load or fail, and why nodes are not listed.
     PROFILE_LOADING = "profile-loading"
+    # A redeployed request's profile that no longer exists.
+    PROFILE_NOTE = "profile-note"
     NODE_NOTE = "node-note"
     # Where the prefilled holdings and cash came from (QuantConnect's portfolio or an earlier request), or why
     # none were prefilled.
@@ -40,6 +42,8 @@ class Block(StrEnum):
     REQUEST_ACTIONS = "request_actions"
     LIVE_ACTIONS = "live_actions"
     LIQUIDATE_CONFIRM = "liquidate_confirm"
+    # The Redeploy button of a finished, stopped or failed request's card.
+    REDEPLOY_ACTIONS = "redeploy_actions"
 
 
 class Action(StrEnum):
@@ -51,6 +55,7 @@ class Action(StrEnum):
     PREVIEW = "preview"
     STOP = "stop"
     LIQUIDATE = "liquidate"
+    REDEPLOY = "redeploy"
     # Inputs inside modal blocks: one action id per block kind.
     VALUE = "value"
     BROKERAGE_SELECT = "brokerage_select"

@@ -48,6 +48,7 @@ class FormDraft:
     automatic_redeploy: bool = False
     reason: str = ""
     book_source: dict[str, Any] | None = None  # set from the modal's metadata (bot/modal_book.py)
+    redeploy_of: str | None = None  # set from the modal's metadata (a redeploy)
 
     def to_form(self, project_id: int, project_name: str) -> DeployForm:
         """The DeployForm for the resolved project."""
@@ -65,6 +66,7 @@ class FormDraft:
             automatic_redeploy=self.automatic_redeploy,
             reason=self.reason,
             book_source=self.book_source,
+            redeploy_of=self.redeploy_of,
         )
 
 

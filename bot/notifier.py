@@ -189,6 +189,7 @@ class Notifier(PeriodicWorker):
             deployment=self.store.get_deployment(request.id),
             model_name=registry.display_name(request.model_key),
             now=self.clock(),
+            redeployed_as=self.store.redeploys_of(request.id),
         )
 
     # -- sender thread -------------------------------------------------------------------------------------

@@ -95,7 +95,8 @@ def register(app: App, services: Services) -> None:
     # Importing these modules registers their subcommands through @subcommand.
     import handlers.audit_command
     import handlers.deploy_command
-    import handlers.live_commands  # noqa: F401
+    import handlers.live_commands
+    import handlers.redeploy  # noqa: F401
 
     @app.command("/qc")
     def qc_command(

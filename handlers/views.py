@@ -176,7 +176,9 @@ def submit_deploy(
         return
     metadata = _metadata(view)
     reply_channel = metadata.channel_id
-    draft = replace(draft, book_source=submitted_book_source(metadata, draft))
+    draft = replace(
+        draft, book_source=submitted_book_source(metadata, draft), redeploy_of=metadata.redeploy_of
+    )
     try:
         submission = submissions.start(
             draft, user_id=user_id, view_id=str(view.get("id") or ""), reply_channel=reply_channel

@@ -213,8 +213,12 @@ def request_card(
     deployment: Deployment | None = None,
     model_name: str,
     now: datetime,
+    redeployed_as: Sequence[str] = (),
 ) -> tuple[str, list[Block]]:
-    """The card of a request in its current phase: (notification text, blocks)."""
+    """The card of a request in its current phase: (notification text, blocks).
+
+    `redeployed_as` are the requests that redeploy this one; the card links both ways.
+    """
     money = money_label(request.is_paper)
     project = escape(request.project_name)
     status_line = _status_line(request, approvals, deployment, now)
@@ -269,6 +273,9 @@ def request_card(
     reason = request.reason.strip() or "(none given)"
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
     blocks.extend(_phase_blocks(request, deployment, model_name, now))
+    links = redeploy_links(request, redeployed_as)
+    if links:
+        blocks.append(context(links))
     footer = [f"Request `{escape(request.id)}`", f"updated {slack_date(request.updated_at)}"]
     if request.deploy_id:
         footer.insert(1, f"deploy `{escape(request.deploy_id)}`")
@@ -277,6 +284,22 @@ def request_card(
         request, deployment
     )
     return truncate(text, 3000), blocks
+
+
+def redeploy_links(request: DeployRequest, redeployed_as: Sequence[str]) -> str:
+    """The card's links to the request it redeploys and to the requests that redeploy it."""
+    parts = []
+    if request.redeploy_of:
+        parts.append(f":repeat: Redeploy of request `{escape(request.redeploy_of)}`")
+    if redeployed_as:
+        shown = ", ".join(f"`{escape(rid)}`" for rid in redeployed_as[-5:])
+        parts.append(f":repeat: Redeployed as {shown}")
+    return " · ".join(parts)
+
+
+def redeploy_button(request: DeployRequest) -> dict[str, Any]:
+    """Redeploy: opens the deploy modal with this request's choices (a new request, approved anew)."""
+    return _button("Redeploy", Action.REDEPLOY, request.id)
 
 
 def _plain_status(request: DeployRequest, deployment: Deployment | None) -> str:
@@ -366,6 +389,14 @@ def _phase_blocks(
                         ),
                     ),
                 ],
+            }
+        )
+    if status in (S.ENDED, S.FAILED):
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.REDEPLOY_ACTIONS.value,
+                "elements": [redeploy_button(request)],
             }
         )
     return blocks

@@ -97,12 +97,15 @@ class ModalMetadata:
     channel_id: str = ""
     book_source: BookSource | None = None
     book_digest: str | None = None
+    redeploy_of: str | None = None
 
     def to_json(self) -> str:
         """Compact JSON within Slack's private_metadata limit."""
         data: dict[str, Any] = {"channel_id": self.channel_id[:100]}
         if self.book_source is not None:
             data["book"] = {**self.book_source.to_json(), "digest": (self.book_digest or "")[:64]}
+        if self.redeploy_of:
+            data["redeploy_of"] = self.redeploy_of[:32]
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -120,6 +123,7 @@ class ModalMetadata:
             channel_id=str(data.get("channel_id") or ""),
             book_source=source,
             book_digest=str(book.get("digest") or "") if isinstance(book, dict) and source else None,
+            redeploy_of=str(data.get("redeploy_of") or "")[:32] or None,
         )
 
 
@@ -143,7 +147,10 @@ class ModalInputs:
 def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
     """The whole modal view for `views.open` / `views.update`."""
     model = registry.get(inputs.model_key)
-    blocks: list[Block] = [_intro(inputs.deploy_channel_id), brokerage_block(model.key)]
+    blocks: list[Block] = [_intro(inputs.deploy_channel_id)]
+    if inputs.metadata.redeploy_of:
+        blocks.append(redeploy_intro(inputs.metadata.redeploy_of))
+    blocks.append(brokerage_block(model.key))
     blocks += profile_blocks(model, inputs.profiles, inputs.profiles_error, inputs.values)
     blocks.append(project_block(inputs.project))
     blocks += node_blocks(inputs.nodes, inputs.nodes_error, inputs.values, project_chosen=inputs.project)
@@ -199,6 +206,14 @@ def _intro(deploy_channel_id: str | None) -> Block:
     return context(
         f"The request is posted to {where} for approval before anything is deployed. "
         "Credentials come from the chosen profile in the secret store: never type a password or key here."
+    )
+
+
+def redeploy_intro(request_id: str) -> Block:
+    """The line that says this modal redeploys an earlier request."""
+    return section(
+        f":repeat: *Redeploy of request `{escape(request_id)}`*: its choices are filled in and holdings and "
+        "cash come from the running book. This is a new request: it needs its own approval."
     )
 
 
@@ -258,6 +273,16 @@ def profile_blocks(
         "options": options,
     }
     chosen = values.get(BlockId.PROFILE)
+    gone: list[Block] = []
+    if chosen and chosen not in profiles:
+        # A redeployed request's profile that the secret store no longer has: said next to the field.
+        gone.append(
+            section(
+                f":warning: Profile `{escape(str(chosen))}` no longer exists in the secret store: choose "
+                "another one.",
+                block_id=BlockId.PROFILE_NOTE.value,
+            )
+        )
     initial = next((o for o in options if o["value"] == chosen), None)
     if initial is None and len(options) == 1:
         initial = options[0]
@@ -270,7 +295,7 @@ def profile_blocks(
         "element": element,
         "hint": plain(f"Profiles made for {model.display_name}; only their names are shown."),
     }
-    return [block, note]
+    return [*gone, block, note]
 
 
 def project_block(project: ProjectOption | None) -> Block:

@@ -58,10 +58,17 @@ def _book_source(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN book_source {kind}")
 
 
+def _redeploy_of(connection: sa.Connection) -> None:
+    """The earlier request a redeploy request repeats, indexed to find the redeploys of a request."""
+    connection.exec_driver_sql("ALTER TABLE requests ADD COLUMN redeploy_of VARCHAR(32)")
+    connection.exec_driver_sql("CREATE INDEX ix_requests_redeploy_of ON requests (redeploy_of)")
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
     MigrationStep(3, "where a request's holdings and cash came from", _book_source),
+    MigrationStep(4, "the request a request redeploys", _redeploy_of),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

@@ -52,6 +52,7 @@ class NewRequest(_Frozen):
     expires_at: datetime | None = None
     dedupe_key: str | None = None
     book_source: dict[str, Any] | None = None
+    redeploy_of: str | None = None
 
     @field_validator("settings", "holdings", "cash", mode="before")
     @classmethod
@@ -110,6 +111,7 @@ class DeployRequest(_Frozen):
     next_check_at: datetime | None = None
     settle_note: str | None = None
     book_source: dict[str, Any] | None = None
+    redeploy_of: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -133,6 +133,9 @@ requests = sa.Table(
     sa.Column("settle_note", MaskedText, nullable=True),
     # Step 3: where the holdings and cash came from (bot/book.py BookSource), None when typed by hand.
     sa.Column("book_source", _json(), nullable=True),
+    # Step 4: the earlier request this one redeploys (both cards link to each other).
+    sa.Column("redeploy_of", sa.String(32), nullable=True),
+    sa.Index("ix_requests_redeploy_of", "redeploy_of"),
     sa.Index("ix_requests_status_expires", "status", "expires_at"),
     sa.Index("ix_requests_project", "project_id", "created_at"),
     sa.Index("ix_requests_requester", "requester_id", "created_at"),
