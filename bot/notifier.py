@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.card import request_card
 from bot.blocks.common import Block, escape
 from bot.brokerages import registry
+from bot.changes import baseline_for, request_changes
 from bot.notices import card_notice, error_notices, thread_notice
 from bot.periodic import PeriodicWorker
 from bot.store.models import Notice, OutboxMessage
@@ -190,7 +191,14 @@ class Notifier(PeriodicWorker):
             model_name=registry.display_name(request.model_key),
             now=self.clock(),
             redeployed_as=self.store.redeploys_of(request.id),
+            changes=request_changes(request, self._baseline(request)),
         )
+
+    def _baseline(self, request: DeployRequest) -> DeployRequest | None:
+        """The request the card compares with: the redeployed one, else the project's previous one."""
+        candidates = self.store.list_requests(project_id=request.project_id, limit=20)
+        named = self.store.get_request(request.redeploy_of) if request.redeploy_of else None
+        return baseline_for(request, [*candidates, *([named] if named is not None else [])])
 
     # -- sender thread -------------------------------------------------------------------------------------
 

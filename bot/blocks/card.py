@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.card_links import redeploy_actions, redeploy_links
 from bot.blocks.common import (
     Block,
     context,
@@ -24,6 +25,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.live_status import live_status_text
 from bot.book import BookSource
+from bot.changes import Changes
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
 from bot.statuses import IN_QUEUE, RequestStatus
@@ -214,10 +216,12 @@ def request_card(
     model_name: str,
     now: datetime,
     redeployed_as: Sequence[str] = (),
+    changes: Changes | None = None,
 ) -> tuple[str, list[Block]]:
     """The card of a request in its current phase: (notification text, blocks).
 
-    `redeployed_as` are the requests that redeploy this one; the card links both ways.
+    `redeployed_as` are the requests that redeploy this one; the card links both ways. `changes` are the
+    differences against the project's previous request (bot/changes.py), shown under the reason.
     """
     money = money_label(request.is_paper)
     project = escape(request.project_name)
@@ -272,6 +276,11 @@ def request_card(
         blocks.append(context(book_card_text(source)))
     reason = request.reason.strip() or "(none given)"
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
+    if changes is not None:
+        # Imported here: bot/blocks/changes.py builds on this module's bounded_lines.
+        from bot.blocks.changes import changes_block
+
+        blocks.append(changes_block(changes))
     blocks.extend(_phase_blocks(request, deployment, model_name, now))
     links = redeploy_links(request, redeployed_as)
     if links:
@@ -284,22 +293,6 @@ def request_card(
         request, deployment
     )
     return truncate(text, 3000), blocks
-
-
-def redeploy_links(request: DeployRequest, redeployed_as: Sequence[str]) -> str:
-    """The card's links to the request it redeploys and to the requests that redeploy it."""
-    parts = []
-    if request.redeploy_of:
-        parts.append(f":repeat: Redeploy of request `{escape(request.redeploy_of)}`")
-    if redeployed_as:
-        shown = ", ".join(f"`{escape(rid)}`" for rid in redeployed_as[-5:])
-        parts.append(f":repeat: Redeployed as {shown}")
-    return " · ".join(parts)
-
-
-def redeploy_button(request: DeployRequest) -> dict[str, Any]:
-    """Redeploy: opens the deploy modal with this request's choices (a new request, approved anew)."""
-    return _button("Redeploy", Action.REDEPLOY, request.id)
 
 
 def _plain_status(request: DeployRequest, deployment: Deployment | None) -> str:
@@ -392,13 +385,7 @@ def _phase_blocks(
             }
         )
     if status in (S.ENDED, S.FAILED):
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": BlockId.REDEPLOY_ACTIONS.value,
-                "elements": [redeploy_button(request)],
-            }
-        )
+        blocks.append(redeploy_actions(request))
     return blocks
 
 
