@@ -227,7 +227,7 @@ class Notifier(PeriodicWorker):
             if notice.kind == CARD:
                 self._update_card(request)
             else:
-                self._reply(request, notice.text, notice.blocks)
+                self._reply(request, notice.text, notice.blocks, broadcast=notice.broadcast)
 
     def run_pass(self) -> int:
         """Deliver what this replica holds in the outbox, a batch at a time; returns how many were sent."""
@@ -260,7 +260,10 @@ class Notifier(PeriodicWorker):
             outcome = self._update_card(request)
         else:
             outcome = self._reply(
-                request, str(message.payload.get("text") or ""), message.payload.get("blocks")
+                request,
+                str(message.payload.get("text") or ""),
+                message.payload.get("blocks"),
+                broadcast=bool(message.payload.get("broadcast")),
             )
         self.store.finish_message(message.id, self.clock(), outcome)
 
@@ -311,13 +314,17 @@ class Notifier(PeriodicWorker):
         except Exception:
             log.exception("card-changed hook failed", extra={"request_id": request_id})
 
-    def _reply(self, request: DeployRequest, text: str, blocks: list[Block] | None) -> str:
+    def _reply(
+        self, request: DeployRequest, text: str, blocks: list[Block] | None, *, broadcast: bool = False
+    ) -> str:
         channel = request.channel_id or self.channel_id
         kwargs: dict[str, Any] = {"channel": channel, "text": text}
         if blocks:
             kwargs["blocks"] = blocks
         if request.message_ts:
             kwargs["thread_ts"] = request.message_ts
+            if broadcast:
+                kwargs["reply_broadcast"] = True
         else:
             # No card to thread under: say which request this is about in the channel itself.
             kwargs["text"] = f"Request `{escape(request.id)}` ({escape(request.project_name)}): {text}"

@@ -49,6 +49,7 @@ def build_services(
     from bot.projects import ProjectCatalog
     from bot.quantconnect.client import QuantConnectClient
     from bot.recovery import Recovery
+    from bot.reminders import ApprovalReminders
     from bot.requests import RequestService
     from bot.secrets import (
         DEFAULT_REGISTRY,
@@ -104,7 +105,9 @@ def build_services(
         deployer=deployer,
         watcher=Watcher(store, qc, notifier, settings, clock, lease=heartbeat),
         live_ops=LiveOps(store, qc, policy, notifier, clock),
-        sweeper=ExpirySweeper(store, clock, interval=30.0),
+        sweeper=ExpirySweeper(
+            store, clock, interval=30.0, remind=ApprovalReminders(store, settings.policy).run
+        ),
         heartbeat=heartbeat,
         recovery=Recovery(
             deployer,

@@ -102,7 +102,7 @@ def test_the_note_and_card_line_name_the_source_and_escape_quantconnect_text() -
     assert "request `r-0000abcd`" in line and "then edited by the requester" in line
 
 
-def test_a_version_2_database_gains_the_book_source_and_redeploy_columns(store_url: str) -> None:
+def test_a_version_2_database_gains_the_columns_of_steps_3_to_5(store_url: str) -> None:
     store = Store(store_url)
     try:
         with store.engine.begin() as connection:
@@ -110,12 +110,14 @@ def test_a_version_2_database_gains_the_book_source_and_redeploy_columns(store_u
             connection.exec_driver_sql("DROP INDEX ix_requests_redeploy_of")
             connection.exec_driver_sql("ALTER TABLE requests DROP COLUMN redeploy_of")
             connection.exec_driver_sql("ALTER TABLE requests DROP COLUMN book_source")
+            connection.exec_driver_sql("ALTER TABLE requests DROP COLUMN reminded_at")
             connection.exec_driver_sql("DELETE FROM schema_version WHERE version > 2")
         assert store.schema_current() is False
         assert store.migrate() == migrations.LATEST_VERSION
         with store.engine.begin() as connection:
             columns = {c["name"] for c in sa.inspect(connection).get_columns("requests")}
             indexes = {i["name"] for i in sa.inspect(connection).get_indexes("requests")}
-        assert {"book_source", "redeploy_of"} <= columns and "ix_requests_redeploy_of" in indexes
+        assert {"book_source", "redeploy_of", "reminded_at"} <= columns
+        assert "ix_requests_redeploy_of" in indexes
     finally:
         store.dispose()

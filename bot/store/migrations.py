@@ -64,11 +64,18 @@ def _redeploy_of(connection: sa.Connection) -> None:
     connection.exec_driver_sql("CREATE INDEX ix_requests_redeploy_of ON requests (redeploy_of)")
 
 
+def _reminded_at(connection: sa.Connection) -> None:
+    """The claim of the one reminder a pending real-money request's approvers get."""
+    timestamp = "TIMESTAMP WITH TIME ZONE" if connection.dialect.name == "postgresql" else "DATETIME"
+    connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN reminded_at {timestamp}")
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
     MigrationStep(3, "where a request's holdings and cash came from", _book_source),
     MigrationStep(4, "the request a request redeploys", _redeploy_of),
+    MigrationStep(5, "when a pending request's approvers were reminded", _reminded_at),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

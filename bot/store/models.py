@@ -112,6 +112,7 @@ class DeployRequest(_Frozen):
     settle_note: str | None = None
     book_source: dict[str, Any] | None = None
     redeploy_of: str | None = None
+    reminded_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -183,6 +184,8 @@ class Notice(_Frozen):
     kind: str
     text: str = ""
     blocks: list[dict[str, Any]] | None = None
+    # A thread reply also shown in the channel (Slack's reply_broadcast): alerts that must reach people.
+    broadcast: bool = False
 
 
 class OutboxMessage(_Frozen):

@@ -136,6 +136,8 @@ requests = sa.Table(
     # Step 4: the earlier request this one redeploys (both cards link to each other).
     sa.Column("redeploy_of", sa.String(32), nullable=True),
     sa.Index("ix_requests_redeploy_of", "redeploy_of"),
+    # Step 5: when the approvers of a pending real-money request were reminded (once, claimed by a CAS).
+    sa.Column("reminded_at", UTCDateTime, nullable=True),
     sa.Index("ix_requests_status_expires", "status", "expires_at"),
     sa.Index("ix_requests_project", "project_id", "created_at"),
     sa.Index("ix_requests_requester", "requester_id", "created_at"),
