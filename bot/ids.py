@@ -13,6 +13,7 @@ class Callback(StrEnum):
     DEPLOY = "deploy"
     REJECT_REASON = "reject_reason"
     PREVIEW = "preview"
+    STOP_ALL = "stop-all"
 
 
 class Block(StrEnum):
@@ -44,6 +45,10 @@ class Block(StrEnum):
     LIQUIDATE_CONFIRM = "liquidate_confirm"
     # The Redeploy button of a finished, stopped or failed request's card.
     REDEPLOY_ACTIONS = "redeploy_actions"
+    # The stop-all modal: its inputs (contracts) and the list of running deployments.
+    STOP_ALL_MODE = "mode"
+    STOP_ALL_CONFIRM = "confirm"
+    STOP_ALL_LIST = "stop-all-list"
 
 
 class Action(StrEnum):

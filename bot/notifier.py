@@ -177,6 +177,14 @@ class Notifier(PeriodicWorker):
             return self._call("chat_postMessage", request_id=None, **direct) is not None
         return False
 
+    def say(self, channel: str, text: str, blocks: list[Block] | None = None) -> bool:
+        """Post a message about no single request (the stop-all report) in a channel now."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": text}
+        if blocks:
+            kwargs["blocks"] = blocks
+        self._pace(channel)
+        return self._call("chat_postMessage", request_id=None, **kwargs) is not None
+
     def permalink(self, channel: str, message_ts: str) -> str | None:
         """A link to a message, or None when Slack cannot give one."""
         response = self._call("chat_getPermalink", request_id=None, channel=channel, message_ts=message_ts)

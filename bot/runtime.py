@@ -58,6 +58,7 @@ def build_services(
         build_secret_store,
         install_redaction,
     )
+    from bot.stop_all import StopAll
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
     from bot.watcher import Watcher
@@ -117,6 +118,15 @@ def build_services(
         home=AppHome(store, policy, slack, settings, clock),
         audit=AuditTrail(store, policy),
         books=BookReader(qc, store, projects.lookups, clock),
+        stop_all=StopAll(
+            store,
+            qc,
+            policy,
+            notifier,
+            clock,
+            channel_id=settings.deploy_channel_id,
+            concurrency=settings.stop_all_concurrency,
+        ),
         clock=clock,
     )
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bot.recovery import Recovery
     from bot.requests import RequestService
     from bot.secrets.profiles import CredentialProfiles
+    from bot.stop_all import StopAll
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
     from bot.watcher import Watcher
@@ -65,6 +66,7 @@ class Services:
     home: AppHome
     audit: AuditTrail
     books: BookReader
+    stop_all: StopAll
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
 

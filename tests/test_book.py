@@ -102,7 +102,7 @@ def test_the_note_and_card_line_name_the_source_and_escape_quantconnect_text() -
     assert "request `r-0000abcd`" in line and "then edited by the requester" in line
 
 
-def test_a_version_2_database_gains_the_columns_of_steps_3_to_5(store_url: str) -> None:
+def test_a_version_2_database_gains_what_steps_3_to_6_add(store_url: str) -> None:
     store = Store(store_url)
     try:
         with store.engine.begin() as connection:
@@ -111,6 +111,7 @@ def test_a_version_2_database_gains_the_columns_of_steps_3_to_5(store_url: str) 
             connection.exec_driver_sql("ALTER TABLE requests DROP COLUMN redeploy_of")
             connection.exec_driver_sql("ALTER TABLE requests DROP COLUMN book_source")
             connection.exec_driver_sql("ALTER TABLE requests DROP COLUMN reminded_at")
+            connection.exec_driver_sql("DROP TABLE emergency_stops")
             connection.exec_driver_sql("DELETE FROM schema_version WHERE version > 2")
         assert store.schema_current() is False
         assert store.migrate() == migrations.LATEST_VERSION
@@ -119,5 +120,6 @@ def test_a_version_2_database_gains_the_columns_of_steps_3_to_5(store_url: str) 
             indexes = {i["name"] for i in sa.inspect(connection).get_indexes("requests")}
         assert {"book_source", "redeploy_of", "reminded_at"} <= columns
         assert "ix_requests_redeploy_of" in indexes
+        assert sa.inspect(store.engine).has_table("emergency_stops")
     finally:
         store.dispose()

@@ -26,6 +26,7 @@ from bot.quantconnect.errors import (
     Timeout,
     Unavailable,
 )
+from bot.quantconnect.live_summary import LiveSummary
 from bot.quantconnect.models import (
     Compile,
     LeanVersion,
@@ -204,6 +205,11 @@ class QuantConnectClient:
         context = None if project_id is None else f"project {project_id}"
         payload = self._post("live/list", body, retry=True, context=context)
         return [_parse(LiveAlgorithm, item, "live/list") for item in payload.get("live") or []]
+
+    def list_live_summaries(self, status: str | None = None) -> list[LiveSummary]:
+        """`live/list` items as the spec's LiveAlgorithmSummary (with equity), for the stop-all list."""
+        payload = self._post("live/list", {"status": status} if status else {}, retry=True)
+        return [_parse(LiveSummary, item, "live/list") for item in payload.get("live") or []]
 
     def read_portfolio(self, project_id: int) -> LivePortfolio:
         """The live algorithm's holdings and cash as of QuantConnect's last snapshot (about every 10 min)."""

@@ -5,13 +5,23 @@ from __future__ import annotations
 from bot.store.approvals import ApprovalStore
 from bot.store.audit import AuditStore
 from bot.store.deployments import DeploymentStore
+from bot.store.emergency import EmergencyStopStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore
 from bot.store.reminders import ReminderStore
 from bot.store.requests import RequestStore
 
 
-class Store(RequestStore, ApprovalStore, DeploymentStore, AuditStore, LeaseStore, OutboxStore, ReminderStore):
+class Store(
+    RequestStore,
+    ApprovalStore,
+    DeploymentStore,
+    AuditStore,
+    LeaseStore,
+    OutboxStore,
+    ReminderStore,
+    EmergencyStopStore,
+):
     """Persistent state of the bot; one transaction per call, never a secret.
 
     Requests and their approvals, deployments, the audit trail, replica leases and ownership, and the Slack

@@ -70,12 +70,18 @@ def _reminded_at(connection: sa.Connection) -> None:
     connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN reminded_at {timestamp}")
 
 
+def _emergency_stops(connection: sa.Connection) -> None:
+    """One stop-all at a time, owned by the replica that runs it (taken over when its lease ends)."""
+    tables.emergency_stops.create(connection)
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
     MigrationStep(3, "where a request's holdings and cash came from", _book_source),
     MigrationStep(4, "the request a request redeploys", _redeploy_of),
     MigrationStep(5, "when a pending request's approvers were reminded", _reminded_at),
+    MigrationStep(6, "the emergency stop-all claim", _emergency_stops),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

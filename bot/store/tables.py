@@ -221,3 +221,16 @@ project_locks = sa.Table(
     sa.Column("holder_id", sa.String(50), nullable=False),
     sa.Column("acquired_at", UTCDateTime, nullable=False),
 )
+
+
+# Step 6: the stop-all in progress (one row, id "stop-all"); free when finished or its owner's lease ended.
+emergency_stops = sa.Table(
+    "emergency_stops",
+    metadata,
+    sa.Column("id", sa.String(20), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("started_by", sa.String(50), nullable=False),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+)

@@ -163,6 +163,7 @@ class FakeDeployment:
     reads: int = 0
     pinned: bool = False
     outcome: tuple[int, str, str] | None = None
+    equity: float | None = None  # live/list's `equity` (LiveAlgorithmSummary), when set
 
     @property
     def active(self) -> bool:
@@ -255,6 +256,7 @@ class FakeQuantConnect:
         self._projects: dict[int, FakeProject] = {}
         self._compiles: dict[str, FakeCompile] = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._halt_refusals: dict[int, str] = {}
         self._next_project_id = 1000
         self._stopping = threading.Event()
         self._idle = threading.Condition()
@@ -374,6 +376,19 @@ class FakeQuantConnect:
         """Snapshots of the project's deployments, oldest first."""
         with self._lock:
             return [replace(d) for d in self._project(project_id).deployments]
+
+    def refuse_halt(self, project_id: int, error: str) -> None:
+        """The next stop or liquidate of this project is refused with `error` (the others go through)."""
+        with self._lock:
+            self._halt_refusals[project_id] = error
+
+    def set_equity(self, project_id: int, equity: float) -> None:
+        """The equity live/list reports for the project's latest deployment."""
+        with self._lock:
+            deployment = self._project(project_id).latest()
+            if deployment is None:
+                raise ValueError(f"project {project_id} has no deployment in the fake")
+            deployment.equity = equity
 
     def set_portfolio(
         self,
@@ -743,6 +758,7 @@ class FakeQuantConnect:
                 "subscription": "Strategy Equity",
                 "description": p.name,
                 "error": d.message or "",
+                **({"equity": d.equity} if d.equity is not None else {}),
             }
             for p in projects
             for d in p.deployments
@@ -778,6 +794,9 @@ class FakeQuantConnect:
 
     def _halt(self, body: dict[str, Any], status: str) -> _Answer:
         project = self._project(body.get("projectId"))
+        refusal = self._halt_refusals.pop(project.project_id, None)
+        if refusal is not None:
+            raise _Refusal(refusal)
         deployment = project.active()
         if deployment is None:
             raise _Refusal(f"Project {project.project_id} has no live algorithm running")
