@@ -13,6 +13,7 @@ from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, Proj
 from bot.brokerages import registry
 from bot.errors import BotError, user_facing_message
 from bot.modal_book import apply_book
+from bot.projects import ProjectNotFound
 from handlers.commands import CommandContext, subcommand
 from handlers.views import MODAL_LOOKUP_SECONDS, nodes_for, profiles_for, update_view, versions_for
 
@@ -92,6 +93,11 @@ def fill_in(
     except BotError as exc:
         # Left as typed: the note says why, and submission reports it next to the project field.
         nodes_error: str | None = exc.user_message
+        if inputs.metadata.redeploy_of and isinstance(exc, ProjectNotFound):
+            nodes_error = (
+                f"Project {project.label} of request {inputs.metadata.redeploy_of} no longer exists on "
+                "QuantConnect: choose another project, or start over with /qc deploy."
+            )
         nodes = None
     else:
         nodes, nodes_error = nodes_for(services, project)

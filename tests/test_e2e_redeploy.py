@@ -147,3 +147,19 @@ def test_a_profile_that_no_longer_exists_is_named_next_to_the_field(bot: BotHarn
     note = json.dumps(block_of(view, Block.PROFILE_NOTE))
     assert "ib-retired" in note and "no longer exists" in note
     assert "initial_option" not in block_of(view, Block.PROFILE)["element"]
+
+
+def test_a_project_that_no_longer_exists_is_named_in_the_modal(bot: BotHarness) -> None:
+    request = ask(bot, "Redeploy Gone")
+    eventually(lambda: card_ts(bot, request.id))
+    assert bot.services.requests.cancel(request.id, REQUESTER).changed
+    bot.qc.remove_project(request.project_id)
+    bot.sender.command(f"redeploy {request.id}", user_id=REQUESTER, trigger_id=new_trigger_id())
+    opened = bot.slack.wait_for(
+        "views.open", lambda c: request.id in str(c.body["view"].get("private_metadata"))
+    )
+    view = view_update(
+        bot, opened.response["view"]["id"], lambda v: "no longer exists" in json.dumps(v["blocks"])
+    )
+    note = json.dumps(block_of(view, Block.NODE_NOTE))
+    assert f"Redeploy Gone ({request.project_id})" in note and request.id in note

@@ -377,6 +377,11 @@ class FakeQuantConnect:
         with self._lock:
             return [replace(d) for d in self._project(project_id).deployments]
 
+    def remove_project(self, project_id: int) -> None:
+        """Delete a project (and its deployments): QuantConnect no longer knows it."""
+        with self._lock:
+            del self._projects[project_id]
+
     def refuse_halt(self, project_id: int, error: str) -> None:
         """The next stop or liquidate of this project is refused with `error` (the others go through)."""
         with self._lock:
