@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.card_links import redeploy_actions, redeploy_links
+from bot.blocks.card_links import book_source_blocks, changes_blocks, redeploy_actions, redeploy_links
 from bot.blocks.common import (
     Block,
     context,
@@ -24,7 +24,6 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.live_status import live_status_text
-from bot.book import BookSource
 from bot.changes import Changes
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
@@ -268,19 +267,10 @@ def request_card(
         )
     if request.cash:
         blocks.append(section("*Starting cash*\n" + bounded_lines(cash_lines(request.cash), noun="balances")))
-    source = BookSource.from_json(request.book_source)
-    if source is not None:
-        # Imported here: bot/blocks/book.py builds on this module's slack_date.
-        from bot.blocks.book import book_card_text
-
-        blocks.append(context(book_card_text(source)))
+    blocks += book_source_blocks(request)
     reason = request.reason.strip() or "(none given)"
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
-    if changes is not None:
-        # Imported here: bot/blocks/changes.py builds on this module's bounded_lines.
-        from bot.blocks.changes import changes_block
-
-        blocks.append(changes_block(changes))
+    blocks += changes_blocks(changes)
     blocks.extend(_phase_blocks(request, deployment, model_name, now))
     links = redeploy_links(request, redeployed_as)
     if links:
