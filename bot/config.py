@@ -124,6 +124,10 @@ class Settings(EnvSettings):
         600.0, validation_alias="COMPILE_TIMEOUT_SECONDS"
     )
     deploy_workers: Annotated[int, whole_number(1, 64)] = Field(4, validation_alias="DEPLOY_WORKERS")
+    # Deployments an emergency stop-all stops at once (QuantConnect documents no rate limit; stay polite).
+    stop_all_concurrency: Annotated[int, whole_number(1, 32)] = Field(
+        4, validation_alias="STOP_ALL_CONCURRENCY"
+    )
     watch_interval_seconds: Annotated[float, number(0.05)] = Field(
         10.0, validation_alias="WATCH_INTERVAL_SECONDS"
     )

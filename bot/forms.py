@@ -26,3 +26,7 @@ class DeployForm(BaseModel):
     notify_events: list[str] = Field(default_factory=list, description="orderEvent and/or insight")
     notify_targets: list[str] = Field(default_factory=list, description="Notification preset names")
     reason: str
+    book_source: dict[str, Any] | None = Field(
+        default=None, description="Where holdings and cash came from (bot/book.py BookSource), if prefilled"
+    )
+    redeploy_of: str | None = Field(default=None, description="The earlier request this one redeploys")

@@ -13,6 +13,7 @@ class Callback(StrEnum):
     DEPLOY = "deploy"
     REJECT_REASON = "reject_reason"
     PREVIEW = "preview"
+    STOP_ALL = "stop-all"
 
 
 class Block(StrEnum):
@@ -35,11 +36,22 @@ class Block(StrEnum):
     REJECT_REASON = "reject-reason"
     # Notes of the deploy modal (not inputs): where profiles load or fail, and why nodes are not listed.
     PROFILE_LOADING = "profile-loading"
+    # A redeployed request's profile that no longer exists.
+    PROFILE_NOTE = "profile-note"
     NODE_NOTE = "node-note"
+    # Where the prefilled holdings and cash came from (QuantConnect's portfolio or an earlier request), or why
+    # none were prefilled.
+    BOOK_NOTE = "book-note"
     # Button rows: the card's Approve/Reject/Cancel/Preview, its Stop/Liquidate, `/qc liquidate`'s answer.
     REQUEST_ACTIONS = "request_actions"
     LIVE_ACTIONS = "live_actions"
     LIQUIDATE_CONFIRM = "liquidate_confirm"
+    # The Redeploy button of a finished, stopped or failed request's card.
+    REDEPLOY_ACTIONS = "redeploy_actions"
+    # The stop-all modal: its inputs (contracts) and the list of running deployments.
+    STOP_ALL_MODE = "mode"
+    STOP_ALL_CONFIRM = "confirm"
+    STOP_ALL_LIST = "stop-all-list"
 
 
 class Action(StrEnum):
@@ -51,6 +63,7 @@ class Action(StrEnum):
     PREVIEW = "preview"
     STOP = "stop"
     LIQUIDATE = "liquidate"
+    REDEPLOY = "redeploy"
     # Inputs inside modal blocks: one action id per block kind.
     VALUE = "value"
     BROKERAGE_SELECT = "brokerage_select"

@@ -193,6 +193,16 @@ class LiveOps:
         # Only a request whose algorithm runs gets the thread reply; an older card is not about this run.
         request = target.request if target.request is not None and target.request.status is S.LIVE else None
         request_id = request.id if request is not None else None
+        # Recorded before QuantConnect is asked: the watcher may read the new status before we hear back,
+        # and must know the stop was asked for here (no alert then).
+        self.store.add_event(
+            user_id,
+            f"{action}_requested",
+            request_id=request_id,
+            project_id=target.project_id,
+            detail={"project_name": target.project_name},
+            now=self.clock(),
+        )
         try:
             if action == "stop":
                 self.qc.stop_live(target.project_id)

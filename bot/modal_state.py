@@ -50,6 +50,8 @@ class FormDraft:
     notify_events: list[str] = field(default_factory=list)
     notify_targets: list[str] = field(default_factory=list)
     reason: str = ""
+    book_source: dict[str, Any] | None = None  # set from the modal's metadata (bot/modal_book.py)
+    redeploy_of: str | None = None  # set from the modal's metadata (a redeploy)
 
     def to_form(self, project_id: int, project_name: str) -> DeployForm:
         """The DeployForm for the resolved project."""
@@ -68,6 +70,8 @@ class FormDraft:
             notify_events=self.notify_events,
             notify_targets=self.notify_targets,
             reason=self.reason,
+            book_source=self.book_source,
+            redeploy_of=self.redeploy_of,
         )
 
 

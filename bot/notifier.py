@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.card import request_card
 from bot.blocks.common import Block, escape
 from bot.brokerages import registry
+from bot.changes import baseline_for, request_changes
 from bot.notices import card_notice, error_notices, thread_notice
 from bot.periodic import PeriodicWorker
 from bot.store.models import Notice, OutboxMessage
@@ -176,6 +177,14 @@ class Notifier(PeriodicWorker):
             return self._call("chat_postMessage", request_id=None, **direct) is not None
         return False
 
+    def say(self, channel: str, text: str, blocks: list[Block] | None = None) -> bool:
+        """Post a message about no single request (the stop-all report) in a channel now."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": text}
+        if blocks:
+            kwargs["blocks"] = blocks
+        self._pace(channel)
+        return self._call("chat_postMessage", request_id=None, **kwargs) is not None
+
     def permalink(self, channel: str, message_ts: str) -> str | None:
         """A link to a message, or None when Slack cannot give one."""
         response = self._call("chat_getPermalink", request_id=None, channel=channel, message_ts=message_ts)
@@ -190,7 +199,15 @@ class Notifier(PeriodicWorker):
             model_name=registry.display_name(request.model_key),
             now=self.clock(),
             statistics=self.store.get_statistics(request.id),
+            redeployed_as=self.store.redeploys_of(request.id),
+            changes=request_changes(request, self._baseline(request)),
         )
+
+    def _baseline(self, request: DeployRequest) -> DeployRequest | None:
+        """The request the card compares with: the redeployed one, else the project's previous one."""
+        candidates = self.store.list_requests(project_id=request.project_id, limit=20)
+        named = self.store.get_request(request.redeploy_of) if request.redeploy_of else None
+        return baseline_for(request, [*candidates, *([named] if named is not None else [])])
 
     # -- sender thread -------------------------------------------------------------------------------------
 
@@ -219,7 +236,7 @@ class Notifier(PeriodicWorker):
             if notice.kind == CARD:
                 self._update_card(request)
             else:
-                self._reply(request, notice.text, notice.blocks)
+                self._reply(request, notice.text, notice.blocks, broadcast=notice.broadcast)
 
     def run_pass(self) -> int:
         """Deliver what this replica holds in the outbox, a batch at a time; returns how many were sent."""
@@ -266,7 +283,10 @@ class Notifier(PeriodicWorker):
             outcome = self._update_card(request)
         else:
             outcome = self._reply(
-                request, str(message.payload.get("text") or ""), message.payload.get("blocks")
+                request,
+                str(message.payload.get("text") or ""),
+                message.payload.get("blocks"),
+                broadcast=bool(message.payload.get("broadcast")),
             )
         self.store.finish_message(message.id, self.clock(), outcome)
 
@@ -317,13 +337,17 @@ class Notifier(PeriodicWorker):
         except Exception:
             log.exception("card-changed hook failed", extra={"request_id": request_id})
 
-    def _reply(self, request: DeployRequest, text: str, blocks: list[Block] | None) -> str:
+    def _reply(
+        self, request: DeployRequest, text: str, blocks: list[Block] | None, *, broadcast: bool = False
+    ) -> str:
         channel = request.channel_id or self.channel_id
         kwargs: dict[str, Any] = {"channel": channel, "text": text}
         if blocks:
             kwargs["blocks"] = blocks
         if request.message_ts:
             kwargs["thread_ts"] = request.message_ts
+            if broadcast:
+                kwargs["reply_broadcast"] = True
         else:
             # No card to thread under: say which request this is about in the channel itself.
             kwargs["text"] = f"Request `{escape(request.id)}` ({escape(request.project_name)}): {text}"

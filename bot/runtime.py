@@ -39,6 +39,7 @@ def build_services(
 ) -> Services:
     """Wire every service from settings; nothing starts running here."""
     from bot.audit_trail import AuditTrail
+    from bot.book_reader import BookReader
     from bot.deployer import Deployer
     from bot.digest import DailyDigest
     from bot.fills import FillFollower
@@ -51,6 +52,7 @@ def build_services(
     from bot.projects import ProjectCatalog
     from bot.quantconnect.client import QuantConnectClient
     from bot.recovery import Recovery
+    from bot.reminders import ApprovalReminders
     from bot.requests import RequestService
     from bot.secrets import (
         DEFAULT_REGISTRY,
@@ -59,6 +61,7 @@ def build_services(
         build_secret_store,
         install_redaction,
     )
+    from bot.stop_all import StopAll
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
     from bot.watcher import Watcher
@@ -93,6 +96,7 @@ def build_services(
     )
     requests = RequestService(store, policy, profiles, notifier, deployer.submit, settings, clock)
     live_ops = LiveOps(store, qc, policy, notifier, clock)
+    projects = ProjectCatalog(qc, settings.project_cache_seconds, clock)
     return Services(
         settings=settings,
         store=store,
@@ -100,14 +104,16 @@ def build_services(
         profiles=profiles,
         slack=slack,
         policy=policy,
-        projects=ProjectCatalog(qc, settings.project_cache_seconds, clock),
+        projects=projects,
         notifier=notifier,
         requests=requests,
         deployer=deployer,
         watcher=Watcher(store, qc, notifier, settings, clock, lease=heartbeat),
         live_ops=live_ops,
         orders=LiveOrdersQuery(store, qc, policy, live_ops),
-        sweeper=ExpirySweeper(store, clock, interval=30.0),
+        sweeper=ExpirySweeper(
+            store, clock, interval=30.0, remind=ApprovalReminders(store, settings.policy).run
+        ),
         heartbeat=heartbeat,
         recovery=Recovery(
             deployer,
@@ -116,6 +122,16 @@ def build_services(
         ),
         home=AppHome(store, policy, slack, settings, clock),
         audit=AuditTrail(store, policy),
+        books=BookReader(qc, store, projects.lookups, clock),
+        stop_all=StopAll(
+            store,
+            qc,
+            policy,
+            notifier,
+            clock,
+            channel_id=settings.deploy_channel_id,
+            concurrency=settings.stop_all_concurrency,
+        ),
         clock=clock,
         fills=FillFollower(
             store,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.audit_trail import AuditTrail
+    from bot.book_reader import BookReader
     from bot.config import Settings
     from bot.deployer import Deployer
     from bot.digest import DailyDigest
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from bot.recovery import Recovery
     from bot.requests import RequestService
     from bot.secrets.profiles import CredentialProfiles
+    from bot.stop_all import StopAll
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
     from bot.watcher import Watcher
@@ -66,6 +68,8 @@ class Services:
     recovery: Recovery
     home: AppHome
     audit: AuditTrail
+    books: BookReader
+    stop_all: StopAll
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
     fills: FillFollower | None = None

@@ -23,13 +23,24 @@ class ExpirySweeper(PeriodicWorker):
 
     name = "expiry-sweeper"
 
-    def __init__(self, store: Store, clock: Callable[[], datetime], interval: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        interval: float = 30.0,
+        *,
+        remind: Callable[[datetime], object] | None = None,
+    ) -> None:
         super().__init__(interval)
         self.store = store
         self.clock = clock
+        # The approval reminders (bot/reminders.py) ride on the same pass over pending deadlines.
+        self.remind = remind
 
     def run_once(self) -> list[DeployRequest]:
-        """Expire what is due now; returns the requests this sweep expired."""
+        """Remind and expire what is due now; returns the requests this sweep expired."""
+        if self.remind is not None:
+            self.remind(self.clock())
         expired = self.store.expire_due(self.clock())
         for request in expired:
             log.info("request expired", extra={"request_id": request.id})

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.alerts import alerts_for
 from bot.blocks.common import escape
 from bot.blocks.live_status import live_status_text
 from bot.heartbeat import AlwaysHeld, LeaseHolder
@@ -65,6 +66,7 @@ class Watcher(PeriodicWorker):
         self.lease = lease or AlwaysHeld()
         self.batch_size = batch_size
         self.running_interval = settings.watch_running_interval_seconds
+        self.policy = settings.policy
         self.max_backoff = max(self.running_interval, min(MAX_BACKOFF_SECONDS, 10 * self.running_interval))
         self._failures: dict[str, int] = {}
         self.statistics_every = settings.statistics_refresh_seconds
@@ -144,7 +146,12 @@ class Watcher(PeriodicWorker):
             now=now,
             launched=live.launched,
             stopped=live.stopped,
-            notices=[card_notice(), *self._report(deployment, request, live)],
+            notices=[
+                card_notice(),
+                *self._report(deployment, request, live),
+                # The alert commits with the change it reports: once per change, on any replica.
+                *alerts_for(self.store, deployment, request, live.status, live.problem, self.policy),
+            ],
         )
         if live.status in LIVE_TERMINAL:
             self._finish(deployment, request, live, changed, now)

@@ -12,10 +12,12 @@ if TYPE_CHECKING:
 
 def register(app: App, services: Services) -> None:
     """Register every listener module on the app."""
-    from handlers import actions, commands, home, live_actions, views
+    from handlers import actions, commands, home, live_actions, redeploy, stop_all, views
 
     commands.register(app, services)
     views.register(app, services)
     actions.register(app, services)
     live_actions.register(app, services)
+    redeploy.register(app, services)
+    stop_all.register(app, services)
     home.register(app, services)

@@ -96,7 +96,9 @@ def register(app: App, services: Services) -> None:
     import handlers.audit_command
     import handlers.deploy_command
     import handlers.live_commands
-    import handlers.orders_command  # noqa: F401
+    import handlers.orders_command
+    import handlers.redeploy
+    import handlers.stop_all  # noqa: F401
 
     @app.command("/qc")
     def qc_command(

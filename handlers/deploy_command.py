@@ -12,6 +12,8 @@ from bot.blocks.common import escape
 from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, ProjectOption, deploy_modal
 from bot.brokerages import registry
 from bot.errors import BotError, user_facing_message
+from bot.modal_book import apply_book
+from bot.projects import ProjectNotFound
 from handlers.commands import CommandContext, subcommand
 from handlers.views import (
     MODAL_LOOKUP_SECONDS,
@@ -99,15 +101,28 @@ def fill_in(
     except BotError as exc:
         # Left as typed: the note says why, and submission reports it next to the project field.
         nodes_error: str | None = exc.user_message
+        if inputs.metadata.redeploy_of and isinstance(exc, ProjectNotFound):
+            nodes_error = (
+                f"Project {project.label} of request {inputs.metadata.redeploy_of} no longer exists on "
+                "QuantConnect: choose another project, or start over with /qc deploy."
+            )
         nodes = None
     else:
         nodes, nodes_error = nodes_for(services, project)
+    values, metadata, book_note = current.values, current.metadata, None
+    if project.project_id is not None:
+        book = services.books.read(project.project_id, model, timeout=MODAL_LOOKUP_SECONDS)
+        values, metadata = apply_book(values, metadata, book)
+        book_note = book.note if book is not None else None
     resolved = replace(
         current,
         project=project,
         nodes=nodes,
         nodes_error=nodes_error,
         versions=versions_for(services, project),
+        values=values,
+        metadata=metadata,
+        book_note=book_note,
     )
     update_view(client, view_id, view_hash, deploy_modal(resolved))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -17,6 +18,7 @@ from bot.blocks.modal import (
     offered_values,
 )
 from bot.blocks.notify_fields import presets_in_view
+from bot.book import takes_book
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.errors import UnknownBrokerage
@@ -24,6 +26,7 @@ from bot.errors import BotError
 from bot.ids import Action, Block, Callback
 from bot.lean_versions import LeanVersionChoices
 from bot.lookups import Deadline, LookupsBusy
+from bot.modal_book import apply_book, submitted_book_source
 from bot.modal_state import (
     ModalErrors,
     errors_for_view,
@@ -186,7 +189,11 @@ def submit_deploy(
         log.info("deploy modal refused: fields %s", sorted(exc.errors))
         ack(response_action="errors", errors=errors_for_view(exc.errors, view))
         return
-    reply_channel = _metadata(view).channel_id
+    metadata = _metadata(view)
+    reply_channel = metadata.channel_id
+    draft = replace(
+        draft, book_source=submitted_book_source(metadata, draft), redeploy_of=metadata.redeploy_of
+    )
     try:
         submission = submissions.start(
             draft, user_id=user_id, view_id=str(view.get("id") or ""), reply_channel=reply_channel
@@ -239,9 +246,20 @@ def _rebuild(
     profiles: tuple[str, ...] | None,
     profiles_error: str | None,
     values: Mapping[str, Any],
+    *,
+    read_book: bool,
 ) -> None:
-    """Re-render the open deploy modal after a brokerage or project change, keeping what was entered."""
+    """Re-render the open deploy modal after a brokerage or project change, keeping what was entered.
+
+    With `read_book`, the holdings and cash are prefilled from the project's running (or last) book.
+    """
     nodes, nodes_error = nodes_for(services, project)
+    metadata = _metadata(view)
+    book_note = None
+    if read_book and project is not None and project.project_id is not None:
+        book = services.books.read(project.project_id, registry.get(model_key), timeout=MODAL_LOOKUP_SECONDS)
+        values, metadata = apply_book(values, metadata, book)
+        book_note = book.note if book is not None else None
     inputs = ModalInputs(
         model_key=model_key,
         profiles=profiles,
@@ -251,9 +269,10 @@ def _rebuild(
         nodes_error=nodes_error,
         versions=versions_for(services, project),
         values=values,
-        metadata=_metadata(view),
+        metadata=metadata,
         deploy_channel_id=services.settings.deploy_channel_id,
         presets=presets_for(services, view),
+        book_note=book_note,
     )
     update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs))
 
@@ -281,7 +300,11 @@ def register(app: App, services: Services) -> None:
         model = registry.get(model_key)
         project = selected_project(state)
         profiles, profiles_error = profiles_for(services, model)
-        _rebuild(client, services, view, model.key, project, profiles, profiles_error, values)
+        # A brokerage that takes holdings or cash gets the project's book unless the person entered some.
+        read_book = takes_book(model) and not values.get(Block.HOLDINGS) and not values.get(Block.CASH)
+        _rebuild(
+            client, services, view, model.key, project, profiles, profiles_error, values, read_book=read_book
+        )
 
     @app.action(Action.PROJECT_SELECT.value)
     def on_project_change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -299,7 +322,7 @@ def register(app: App, services: Services) -> None:
             profiles, profiles_error = profiles_for(services, model)
         # The preselected Lean version follows the project: the previous one was the old project's.
         values = {key: value for key, value in values.items() if key != Block.VERSION}
-        _rebuild(client, services, view, model.key, project, profiles, profiles_error, values)
+        _rebuild(client, services, view, model.key, project, profiles, profiles_error, values, read_book=True)
 
     @app.options(Action.PROJECT_SELECT.value)
     def project_options(ack: Ack, body: dict[str, Any]) -> None:

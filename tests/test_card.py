@@ -137,13 +137,13 @@ def test_pending_paper_card_says_paper() -> None:
             {"status": S.ENDED, "deploy_id": "L-abc123"},
             make_deployment("Stopped", stopped=NOW),
             "Stopped",
-            [],
+            [Action.REDEPLOY],
         ),
         (
             {"status": S.FAILED, "errors": ("Brokerage login failed: bad password\nsecond line", "more")},
             None,
             "Brokerage login failed: bad password second line",
-            [],
+            [Action.REDEPLOY],
         ),
         (
             {
@@ -270,3 +270,10 @@ def test_preview_modal_lists_problems_when_no_body_can_be_built() -> None:
     )
     assert view_errors(view) == []
     assert "Trading mode is required." in text_of(view["blocks"])
+
+
+def test_redeploy_links_both_ways() -> None:
+    _, blocks = render(stored_request(status=S.ENDED, redeploy_of="r-0000aaaa"), redeployed_as=["r-0000bbbb"])
+    assert_valid(blocks)
+    text = text_of(blocks)
+    assert "Redeploy of request `r-0000aaaa`" in text and "Redeployed as `r-0000bbbb`" in text

@@ -338,5 +338,5 @@ def _v1_tables() -> sa.MetaData:
 
 
 _V1_METADATA = _v1_tables()
-# Later steps (3: notifications, 4: fills, statistics, digests) apply on top of step 2 in the upgrade test.
+# The frozen copy is version 1: every later step (2 and on) must upgrade it.
 assert migrations.LATEST_VERSION >= 2

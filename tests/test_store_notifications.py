@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from bot.store import Store, migrations
 from tests.support.requests import NOW, new_request
+from tests.support.schema import back_to_version_2
 
 
 def test_notification_choices_round_trip(store: Store) -> None:
@@ -25,11 +24,7 @@ def test_a_version_2_database_is_upgraded_and_keeps_its_requests(store_url: str)
         older = store.create_request(new_request(), now=NOW)
         # Back to the schema of step 2: no notification columns, no fill cursors, version 2 recorded.
         with store.engine.begin() as connection:
-            for column in ("notify_events", "notify_targets"):
-                connection.execute(sa.text(f"ALTER TABLE requests DROP COLUMN {column}"))
-            for table in ("fill_cursors", "live_statistics", "digest_claims"):
-                connection.execute(sa.text(f"DROP TABLE {table}"))
-            connection.execute(sa.text("DELETE FROM schema_version WHERE version > 2"))
+            back_to_version_2(connection)
         assert store.schema_current() is False
         assert store.migrate() == migrations.LATEST_VERSION
         assert store.migrate() == migrations.LATEST_VERSION

@@ -109,7 +109,10 @@ def test_stopped_ends_the_request(world: World) -> None:
     w.run_once(world.clock.advance(1))
     ended = world.store.get_request(request.id)
     assert ended is not None and ended.status is S.ENDED
-    assert status_replies(world, request.id)[-1].startswith("⏹️ Stopped")
+    replies = status_replies(world, request.id)
+    assert replies[-2].startswith("⏹️ Stopped")
+    # Nobody stopped it through the bot: the requester is alerted.
+    assert "stopped outside this bot" in replies[-1]
     assert [e.action for e in world.store.events(request_id=request.id)][-1] == "ended"
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.card_links import book_source_blocks, changes_blocks, redeploy_actions, redeploy_links
 from bot.blocks.common import (
     Block,
     context,
@@ -25,6 +26,7 @@ from bot.blocks.common import (
 from bot.blocks.equity import equity_blocks
 from bot.blocks.live_status import live_status_text
 from bot.blocks.notify_fields import notification_summary
+from bot.changes import Changes
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
 from bot.statuses import IN_QUEUE, RequestStatus
@@ -216,8 +218,14 @@ def request_card(
     model_name: str,
     now: datetime,
     statistics: LiveStatistics | None = None,
+    redeployed_as: Sequence[str] = (),
+    changes: Changes | None = None,
 ) -> tuple[str, list[Block]]:
-    """The card of a request in its current phase: (notification text, blocks)."""
+    """The card of a request in its current phase: (notification text, blocks).
+
+    `redeployed_as` are the requests that redeploy this one; the card links both ways. `changes` are the
+    differences against the project's previous request (bot/changes.py), shown under the reason.
+    """
     money = money_label(request.is_paper)
     project = escape(request.project_name)
     status_line = _status_line(request, approvals, deployment, now)
@@ -265,11 +273,16 @@ def request_card(
         blocks.append(section("*Starting cash*\n" + bounded_lines(cash_lines(request.cash), noun="balances")))
     if request.notify_events:
         blocks.append(section(notification_summary(request.notify_events, request.notify_targets)))
+    blocks += book_source_blocks(request)
     reason = request.reason.strip() or "(none given)"
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
+    blocks += changes_blocks(changes)
     if request.status is S.LIVE:
         blocks.extend(equity_blocks(statistics, slack_date))
     blocks.extend(_phase_blocks(request, deployment, model_name, now))
+    links = redeploy_links(request, redeployed_as)
+    if links:
+        blocks.append(context(links))
     footer = [f"Request `{escape(request.id)}`", f"updated {slack_date(request.updated_at)}"]
     if request.deploy_id:
         footer.insert(1, f"deploy `{escape(request.deploy_id)}`")
@@ -369,6 +382,8 @@ def _phase_blocks(
                 ],
             }
         )
+    if status in (S.ENDED, S.FAILED):
+        blocks.append(redeploy_actions(request))
     return blocks
 
 

@@ -163,7 +163,9 @@ def home_view(
     blocks: list[Block] = [
         header("QuantConnect deployments"),
         context(
-            f"Requests are posted and approved in <#{channel_id}>; start one with `/qc deploy`. "
+            f"Requests are posted and approved in <#{channel_id}>; start one with `/qc deploy`, repeat a "
+            "finished one with `/qc redeploy &lt;project or request id&gt;` (or its card's Redeploy button); "
+            "in an emergency approvers stop everything with `/qc stop-all`. "
             f"Updated {slack_date(now)}."
         ),
         divider(),

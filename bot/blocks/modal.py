@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.blocks.book import book_action_id, book_note_block
 from bot.blocks.common import (
     MODAL_BLOCK_LIMIT,
     OPTION_TEXT_LIMIT,
@@ -33,6 +34,7 @@ from bot.blocks.modal_fields import (
     version_block,
 )
 from bot.blocks.notify_fields import notification_blocks
+from bot.book import BookSource, takes_book
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.fields import Support
@@ -90,13 +92,22 @@ class ProjectOption:
 
 @dataclass(frozen=True)
 class ModalMetadata:
-    """What the modal carries in private_metadata: where to answer. Never a secret, never a setting."""
+    """What the modal carries in private_metadata: where to answer, and where prefilled holdings and cash
+    came from (with a fingerprint, to tell at submission whether they were edited). Never a secret."""
 
     channel_id: str = ""
+    book_source: BookSource | None = None
+    book_digest: str | None = None
+    redeploy_of: str | None = None
 
     def to_json(self) -> str:
         """Compact JSON within Slack's private_metadata limit."""
-        return json.dumps({"channel_id": self.channel_id[:100]}, separators=(",", ":"))
+        data: dict[str, Any] = {"channel_id": self.channel_id[:100]}
+        if self.book_source is not None:
+            data["book"] = {**self.book_source.to_json(), "digest": (self.book_digest or "")[:64]}
+        if self.redeploy_of:
+            data["redeploy_of"] = self.redeploy_of[:32]
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | None) -> ModalMetadata:
@@ -105,7 +116,16 @@ class ModalMetadata:
             data = json.loads(text or "{}")
         except ValueError:
             return cls()
-        return cls(channel_id=str(data.get("channel_id") or "")) if isinstance(data, dict) else cls()
+        if not isinstance(data, dict):
+            return cls()
+        book = data.get("book")
+        source = BookSource.from_json(book)
+        return cls(
+            channel_id=str(data.get("channel_id") or ""),
+            book_source=source,
+            book_digest=str(book.get("digest") or "") if isinstance(book, dict) and source else None,
+            redeploy_of=str(data.get("redeploy_of") or "")[:32] or None,
+        )
 
 
 @dataclass(frozen=True)
@@ -123,12 +143,16 @@ class ModalInputs:
     metadata: ModalMetadata = field(default_factory=ModalMetadata)
     deploy_channel_id: str | None = None
     presets: tuple[str, ...] | None = None  # notification preset names; None until listed
+    book_note: str | None = None  # why holdings and cash were not (all) prefilled
 
 
 def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
     """The whole modal view for `views.open` / `views.update`."""
     model = registry.get(inputs.model_key)
-    blocks: list[Block] = [_intro(inputs.deploy_channel_id), brokerage_block(model.key)]
+    blocks: list[Block] = [_intro(inputs.deploy_channel_id)]
+    if inputs.metadata.redeploy_of:
+        blocks.append(redeploy_intro(inputs.metadata.redeploy_of))
+    blocks.append(brokerage_block(model.key))
     blocks += profile_blocks(model, inputs.profiles, inputs.profiles_error, inputs.values)
     blocks.append(project_block(inputs.project))
     blocks += node_blocks(inputs.nodes, inputs.nodes_error, inputs.values, project_chosen=inputs.project)
@@ -139,10 +163,15 @@ def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
         blocks += [setting_block(info, inputs.values.get(info.name)) for info in settings]
     if model.holdings_support is not Support.NONE or model.cash_support is not Support.NONE:
         blocks.append(divider())
+    book_action = book_action_id(inputs.metadata.book_digest)
     if model.holdings_support is not Support.NONE:
-        blocks.append(holdings_block(model, inputs.values.get(BlockId.HOLDINGS)))
+        blocks.append(holdings_block(model, inputs.values.get(BlockId.HOLDINGS), book_action))
     if model.cash_support is not Support.NONE:
-        blocks.append(cash_block(model, inputs.values.get(BlockId.CASH)))
+        blocks.append(cash_block(model, inputs.values.get(BlockId.CASH), book_action))
+    if takes_book(model):
+        note = book_note_block(inputs.metadata.book_source, inputs.book_note)
+        if note is not None:
+            blocks.append(note)
     blocks += [
         divider(),
         data_providers_block(model.key, inputs.values.get(BlockId.DATA_PROVIDERS)),
@@ -182,6 +211,14 @@ def _intro(deploy_channel_id: str | None) -> Block:
     return context(
         f"The request is posted to {where} for approval before anything is deployed. "
         "Credentials come from the chosen profile in the secret store: never type a password or key here."
+    )
+
+
+def redeploy_intro(request_id: str) -> Block:
+    """The line that says this modal redeploys an earlier request."""
+    return section(
+        f":repeat: *Redeploy of request `{escape(request_id)}`*: its choices are filled in and holdings and "
+        "cash come from the running book. This is a new request: it needs its own approval."
     )
 
 
@@ -241,6 +278,16 @@ def profile_blocks(
         "options": options,
     }
     chosen = values.get(BlockId.PROFILE)
+    gone: list[Block] = []
+    if chosen and chosen not in profiles:
+        # A redeployed request's profile that the secret store no longer has: said next to the field.
+        gone.append(
+            section(
+                f":warning: Profile `{escape(str(chosen))}` no longer exists in the secret store: choose "
+                "another one.",
+                block_id=BlockId.PROFILE_NOTE.value,
+            )
+        )
     initial = next((o for o in options if o["value"] == chosen), None)
     if initial is None and len(options) == 1:
         initial = options[0]
@@ -253,7 +300,7 @@ def profile_blocks(
         "element": element,
         "hint": plain(f"Profiles made for {model.display_name}; only their names are shown."),
     }
-    return [block, note]
+    return [*gone, block, note]
 
 
 def project_block(project: ProjectOption | None) -> Block:

@@ -159,8 +159,10 @@ def _select(pairs: Sequence[tuple[str, str]], initial: Any) -> dict[str, Any]:
 # ---- holdings, cash, data providers, redeploy, reason --------------------------------------------------
 
 
-def _multiline(block_id: str, label: str, hint: str, entered: Any, *, optional: bool) -> Block:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": Action.VALUE.value, "multiline": True}
+def _multiline(
+    block_id: str, label: str, hint: str, entered: Any, *, optional: bool, action_id: str = Action.VALUE.value
+) -> Block:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "multiline": True}
     if entered:
         element["initial_value"] = str(entered)
     block: Block = {
@@ -175,19 +177,30 @@ def _multiline(block_id: str, label: str, hint: str, entered: Any, *, optional: 
     return block
 
 
-def holdings_block(model: type[BrokerageSettings], entered: Any = None) -> Block:
-    """Starting holdings, one per line."""
+def holdings_block(
+    model: type[BrokerageSettings], entered: Any = None, action_id: str = Action.VALUE.value
+) -> Block:
+    """Starting holdings, one per line (`action_id` changes with a new prefill, see bot/blocks/book.py)."""
     required = model.holdings_support is Support.REQUIRED
     return _multiline(
-        BlockId.HOLDINGS.value, "Starting holdings", HOLDINGS_FORMAT_HELP, entered, optional=not required
+        BlockId.HOLDINGS.value,
+        "Starting holdings",
+        HOLDINGS_FORMAT_HELP,
+        entered,
+        optional=not required,
+        action_id=action_id,
     )
 
 
-def cash_block(model: type[BrokerageSettings], entered: Any = None) -> Block:
+def cash_block(
+    model: type[BrokerageSettings], entered: Any = None, action_id: str = Action.VALUE.value
+) -> Block:
     """Starting cash, one currency per line (required by Trading Technologies)."""
     required = model.cash_support is Support.REQUIRED
     hint = CASH_FORMAT_HELP + (f" {model.display_name} requires at least one line." if required else "")
-    return _multiline(BlockId.CASH.value, "Starting cash", hint, entered, optional=not required)
+    return _multiline(
+        BlockId.CASH.value, "Starting cash", hint, entered, optional=not required, action_id=action_id
+    )
 
 
 def data_providers_block(model_key: str, entered: Any = None) -> Block:

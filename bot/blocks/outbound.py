@@ -28,6 +28,7 @@ _BUILT_BY_BOT = re.compile(
     @[UW][A-Z0-9]+(?:\|[^|]*)?                               # <@U123>: a user mention by id
     | \#[CG][A-Z0-9]+(?:\|[^|]*)?                            # <#C123>: a channel link by id
     | !date\^\d+\^[^|]*(?:\|[^|]*)?                          # <!date^epoch^format|fallback>
+    | !subteam\^S[A-Z0-9]+(?:\|[^|]*)?                       # <!subteam^S123>: a user group by id
     | https://www\.quantconnect\.com/[^\s|]*(?:\|[^|]*)?     # QuantConnect's pages (live results)
     | https://[a-z0-9-]+\.slack\.com/archives/[^\s|]*(?:\|[^|]*)?  # permalinks from chat.getPermalink
     """,

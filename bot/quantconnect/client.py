@@ -26,6 +26,7 @@ from bot.quantconnect.errors import (
     Timeout,
     Unavailable,
 )
+from bot.quantconnect.live_summary import LiveSummary
 from bot.quantconnect.models import (
     Compile,
     LeanVersion,
@@ -37,6 +38,7 @@ from bot.quantconnect.models import (
 )
 from bot.quantconnect.nodes import pick_live_node
 from bot.quantconnect.orders import LiveOrdersPage
+from bot.quantconnect.portfolio import LivePortfolio
 
 DEFAULT_BASE_URL = "https://www.quantconnect.com/api/v2/"
 
@@ -212,6 +214,18 @@ class QuantConnectClient:
         if payload.get("status") == "loading":
             return LiveOrdersPage(loading=True)
         return _parse(LiveOrdersPage, {"orders": payload.get("orders") or []}, "live/orders/read")
+
+    def list_live_summaries(self, status: str | None = None) -> list[LiveSummary]:
+        """`live/list` items as the spec's LiveAlgorithmSummary (with equity), for the stop-all list."""
+        payload = self._post("live/list", {"status": status} if status else {}, retry=True)
+        return [_parse(LiveSummary, item, "live/list") for item in payload.get("live") or []]
+
+    def read_portfolio(self, project_id: int) -> LivePortfolio:
+        """The live algorithm's holdings and cash as of QuantConnect's last snapshot (about every 10 min)."""
+        payload = self._post(
+            "live/portfolio/read", {"projectId": project_id}, retry=True, context=f"project {project_id}"
+        )
+        return LivePortfolio.from_response(payload, datetime.now(UTC))
 
     def stop_live(self, project_id: int) -> None:
         """Stop the project's live algorithm (positions stay open)."""

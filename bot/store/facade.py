@@ -5,9 +5,11 @@ from __future__ import annotations
 from bot.store.approvals import ApprovalStore
 from bot.store.audit import AuditStore
 from bot.store.deployments import DeploymentStore
+from bot.store.emergency import EmergencyStopStore
 from bot.store.fills import FillStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore
+from bot.store.reminders import ReminderStore
 from bot.store.requests import RequestStore
 from bot.store.statistics import StatisticsStore
 
@@ -21,6 +23,8 @@ class Store(
     OutboxStore,
     FillStore,
     StatisticsStore,
+    ReminderStore,
+    EmergencyStopStore,
 ):
     """Persistent state of the bot; one transaction per call, never a secret.
 

@@ -64,11 +64,38 @@ def _fills_statistics_digests(connection: sa.Connection) -> None:
         table.create(connection)
 
 
+def _book_source(connection: sa.Connection) -> None:
+    """Where a request's holdings and cash came from (QuantConnect's portfolio or an earlier request)."""
+    kind = "JSON" if connection.dialect.name == "postgresql" else "TEXT"
+    connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN book_source {kind}")
+
+
+def _redeploy_of(connection: sa.Connection) -> None:
+    """The earlier request a redeploy request repeats, indexed to find the redeploys of a request."""
+    connection.exec_driver_sql("ALTER TABLE requests ADD COLUMN redeploy_of VARCHAR(32)")
+    connection.exec_driver_sql("CREATE INDEX ix_requests_redeploy_of ON requests (redeploy_of)")
+
+
+def _reminded_at(connection: sa.Connection) -> None:
+    """The claim of the one reminder a pending real-money request's approvers get."""
+    timestamp = "TIMESTAMP WITH TIME ZONE" if connection.dialect.name == "postgresql" else "DATETIME"
+    connection.exec_driver_sql(f"ALTER TABLE requests ADD COLUMN reminded_at {timestamp}")
+
+
+def _emergency_stops(connection: sa.Connection) -> None:
+    """One stop-all at a time, owned by the replica that runs it (taken over when its lease ends)."""
+    tables.emergency_stops.create(connection)
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
     MigrationStep(3, "QuantConnect notification events and presets of a request", _notifications),
     MigrationStep(4, "fill cursors, live runtime statistics, daily digest claims", _fills_statistics_digests),
+    MigrationStep(5, "where a request's holdings and cash came from", _book_source),
+    MigrationStep(6, "the request a request redeploys", _redeploy_of),
+    MigrationStep(7, "when a pending request's approvers were reminded", _reminded_at),
+    MigrationStep(8, "the emergency stop-all claim", _emergency_stops),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

@@ -53,6 +53,8 @@ class NewRequest(_Frozen):
     channel_id: str | None = None
     expires_at: datetime | None = None
     dedupe_key: str | None = None
+    book_source: dict[str, Any] | None = None
+    redeploy_of: str | None = None
 
     @field_validator("settings", "holdings", "cash", mode="before")
     @classmethod
@@ -112,6 +114,9 @@ class DeployRequest(_Frozen):
     settle_deadline: datetime | None = None
     next_check_at: datetime | None = None
     settle_note: str | None = None
+    book_source: dict[str, Any] | None = None
+    redeploy_of: str | None = None
+    reminded_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -183,6 +188,8 @@ class Notice(_Frozen):
     kind: str
     text: str = ""
     blocks: list[dict[str, Any]] | None = None
+    # A thread reply also shown in the channel (Slack's reply_broadcast): alerts that must reach people.
+    broadcast: bool = False
 
 
 class OutboxMessage(_Frozen):

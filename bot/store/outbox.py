@@ -41,7 +41,11 @@ def queue_notices(
             raise ValueError(f"unknown notice kind {notice.kind!r}")
         if notice.kind == CARD and request_id is not None and _card_waiting(connection, request_id):
             continue
-        payload = {"text": notice.text, "blocks": notice.blocks} if notice.kind == THREAD else {}
+        payload: dict[str, object] = (
+            {"text": notice.text, "blocks": notice.blocks} if notice.kind == THREAD else {}
+        )
+        if notice.kind == THREAD and notice.broadcast:
+            payload["broadcast"] = True
         connection.execute(
             sa.insert(outbox),
             {

@@ -57,6 +57,10 @@ def _statuses(values: Iterable[RequestStatus | str] | RequestStatus | str) -> fr
     return frozenset(RequestStatus(value) for value in values)
 
 
+def _exists(connection: sa.Connection, request_id: str) -> bool:
+    return connection.execute(sa.select(requests.c.id).where(requests.c.id == request_id)).first() is not None
+
+
 def open_lock_holder(connection: sa.Connection, project_id: int) -> sa.Row[Any] | None:
     """The open request holding the project's lock (inside the caller's transaction), or None."""
     lock = connection.execute(
@@ -146,9 +150,15 @@ class RequestStore(StoreBase):
                     "is_paper": new.is_paper,
                     "approvals_needed": new.approvals_needed,
                     "reason": new.reason,
+                    **({"redeploy_of": new.redeploy_of} if new.redeploy_of else {}),
                 },
                 **audit,
             )
+            if new.redeploy_of is not None and _exists(connection, new.redeploy_of):
+                # The earlier card links to this one: its refresh commits with the new request.
+                queue_notices(
+                    connection, new.redeploy_of, [Notice(kind=CARD)], owner=self.replica_id, now=now
+                )
             if auto_approved:
                 write_event(connection, "policy", "approved", detail={"approvals_needed": 0}, **audit)
             return read_request(connection, request_id)
@@ -178,6 +188,17 @@ class RequestStore(StoreBase):
         query = query.order_by(requests.c.created_at.desc(), requests.c.id.desc()).limit(limit)
         with self._reader.begin() as connection:
             return [request_of(row) for row in connection.execute(query)]
+
+    def redeploys_of(self, request_id: str) -> list[str]:
+        """Ids of the requests that redeploy this one, oldest first."""
+        query = (
+            sa.select(requests.c.id)
+            .where(requests.c.redeploy_of == request_id)
+            .order_by(requests.c.created_at, requests.c.id)
+            .limit(20)
+        )
+        with self._reader.begin() as connection:
+            return [str(row) for row in connection.execute(query).scalars()]
 
     def open_request_for_project(self, project_id: int) -> DeployRequest | None:
         """The open request holding the project's lock, or None when the project is free."""

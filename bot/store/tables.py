@@ -134,6 +134,13 @@ requests = sa.Table(
     sa.Column("settle_deadline", UTCDateTime, nullable=True),
     sa.Column("next_check_at", UTCDateTime, nullable=True),
     sa.Column("settle_note", MaskedText, nullable=True),
+    # Step 3: where the holdings and cash came from (bot/book.py BookSource), None when typed by hand.
+    sa.Column("book_source", _json(), nullable=True),
+    # Step 4: the earlier request this one redeploys (both cards link to each other).
+    sa.Column("redeploy_of", sa.String(32), nullable=True),
+    sa.Index("ix_requests_redeploy_of", "redeploy_of"),
+    # Step 5: when the approvers of a pending real-money request were reminded (once, claimed by a CAS).
+    sa.Column("reminded_at", UTCDateTime, nullable=True),
     sa.Index("ix_requests_status_expires", "status", "expires_at"),
     sa.Index("ix_requests_project", "project_id", "created_at"),
     sa.Index("ix_requests_requester", "requester_id", "created_at"),
@@ -255,4 +262,17 @@ project_locks = sa.Table(
     sa.Column("request_id", sa.String(32), sa.ForeignKey("requests.id"), nullable=False),
     sa.Column("holder_id", sa.String(50), nullable=False),
     sa.Column("acquired_at", UTCDateTime, nullable=False),
+)
+
+
+# Step 6: the stop-all in progress (one row, id "stop-all"); free when finished or its owner's lease ended.
+emergency_stops = sa.Table(
+    "emergency_stops",
+    metadata,
+    sa.Column("id", sa.String(20), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("started_by", sa.String(50), nullable=False),
+    sa.Column("mode", sa.String(20), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
 )

@@ -164,6 +164,7 @@ class FakeDeployment:
     reads: int = 0
     pinned: bool = False
     outcome: tuple[int, str, str] | None = None
+    equity: float | None = None  # live/list's `equity` (LiveAlgorithmSummary), when set
 
     @property
     def active(self) -> bool:
@@ -182,6 +183,9 @@ class FakeProject:
     deployments: list[FakeDeployment] = field(default_factory=list)
     build_errors: deque[list[str]] = field(default_factory=deque)
     outcome: tuple[int, str, str] | None = None
+    # The live portfolio as QuantConnect's last snapshot holds it (refreshed about every 10 minutes):
+    # {symbol id: (quantity, average price)} and {currency: amount}; None until a snapshot was taken.
+    portfolio: tuple[dict[str, tuple[float, float]], dict[str, float]] | None = None
 
     def latest(self) -> FakeDeployment | None:
         """The most recent deployment, the one live/read reports."""
@@ -257,6 +261,7 @@ class FakeQuantConnect:
         self._projects: dict[int, FakeProject] = {}
         self._compiles: dict[str, FakeCompile] = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._halt_refusals: dict[int, str] = {}
         self._next_project_id = 1000
         self._stopping = threading.Event()
         self._idle = threading.Condition()
@@ -376,6 +381,34 @@ class FakeQuantConnect:
         """Snapshots of the project's deployments, oldest first."""
         with self._lock:
             return [replace(d) for d in self._project(project_id).deployments]
+
+    def remove_project(self, project_id: int) -> None:
+        """Delete a project (and its deployments): QuantConnect no longer knows it."""
+        with self._lock:
+            del self._projects[project_id]
+
+    def refuse_halt(self, project_id: int, error: str) -> None:
+        """The next stop or liquidate of this project is refused with `error` (the others go through)."""
+        with self._lock:
+            self._halt_refusals[project_id] = error
+
+    def set_equity(self, project_id: int, equity: float) -> None:
+        """The equity live/list reports for the project's latest deployment."""
+        with self._lock:
+            deployment = self._project(project_id).latest()
+            if deployment is None:
+                raise ValueError(f"project {project_id} has no deployment in the fake")
+            deployment.equity = equity
+
+    def set_portfolio(
+        self,
+        project_id: int,
+        holdings: dict[str, tuple[float, float]] | None = None,
+        cash: dict[str, float] | None = None,
+    ) -> None:
+        """Take a portfolio snapshot: {symbol id: (quantity, average price)} and {currency: amount}."""
+        with self._lock:
+            self._projects[project_id].portfolio = (dict(holdings or {}), dict(cash or {}))
 
     def build_error(self, project_id: int, logs: Sequence[str], times: int = 1) -> None:
         """The next `times` compiles of the project end in BuildError with `logs`."""
@@ -550,6 +583,7 @@ class FakeQuantConnect:
             "live/read": self._live_read,
             "live/list": self._live_list,
             "live/orders/read": self._live_orders_read,
+            "live/portfolio/read": self._portfolio_read,
             "live/update/stop": lambda body: self._halt(body, "Stopped"),
             "live/update/liquidate": lambda body: self._halt(body, "Liquidated"),
         }
@@ -740,6 +774,7 @@ class FakeQuantConnect:
                 "subscription": "Strategy Equity",
                 "description": p.name,
                 "error": d.message or "",
+                **({"equity": d.equity} if d.equity is not None else {}),
             }
             for p in projects
             for d in p.deployments
@@ -755,8 +790,36 @@ class FakeQuantConnect:
         except OrderRefused as refused:
             raise _Refusal(*refused.errors) from None
 
+    def _portfolio_read(self, body: dict[str, Any]) -> _Answer:
+        """The spec's LivePortfolioResponse: holdings keyed by symbol id, cash keyed by currency."""
+        project = self._project(body.get("projectId"))
+        if project.latest() is None:
+            raise _Refusal(f"Project {project.project_id} has no live algorithm")
+        holdings, cash = project.portfolio or ({}, {})
+        return _ok(
+            portfolio={
+                "holdings": {
+                    symbol_id: {"a": price, "q": quantity, "p": price, "v": price * quantity, "u": 0, "up": 0}
+                    for symbol_id, (quantity, price) in holdings.items()
+                },
+                "cash": {
+                    currency: {
+                        "symbol": currency,
+                        "amount": amount,
+                        "conversionRate": 1,
+                        "currencySymbol": "$" if currency == "USD" else "",
+                        "valueInAccountCurrency": amount,
+                    }
+                    for currency, amount in cash.items()
+                },
+            }
+        )
+
     def _halt(self, body: dict[str, Any], status: str) -> _Answer:
         project = self._project(body.get("projectId"))
+        refusal = self._halt_refusals.pop(project.project_id, None)
+        if refusal is not None:
+            raise _Refusal(refusal)
         deployment = project.active()
         if deployment is None:
             raise _Refusal(f"Project {project.project_id} has no live algorithm running")
