@@ -90,15 +90,21 @@ def _help(ctx: CommandContext) -> None:
     ctx.reply(help_text())
 
 
-def register(app: App, services: Services) -> None:
-    """Register the `/qc` command listener and load every subcommand module."""
-    # Importing these modules registers their subcommands through @subcommand.
+def load_subcommands() -> dict[str, Subcommand]:
+    """Every `/qc` subcommand: importing their modules registers them through @subcommand."""
     import handlers.audit_command
     import handlers.deploy_command
     import handlers.live_commands
     import handlers.orders_command
     import handlers.redeploy
     import handlers.stop_all  # noqa: F401
+
+    return SUBCOMMANDS
+
+
+def register(app: App, services: Services) -> None:
+    """Register the `/qc` command listener and load every subcommand module."""
+    load_subcommands()
 
     @app.command("/qc")
     def qc_command(

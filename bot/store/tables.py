@@ -134,12 +134,12 @@ requests = sa.Table(
     sa.Column("settle_deadline", UTCDateTime, nullable=True),
     sa.Column("next_check_at", UTCDateTime, nullable=True),
     sa.Column("settle_note", MaskedText, nullable=True),
-    # Step 3: where the holdings and cash came from (bot/book.py BookSource), None when typed by hand.
+    # Step 5: where the holdings and cash came from (bot/book.py BookSource), None when typed by hand.
     sa.Column("book_source", _json(), nullable=True),
-    # Step 4: the earlier request this one redeploys (both cards link to each other).
+    # Step 6: the earlier request this one redeploys (both cards link to each other).
     sa.Column("redeploy_of", sa.String(32), nullable=True),
     sa.Index("ix_requests_redeploy_of", "redeploy_of"),
-    # Step 5: when the approvers of a pending real-money request were reminded (once, claimed by a CAS).
+    # Step 7: when the approvers of a pending real-money request were reminded (once, claimed by a CAS).
     sa.Column("reminded_at", UTCDateTime, nullable=True),
     sa.Index("ix_requests_status_expires", "status", "expires_at"),
     sa.Index("ix_requests_project", "project_id", "created_at"),
@@ -265,7 +265,7 @@ project_locks = sa.Table(
 )
 
 
-# Step 6: the stop-all in progress (one row, id "stop-all"); free when finished or its owner's lease ended.
+# Step 8: the stop-all in progress (one row, id "stop-all"); free when finished or its owner's lease ended.
 emergency_stops = sa.Table(
     "emergency_stops",
     metadata,
