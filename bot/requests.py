@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.echo import echo
 from bot.errors import BotError
 from bot.live_create import Preview, classify, preview
-from bot.secrets.errors import ProfileIncomplete, SecretError
+from bot.profile_checks import profile_problems
 from bot.statuses import OPEN, RequestStatus
 from bot.store import DeployRequest, NewRequest, ProjectLocked
 
@@ -94,7 +94,10 @@ class RequestService:
         The same checks as a deploy-form submission (bot/submissions.py runs them beside the QuantConnect
         look-ups), one after the other.
         """
-        problems = {**self.check_requester(requester_id), **self.check_profile(form.profile, form.model_key)}
+        problems = {
+            **self.check_requester(requester_id),
+            **self.check_profile(form.profile, form.model_key, form.data_providers),
+        }
         for field_name, message in problems.items():
             raise RequestRejected(field_name, message)
         return self.store_request(form, requester_id=requester_id, dedupe_key=dedupe_key)
@@ -107,31 +110,17 @@ class RequestService:
         decision = self.policy.may_request(requester_id)
         return {} if decision else {"requester": decision.reason}
 
-    def check_profile(self, profile: str, model_key: str) -> dict[str, str]:
-        """Why the credential profile cannot serve this brokerage, keyed `profile`; empty when it can.
+    def check_profile(
+        self, profile: str, model_key: str, data_providers: Iterable[str] = ()
+    ) -> dict[str, str]:
+        """Why the credential profile cannot serve this brokerage (keyed `profile`) or a chosen data provider
+        (keyed `data-providers`); empty when it can.
 
         The one secret-store read of a submission: completeness and formats together (an OANDA account id, a
         year of birth), so a value QuantConnect would refuse is caught before anyone approves. The values are
         checked and dropped here; the deployer resolves them again just before live/create.
         """
-        try:
-            model = registry.get(model_key)
-        except UnknownBrokerage as exc:
-            return {"brokerage": str(exc)}
-        try:
-            model.validate_credentials(self.profiles.resolve(profile, model))
-        except ProfileIncomplete as exc:
-            described = ", ".join(f"{model.field(name).label} ({name})" for name in exc.missing)
-            return {
-                "profile": f"Profile {profile} is missing {described}. Store them in the secret store "
-                "(see docs/secrets.md) and submit again."
-            }
-        except SecretError as exc:
-            return {"profile": exc.user_message}
-        except FieldErrors as exc:
-            problems = " ".join(exc.errors.values())
-            return {"profile": f"Profile {profile}: {problems} Fix it in the secret store and submit again."}
-        return {}
+        return profile_problems(self.profiles, profile, model_key, data_providers)
 
     def store_request(
         self, form: DeployForm, *, requester_id: str, dedupe_key: str | None = None

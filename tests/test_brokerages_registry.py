@@ -112,6 +112,10 @@ def test_offered_providers_are_the_documented_ones_and_option_values_are_unique(
         "KrakenBrokerage",
         "BybitBrokerage",
         "OandaBrokerage",
+        "TradeStationBrokerage",
+        "TastytradeBrokerage",
+        "CharlesSchwabBrokerage",
+        "AlpacaBrokerage",
     }
     assert len({option.option_value for option in OFFERED}) == len(OFFERED)
     assert all(option.display_name for option in OFFERED)

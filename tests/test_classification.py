@@ -140,6 +140,8 @@ def test_the_paper_choices_are_exactly_the_venues_with_a_paper_environment() -> 
         "BybitSettings",
         "TradingTechnologiesSettings",
         "TerminalLinkSettings",
+        "AlpacaBrokerageSettings",
+        "TradeStationSettings",
     }
     for key in ("BinanceUSSettings", "BinanceFuturesUSDMSettings", "BinanceFuturesCOINSettings"):
         names = {info.name for info in get(key).setting_fields()}

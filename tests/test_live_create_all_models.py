@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.brokerages import (
     BrokerageSettings,
@@ -142,11 +143,17 @@ def test_the_brokerage_as_its_own_data_provider_passes_the_spec(key: str) -> Non
     if key == "TradierSettings":
         settings = {**settings, "tradier-environment": "live"}  # Tradier data is refused with Tradier paper
     own, quantconnect = data_providers_for(key)[::-1]
+    # A provider with a settings model of its own (Alpaca data) takes its credentials from the same profile.
+    own_credentials = (
+        {}
+        if own.model_key == key
+        else {info.name: SecretStr(credentials[info.name]) for info in own.credential_fields()}
+    )
     request = build_live_create_request(
         model=get(key),
         settings=settings,
         credentials=credentials,
-        data_providers=[config_for(own), config_for(quantconnect)],
+        data_providers=[config_for(own, own_credentials), config_for(quantconnect)],
         project_id=1,
         compile_id="c",
         node_id="n",

@@ -14,7 +14,9 @@ from tests.support.world import World, make_world
 
 # Every credential field name of every model: what the mask replaces, wherever it stands in the body.
 CREDENTIAL_NAMES = frozenset(
-    info.name for model in registry.all_models() for info in model.credential_fields()
+    info.name
+    for model in (*registry.all_models(), *registry.provider_only_models())
+    for info in model.credential_fields()
 )
 
 

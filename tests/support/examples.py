@@ -31,6 +31,34 @@ EXAMPLE_PROFILES: dict[str, tuple[Settings, Credentials]] = {
         {"oanda-environment": "Practice"},
         {"oanda-account-id": "001-001-123456-001", "oanda-access-token": "fake-oanda-token"},
     ),
+    "AlpacaBrokerageSettings": (
+        {"alpaca-environment": "paper"},
+        # The data provider's API key and secret sit in the same profile (AlpacaDataProviderSettings).
+        {
+            "alpaca-access-token": "fake-alpaca-access-token",
+            "alpaca-api-key": "fake-alpaca-api-key",
+            "alpaca-api-secret": "fake-alpaca-api-secret",
+        },
+    ),
+    "CharlesSchwabSettings": (
+        {},
+        {
+            "charles-schwab-account-number": "fake-schwab-account",
+            "charles-schwab-access-token": "fake-schwab-token",
+        },
+    ),
+    "TradeStationSettings": (
+        {"trade-station-environment": "paper"},
+        {
+            "trade-station-client-id": "fake-tradestation-client",
+            "trade-station-account-id": "SIM0000000",
+            "trade-station-refresh-token": "fake-tradestation-refresh",
+        },
+    ),
+    "TastytradeSettings": (
+        {},
+        {"tastytrade-account-number": "50000001", "tastytrade-refresh-token": "fake-tastytrade-refresh"},
+    ),
     "BinanceSettings": (
         {"binance-use-testnet": "paper"},
         {"binance-api-key": "fake-binance-key", "binance-api-secret": "fake-binance-secret"},
