@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.data_providers import resolve_option
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
+from bot.brokerages.oauth_brokers import QUANTCONNECT_AUTH, oauth_model
 from bot.ids import Block
+from bot.live_create import placeholder_credential
 from bot.secrets.errors import ProfileIncomplete, SecretError
 
 if TYPE_CHECKING:
@@ -29,7 +33,9 @@ def profile_problems(
         model = registry.get(model_key)
     except UnknownBrokerage as exc:
         return {"brokerage": str(exc)}
-    problem = _model_problem(profiles, profile, model)
+    problem = (
+        _auth_problem(profiles, profile, model) if model.credential_fields() else ""
+    ) or _model_problem(profiles, profile, model)
     if problem:
         return {"profile": problem}
     for provider in provider_models(model, data_providers):
@@ -51,9 +57,31 @@ def provider_models(
     return models
 
 
+def _auth_problem(profiles: CredentialProfiles, profile: str, model: type[BrokerageSettings]) -> str:
+    """Why the profile's `auth` setting cannot serve this brokerage; empty when it can (or is not set)."""
+    try:
+        mode = profiles.auth_mode(profile)
+    except SecretError as exc:
+        return exc.user_message
+    if mode is None:
+        return ""
+    if mode != QUANTCONNECT_AUTH:
+        return f"Profile {profile}: auth must be {QUANTCONNECT_AUTH} (or left out), see docs/secrets.md."
+    if oauth_model(model.key) is None:
+        return (
+            f"Profile {profile} says auth={QUANTCONNECT_AUTH}, but {model.display_name} cannot be "
+            "authorized through QuantConnect: store its credentials in the profile instead."
+        )
+    return ""
+
+
 def _model_problem(profiles: CredentialProfiles, profile: str, model: type[BrokerageSettings]) -> str:
     try:
-        model.validate_credentials(profiles.resolve(profile, model))
+        supplied = profiles.supplied_by_quantconnect(profile, model) if model.credential_fields() else ()
+        resolved = profiles.resolve(profile, model, supplied=supplied)
+        # QuantConnect supplies these at deploy time; a stand-in of the right shape checks the rest.
+        stand_ins = {name: SecretStr(placeholder_credential(model, name)) for name in supplied}
+        model.validate_credentials({**stand_ins, **resolved})
     except ProfileIncomplete as exc:
         described = ", ".join(f"{model.field(name).label} ({name})" for name in exc.missing)
         return (

@@ -23,6 +23,7 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.live_status import live_status_text
+from bot.brokerages import registry
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
 from bot.statuses import IN_QUEUE, RequestStatus
@@ -145,6 +146,14 @@ def _status_line(
         return f"⏳ *Waiting for approval* — {len(approvals)} of {request.approvals_needed} given"
     if status is S.APPROVED:
         return "✅ *Approved* — the deployment starts now"
+    if status is S.AUTHORIZING:
+        until = f" until {slack_date(request.settle_deadline)}" if request.settle_deadline else ""
+        return (
+            f"🔐 *Waiting for {escape(registry.display_name(request.model_key))} authorization by "
+            f"{mention(request.requester_id)}* — they have QuantConnect's authorization link by DM. The "
+            f"deployment continues once QuantConnect holds the token; I check{until}, then the request "
+            "expires. Nothing is compiled or deployed meanwhile."
+        )
     if status is S.COMPILING:
         compile_note = f" (compile `{escape(request.compile_id)}`)" if request.compile_id else ""
         return f"🔨 *Compiling the project*{compile_note}"
@@ -181,6 +190,8 @@ def _status_line(
         by = f" by {mention(request.decided_by)}" if request.decided_by else ""
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         return f"↩️ *Cancelled*{by}{when}"
+    if status is S.EXPIRED and request.errors:  # expired after approval: waiting for an authorization
+        return f"⌛ *Expired*: {escape(truncate(' '.join(request.errors[0].split()), ONE_LINE_LIMIT))}"
     if status is S.EXPIRED:
         when = f" on {slack_date(request.expires_at)}" if request.expires_at else ""
         given = f"{len(approvals)} of {request.approvals_needed}"
@@ -306,7 +317,7 @@ def _phase_blocks(
             }
         )
         return blocks
-    if status in (S.APPROVED, S.COMPILING, S.DEPLOYING) and request.decided_by:
+    if status in (S.APPROVED, S.AUTHORIZING, S.COMPILING, S.DEPLOYING) and request.decided_by:
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         blocks.append(context(f"Approved by {mention(request.decided_by)}{when}"))
     if request.deploy_id or status in (S.LIVE, S.ENDED):

@@ -14,9 +14,12 @@ from typing import ClassVar
 from pydantic import SecretStr
 
 from bot.brokerages.base import BrokerageSettings
+from bot.brokerages.errors import UnknownBrokerage
 from bot.brokerages.fields import Support, choices, credential, setting
 
 LIVE_PAPER = choices(("live", "Live"), ("paper", "Paper"))
+# A credential profile's `auth` value saying its tokens come from QuantConnect's authorization.
+QUANTCONNECT_AUTH = "quantconnect"
 
 
 class OAuthBrokerageSettings(BrokerageSettings):
@@ -133,3 +136,14 @@ class CharlesSchwabSettings(OAuthBrokerageSettings):
     account_number: SecretStr = credential(
         "charles-schwab-account-number", "Schwab account number", "Your Charles Schwab account number."
     )
+
+
+def oauth_model(model_key: str) -> type[OAuthBrokerageSettings] | None:
+    """The brokerage model when QuantConnect can authorize it (by key), else None."""
+    from bot.brokerages import registry  # registry imports this module
+
+    try:
+        model = registry.get(model_key)
+    except UnknownBrokerage:
+        return None
+    return model if issubclass(model, OAuthBrokerageSettings) else None

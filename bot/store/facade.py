@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from bot.store.approvals import ApprovalStore
 from bot.store.audit import AuditStore
+from bot.store.authorizations import AuthorizationStore
 from bot.store.deployments import DeploymentStore
 from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore
 from bot.store.requests import RequestStore
 
 
-class Store(RequestStore, ApprovalStore, DeploymentStore, AuditStore, LeaseStore, OutboxStore):
+class Store(
+    RequestStore, ApprovalStore, DeploymentStore, AuditStore, LeaseStore, OutboxStore, AuthorizationStore
+):
     """Persistent state of the bot; one transaction per call, never a secret.
 
     Requests and their approvals, deployments, the audit trail, replica leases and ownership, and the Slack

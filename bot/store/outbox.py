@@ -22,7 +22,9 @@ from bot.store.tables import outbox
 
 CARD = "card"
 THREAD = "thread"
-KINDS = frozenset({CARD, THREAD})
+# A direct message to the request's requester (e.g. QuantConnect's authorization link).
+DM = "dm"
+KINDS = frozenset({CARD, THREAD, DM})
 
 
 def queue_notices(
@@ -41,7 +43,7 @@ def queue_notices(
             raise ValueError(f"unknown notice kind {notice.kind!r}")
         if notice.kind == CARD and request_id is not None and _card_waiting(connection, request_id):
             continue
-        payload = {"text": notice.text, "blocks": notice.blocks} if notice.kind == THREAD else {}
+        payload = {"text": notice.text, "blocks": notice.blocks} if notice.kind in (THREAD, DM) else {}
         connection.execute(
             sa.insert(outbox),
             {
