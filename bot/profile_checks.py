@@ -33,13 +33,22 @@ def profile_problems(
         model = registry.get(model_key)
     except UnknownBrokerage as exc:
         return {"brokerage": str(exc)}
-    problem = (
-        _auth_problem(profiles, profile, model) if model.credential_fields() else ""
-    ) or _model_problem(profiles, profile, model)
+    supplied: tuple[str, ...] = ()
+    oauth = oauth_model(model.key)
+    if oauth is not None:
+        # Read once: `auth=quantconnect` means QuantConnect's authorization supplies the tokens.
+        try:
+            mode = profiles.auth_mode(profile)
+        except SecretError as exc:
+            return {"profile": exc.user_message}
+        if mode not in (None, QUANTCONNECT_AUTH):
+            return {"profile": f"Profile {profile}: auth must be {QUANTCONNECT_AUTH} or left out."}
+        supplied = oauth.authorized_fields if mode == QUANTCONNECT_AUTH else ()
+    problem = _model_problem(profiles, profile, model, supplied)
     if problem:
         return {"profile": problem}
     for provider in provider_models(model, data_providers):
-        problem = _model_problem(profiles, profile, provider)
+        problem = _model_problem(profiles, profile, provider, ())
         if problem:
             return {Block.DATA_PROVIDERS: f"Data provider {provider.display_name}: {problem}"}
     return {}
@@ -57,27 +66,10 @@ def provider_models(
     return models
 
 
-def _auth_problem(profiles: CredentialProfiles, profile: str, model: type[BrokerageSettings]) -> str:
-    """Why the profile's `auth` setting cannot serve this brokerage; empty when it can (or is not set)."""
+def _model_problem(
+    profiles: CredentialProfiles, profile: str, model: type[BrokerageSettings], supplied: tuple[str, ...]
+) -> str:
     try:
-        mode = profiles.auth_mode(profile)
-    except SecretError as exc:
-        return exc.user_message
-    if mode is None:
-        return ""
-    if mode != QUANTCONNECT_AUTH:
-        return f"Profile {profile}: auth must be {QUANTCONNECT_AUTH} (or left out), see docs/secrets.md."
-    if oauth_model(model.key) is None:
-        return (
-            f"Profile {profile} says auth={QUANTCONNECT_AUTH}, but {model.display_name} cannot be "
-            "authorized through QuantConnect: store its credentials in the profile instead."
-        )
-    return ""
-
-
-def _model_problem(profiles: CredentialProfiles, profile: str, model: type[BrokerageSettings]) -> str:
-    try:
-        supplied = profiles.supplied_by_quantconnect(profile, model) if model.credential_fields() else ()
         resolved = profiles.resolve(profile, model, supplied=supplied)
         # QuantConnect supplies these at deploy time; a stand-in of the right shape checks the rest.
         stand_ins = {name: SecretStr(placeholder_credential(model, name)) for name in supplied}

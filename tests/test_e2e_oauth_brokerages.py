@@ -65,7 +65,7 @@ def test_each_newer_brokerage_offers_its_settings_and_its_own_data_feed(
     assert {info.name for info in model.setting_fields()} <= inputs
     assert not {info.name for info in model.credential_fields()} & inputs
     offered = [o["value"] for o in block_of(view, Block.DATA_PROVIDERS)["element"]["options"]]
-    assert offered == ["QuantConnectBrokerage", own_feed]
+    assert offered == ["QuantConnectBrokerage", own_feed, "PolygonDataProviderSettings"]
 
 
 def test_malformed_tastytrade_account_number_is_refused_naming_the_field(bot: BotHarness) -> None:
@@ -86,7 +86,8 @@ def test_alpaca_data_without_its_api_key_is_refused_next_to_the_data_providers(b
         {
             Block.PROFILE: "alpaca-trading-only",
             "alpaca-environment": "paper",
-            Block.DATA_PROVIDERS: ["AlpacaDataProviderSettings", "QuantConnectBrokerage"],
+            Block.DATA_PROVIDERS: "AlpacaDataProviderSettings",
+            "data-providers-2": "QuantConnectBrokerage",
             Block.REASON: "Alpaca feed",
         },
     )
@@ -105,7 +106,8 @@ def test_alpaca_live_with_its_own_data_deploys_a_spec_valid_real_money_body(bot:
         {
             Block.PROFILE: "alpaca-main",
             "alpaca-environment": "live",
-            Block.DATA_PROVIDERS: ["AlpacaDataProviderSettings", "QuantConnectBrokerage"],
+            Block.DATA_PROVIDERS: "AlpacaDataProviderSettings",
+            "data-providers-2": "QuantConnectBrokerage",
             Block.REASON: "Go live on Alpaca",
         },
     )

@@ -40,10 +40,7 @@ PROFILES = {
         {"auth": "quantconnect", **{k: v for k, v in ALPACA.items() if k != "alpaca-access-token"}},
     ),
     "tasty-qc": ("TastytradeBrokerage", {"auth": "quantconnect", "tastytrade-account-number": "50000001"}),
-    "ib-qc": (
-        "InteractiveBrokersBrokerage",
-        {"auth": "quantconnect", **EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]},
-    ),
+    "tasty-odd": ("TastytradeBrokerage", {"auth": "oauth", **EXAMPLE_PROFILES["TastytradeSettings"][1]}),
 }
 
 
@@ -147,19 +144,16 @@ def test_token_already_held_compiles_at_once_without_a_dm(bot: BotHarness) -> No
     assert TOKEN not in bot.slack.all_text()
 
 
-def test_auth_quantconnect_on_a_brokerage_quantconnect_cannot_authorize_is_refused(bot: BotHarness) -> None:
-    project_id = bot.qc.add_project("IB via QC")
+def test_an_auth_value_other_than_quantconnect_is_refused_naming_the_field(bot: BotHarness) -> None:
+    project_id = bot.qc.add_project("Tasty odd auth")
     form = DeployForm(
-        model_key="InteractiveBrokersSettings",
-        profile="ib-qc",
+        model_key="TastytradeSettings",
+        profile="tasty-odd",
         project_id=project_id,
-        project_name="IB via QC",
+        project_name="Tasty odd auth",
         version_id=str(FAKE_LEAN_VERSION),
-        settings={"ib-trading-mode": "paper", "ib-weekly-restart-utc-time": "21:00:00"},
         reason="no",
     )
     with pytest.raises(RequestRejected) as caught:
         bot.services.requests.create(form, requester_id=REQUESTER)
-    assert caught.value.field == "profile" and "cannot be authorized through QuantConnect" in str(
-        caught.value
-    )
+    assert caught.value.field == "profile" and "auth must be quantconnect" in str(caught.value)

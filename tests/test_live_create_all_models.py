@@ -21,7 +21,7 @@ from bot.brokerages import (
     data_providers_for,
     get,
 )
-from bot.brokerages.data_providers import config_for
+from bot.brokerages.data_providers import INDEPENDENT, DataProviderOption, config_for
 from bot.quantconnect.client import QuantConnectClient
 from bot.quantconnect.errors import RequestRefused
 from tests.fakes import qc_schema
@@ -135,14 +135,18 @@ def test_removing_a_required_field_is_refused_naming_it(
     assert fake_qc.deployments(project_id) == []
 
 
-@pytest.mark.parametrize(
-    "key", [k for k in MODEL_KEYS if k != "QuantConnectSettings" and len(data_providers_for(k)) == 2]
-)
+def _own_feed(key: str) -> DataProviderOption | None:
+    """The brokerage's own data feed, when QuantConnect offers one (not QuantConnect's, not a vendor's)."""
+    return next((o for o in data_providers_for(key)[1:] if o not in INDEPENDENT), None)
+
+
+@pytest.mark.parametrize("key", [k for k in MODEL_KEYS if k != "QuantConnectSettings" and _own_feed(k)])
 def test_the_brokerage_as_its_own_data_provider_passes_the_spec(key: str) -> None:
     settings, credentials = EXAMPLE_PROFILES[key]
     if key == "TradierSettings":
         settings = {**settings, "tradier-environment": "live"}  # Tradier data is refused with Tradier paper
-    own, quantconnect = data_providers_for(key)[::-1]
+    own, quantconnect = _own_feed(key), data_providers_for(key)[0]
+    assert own is not None
     # A provider with a settings model of its own (Alpaca data) takes its credentials from the same profile.
     own_credentials = (
         {}

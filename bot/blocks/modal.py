@@ -25,7 +25,7 @@ from bot.blocks.modal_fields import (
     OPTION_VALUE_LIMIT,
     SELECT_OPTION_LIMIT,
     cash_block,
-    data_providers_block,
+    data_provider_blocks,
     holdings_block,
     reason_block,
     redeploy_block,
@@ -143,7 +143,7 @@ def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
         blocks.append(cash_block(model, inputs.values.get(BlockId.CASH)))
     blocks += [
         divider(),
-        data_providers_block(model.key, inputs.values.get(BlockId.DATA_PROVIDERS)),
+        *data_provider_blocks(model.key, inputs.values),
         redeploy_block(inputs.values.get(BlockId.AUTOMATIC_REDEPLOY)),
         reason_block(inputs.values.get(BlockId.REASON)),
     ]

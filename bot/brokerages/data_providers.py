@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.brokerages import registry
+from bot.brokerages.data_feeds import POLYGON_PROVIDER_KEY
 from bot.brokerages.fields import FieldInfo
 
 QUANTCONNECT_PROVIDER_ID = "QuantConnectBrokerage"
@@ -83,18 +84,23 @@ OFFERED: tuple[DataProviderOption, ...] = (
     ),
     _model_option("AlpacaDataProviderSettings", brokerage_key="AlpacaBrokerageSettings"),
 )
-
-# Named by QuantConnect's newer OpenAPI file; not offered because no settings model holds their credentials.
-KNOWN_NOT_OFFERED: tuple[DataProviderOption, ...] = (
-    DataProviderOption("PolygonDataFeed", "Polygon", None, offered=False),
+# Data vendors usable with any brokerage whose deployment has a credential profile (their keys sit in it).
+INDEPENDENT: tuple[DataProviderOption, ...] = (
+    DataProviderOption(POLYGON_PROVIDER_KEY, "Polygon", "PolygonDataProviderSettings"),
 )
+OFFERED = (*OFFERED, *INDEPENDENT)
+
+# Named by QuantConnect's API file and not offered: none left (kept for callers that list them).
+KNOWN_NOT_OFFERED: tuple[DataProviderOption, ...] = ()
 
 
 def data_providers_for(model_key: str) -> tuple[DataProviderOption, ...]:
-    """Providers offered with this brokerage: QuantConnect, plus the brokerage itself when usable."""
-    registry.get(model_key)  # unknown keys fail loudly rather than offering QuantConnect only
+    """Providers offered with this brokerage: QuantConnect, the brokerage's own feed when usable, and the
+    independent vendors (Polygon) when the brokerage has a credential profile to hold their keys."""
+    model = registry.get(model_key)  # unknown keys fail loudly rather than offering QuantConnect only
     own = tuple(option for option in OFFERED if model_key in (option.model_key, option.brokerage_key))
-    return (QUANTCONNECT, *own)
+    vendors = INDEPENDENT if model.credential_fields() and not model.data_provider_only else ()
+    return (QUANTCONNECT, *own, *vendors)
 
 
 def find_option(provider_id: str, model_key: str | None = None) -> DataProviderOption | None:

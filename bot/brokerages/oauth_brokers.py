@@ -61,6 +61,7 @@ class AlpacaDataProviderSettings(BrokerageSettings):
     key = "AlpacaDataProviderSettings"
     brokerage_id = "AlpacaBrokerage"
     display_name = "Alpaca data"
+    data_provider_only = True
 
     api_key: SecretStr = credential("alpaca-api-key", "Alpaca API key", "Your Alpaca API key (market data).")
     api_secret: SecretStr = credential(

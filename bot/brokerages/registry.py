@@ -21,6 +21,7 @@ from bot.brokerages.crypto import (
     CoinbaseSettings,
     KrakenSettings,
 )
+from bot.brokerages.data_feeds import PolygonDataProviderSettings
 from bot.brokerages.errors import UnknownBrokerage
 from bot.brokerages.institutional import (
     RBIBrokerageSettings,
@@ -69,7 +70,7 @@ _BY_KEY: dict[str, type[BrokerageSettings]] = {model.key: model for model in _MO
 _LEGACY: dict[str, type[BrokerageSettings]] = {LegacyLiveAlgorithmSettings.key: LegacyLiveAlgorithmSettings}
 # Settings of a data provider that is never a brokerage block (its credentials differ from the brokerage's).
 _PROVIDER_ONLY: dict[str, type[BrokerageSettings]] = {
-    model.key: model for model in (AlpacaDataProviderSettings,)
+    model.key: model for model in (AlpacaDataProviderSettings, PolygonDataProviderSettings)
 }
 
 
@@ -81,6 +82,11 @@ def all_models() -> tuple[type[BrokerageSettings], ...]:
 def provider_only_models() -> tuple[type[BrokerageSettings], ...]:
     """Settings models of data providers that are never the brokerage block (AlpacaDataProviderSettings)."""
     return tuple(_PROVIDER_ONLY.values())
+
+
+def provider_only_by_id(provider_id: str) -> type[BrokerageSettings] | None:
+    """The data-provider-only model whose block carries this `id` (`Polygon`), else None."""
+    return next((m for m in _PROVIDER_ONLY.values() if m.brokerage_id == provider_id), None)
 
 
 def get(key: str) -> type[BrokerageSettings]:

@@ -89,6 +89,8 @@ class CredentialProfiles:
 
     def _check_brokerage(self, profile: str, model: type[BrokerageSettings]) -> None:
         brokerage = self.brokerage_of(profile)
+        if model.data_provider_only:
+            return  # a data provider's keys sit in the profile of whichever brokerage it feeds
         if brokerage != model.brokerage_id:
             raise ProfileBrokerageMismatch(profile, brokerage, model.brokerage_id)
 
@@ -119,9 +121,11 @@ class CredentialProfiles:
 
     def supplied_by_quantconnect(self, profile: str, model: type[BrokerageSettings]) -> tuple[str, ...]:
         """The fields QuantConnect's authorization supplies for an `auth=quantconnect` profile, else none."""
-        if self.auth_mode(profile) != QUANTCONNECT_AUTH:
+        fields = tuple(getattr(model, "authorized_fields", ()))
+        # Only brokerages QuantConnect can authorize look at `auth` (one secret read fewer for the others).
+        if not hasattr(model, "quantconnect_auth") or self.auth_mode(profile) != QUANTCONNECT_AUTH:
             return ()
-        return tuple(getattr(model, "authorized_fields", ()))
+        return fields
 
     def auth_mode(self, profile: str) -> str | None:
         """The profile's `auth` value (`quantconnect`: tokens come from QuantConnect) or None; not secret."""
