@@ -4,6 +4,7 @@ expired with the reason and the project free again; the token is masked and neve
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from bot.statuses import RequestStatus
 from bot.store import DeployRequest
 from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSION
 from tests.fakes.qc_schema import validate_live_create
-from tests.support.bot import REQUESTER, BotHarness, running_bot
+from tests.support.bot import APPROVERS, REQUESTER, BotHarness, running_bot
 from tests.support.examples import EXAMPLE_PROFILES
 from tests.support.flows import (
     approve_if_needed,
@@ -89,6 +90,8 @@ def test_missing_token_dms_the_link_then_deploys_once_it_appears(
     [dm] = eventually(lambda: _dms_with_link(bot), what="the authorization DM")
     assert bot.qc.auth0.links[-1].replace("&", "&amp;") in dm
     eventually(lambda: "Waiting for Alpaca authorization by <@UREQUESTER>" in card_text(bot, request))
+    home = json.dumps(bot.services.home.view(APPROVERS[0]))
+    assert "waiting for Alpaca authorization by <@UREQUESTER>" in home
     assert bot.qc.calls_to("compile/create") == [] and bot.qc.calls_to("live/create") == []
 
     # Still nothing held at the next checks: the request keeps waiting, no second DM.
