@@ -147,6 +147,17 @@ def test_token_already_held_compiles_at_once_without_a_dm(bot: BotHarness) -> No
     assert TOKEN not in bot.slack.all_text()
 
 
+def test_an_authorization_gone_before_live_create_sends_nothing(bot: BotHarness) -> None:
+    # Held at the first look only: by the time the body is built, QuantConnect holds nothing any more.
+    bot.qc.auth0.grant("tastytrade", {"tastytrade-refresh-token": TOKEN}, lasts_reads=1)
+    request = _ask(bot, "Tasty Gone", profile="tasty-qc")
+    failed = wait_for(bot, request.id, {S.FAILED}, timeout=30)
+    settled(bot)
+    assert "no longer holds the Tastytrade authorization" in failed.errors[0]
+    assert bot.qc.calls_to("live/create") == []
+    assert bot.services.store.open_request_for_project(request.project_id) is None
+
+
 def test_an_auth_value_other_than_quantconnect_is_refused_naming_the_field(bot: BotHarness) -> None:
     project_id = bot.qc.add_project("Tasty odd auth")
     form = DeployForm(

@@ -5,7 +5,7 @@ authorize answers HTTP 302 with the brokerage's authorization page in `Location`
 Auth0Client expects) while QuantConnect holds none. Both bodies are checked against
 AuthorizeExternalConnectionRequest. Tests grant a token now, after some reads, or expire it:
 
-    qc.auth0.grant("alpaca", {"alpaca-access-token": "tok"}, after_reads=2)
+    qc.auth0.grant("alpaca", {"alpaca-access-token": "tok"}, after_reads=2, lasts_reads=1)
     qc.auth0.expire("alpaca")
 """
 
@@ -24,6 +24,7 @@ AUTHORIZE_PAGE = "https://www.quantconnect.com/terminal/oauth/{brokerage}?state=
 class _Grant:
     tokens: dict[str, str]
     reads_left: int
+    lasts_reads: int | None = None
 
 
 @dataclass
@@ -34,10 +35,13 @@ class FakeAuth0:
     _grants: dict[str, _Grant] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def grant(self, brokerage: str, tokens: dict[str, str], *, after_reads: int = 0) -> None:
-        """QuantConnect holds these tokens for `brokerage`, from the read after `after_reads` reads on."""
+    def grant(
+        self, brokerage: str, tokens: dict[str, str], *, after_reads: int = 0, lasts_reads: int | None = None
+    ) -> None:
+        """QuantConnect holds these tokens for `brokerage`, from the read after `after_reads` reads on (and,
+        with `lasts_reads`, for that many reads only: then the authorization has run out)."""
         with self._lock:
-            self._grants[brokerage] = _Grant(dict(tokens), after_reads)
+            self._grants[brokerage] = _Grant(dict(tokens), after_reads, lasts_reads)
 
     def expire(self, brokerage: str) -> None:
         """QuantConnect's authorization for `brokerage` ran out: reads find nothing again."""
@@ -65,6 +69,10 @@ class FakeAuth0:
             if grant is not None and grant.reads_left > 0:
                 grant.reads_left -= 1
                 grant = None
+            if grant is not None and grant.lasts_reads is not None:
+                grant.lasts_reads -= 1
+                if grant.lasts_reads <= 0:
+                    self._grants.pop(brokerage, None)
         if grant is None:
             return 200, {"success": False, "errors": [f"No authorization found for {brokerage}."]}
         return 200, {"authorization": dict(grant.tokens), "success": True, "errors": []}
