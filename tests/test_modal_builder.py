@@ -151,7 +151,7 @@ def test_holdings_and_cash_only_where_the_model_takes_them() -> None:
     assert "SPY 100 450.25" in _block(paper, Block.HOLDINGS)["hint"]["text"]
 
 
-def test_brokerage_select_lists_all_nineteen_readable_names_and_dispatches() -> None:
+def test_brokerage_select_lists_every_registry_model_by_readable_name_and_dispatches() -> None:
     block = _block(_view("TradierSettings"), Block.BROKERAGE)
     assert block["dispatch_action"] is True
     element = block["element"]
