@@ -16,12 +16,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.blocks.answers import closed_message, not_posted_message, posted_message
-from bot.blocks.common import escape
+from bot.blocks.common import escape, mention
 from bot.brokerages import registry
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.echo import echo
 from bot.errors import BotError
 from bot.live_create import Preview, classify, preview
+from bot.notices import card_notice, thread_notice
 from bot.profile_checks import profile_problems
 from bot.statuses import OPEN, RequestStatus
 from bot.store import DeployRequest, NewRequest, ProjectLocked
@@ -291,8 +292,39 @@ class RequestService:
         return self._decide(request_id, user_id, to=S.REJECTED, action="rejected", note=note)
 
     def cancel(self, request_id: str, user_id: str) -> Outcome:
-        """Withdraw a pending request (its requester only)."""
+        """Withdraw a pending request, or one waiting for a brokerage authorization (its requester only)."""
+        request = self.store.get_request(request_id)
+        if request is not None and request.status is S.AUTHORIZING:
+            return self._cancel_authorizing(request, user_id)
         return self._decide(request_id, user_id, to=S.CANCELLED, action="cancelled", note=None)
+
+    def _cancel_authorizing(self, request: DeployRequest, user_id: str) -> Outcome:
+        """Nothing is compiled or sent while authorizing: the requester may withdraw it. A compare-and-set on
+        the status, so the owner's next move (token found, or expiry) and this cancel cannot both happen."""
+        decision = self.policy.may_cancel(request, user_id)
+        if not decision:
+            return Outcome(False, decision.reason, request)
+        now = self.clock()
+        updated = self.store.transition(
+            request.id,
+            from_statuses={S.AUTHORIZING},
+            to=S.CANCELLED,
+            actor=user_id,
+            action="cancelled",
+            detail={"while": "authorizing"},
+            now=now,
+            notices=[
+                card_notice(),
+                thread_notice(f"↩️ Cancelled by {mention(user_id)}; nothing was deployed."),
+            ],
+            decided_by=user_id,
+            decided_at=now,
+        )
+        if updated is None:
+            current = self.store.get_request(request.id) or request
+            return Outcome(False, closed_message(current), current)
+        log.info("request cancelled while authorizing", extra={"request_id": request.id, "user_id": user_id})
+        return Outcome(True, "", updated)
 
     def _decide(
         self, request_id: str, user_id: str, *, to: RequestStatus, action: str, note: str | None

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from bot.forms import DeployForm
+from bot.ids import Action
 from bot.requests import RequestRejected
 from bot.statuses import RequestStatus
 from bot.store import DeployRequest
 from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSION
 from tests.fakes.qc_schema import validate_live_create
-from tests.support.bot import APPROVERS, REQUESTER, BotHarness, running_bot
+from tests.support.bot import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
 from tests.support.examples import EXAMPLE_PROFILES
 from tests.support.flows import (
     approve_if_needed,
@@ -129,6 +130,37 @@ def test_authorization_never_given_expires_the_request_and_frees_the_project(bot
     assert bot.qc.calls_to("compile/create") == [] and bot.qc.calls_to("live/create") == []
     assert bot.services.store.open_request_for_project(request.project_id) is None
     assert story(bot, request.id)[-1] == "authorization_expired"
+
+
+def test_the_requester_may_cancel_while_waiting_and_an_approver_may_not(bot: BotHarness) -> None:
+    request = _ask(bot, "Alpaca Withdrawn")
+    wait_for(bot, request.id, {S.AUTHORIZING})
+    card = eventually(
+        lambda: (
+            (m := bot.slack.message(DEPLOY_CHANNEL, request.message_ts or ""))
+            and "Waiting for Alpaca" in json.dumps(m)
+            and m
+        )
+    )
+    buttons = [
+        e["action_id"] for b in card.get("blocks", []) if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert buttons == [Action.CANCEL]
+    refused = bot.sender.action(
+        Action.CANCEL, request.id, user_id=APPROVERS[0], channel_id=DEPLOY_CHANNEL, message=card
+    )
+    assert refused.status_code == 200
+    assert bot.services.store.get_request(request.id).status is S.AUTHORIZING  # type: ignore[union-attr]
+    bot.sender.action(Action.CANCEL, request.id, user_id=REQUESTER, channel_id=DEPLOY_CHANNEL, message=card)
+    cancelled = wait_for(bot, request.id, {S.CANCELLED})
+    assert cancelled.owner is None and cancelled.decided_by == REQUESTER
+    assert bot.services.store.open_request_for_project(request.project_id) is None
+    # The authorization arriving later changes nothing: the owner's move from authorizing finds it gone.
+    bot.qc.auth0.grant("alpaca", {"alpaca-access-token": TOKEN})
+    bot.clock.advance(seconds=120)
+    settled(bot)
+    assert bot.services.store.get_request(request.id).status is S.CANCELLED  # type: ignore[union-attr]
+    assert bot.qc.calls_to("compile/create") == [] and bot.qc.calls_to("live/create") == []
 
 
 def test_token_already_held_compiles_at_once_without_a_dm(bot: BotHarness) -> None:

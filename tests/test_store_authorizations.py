@@ -76,8 +76,10 @@ def test_the_check_schedule_is_fenced_by_the_claim(pair: tuple[Store, Store]) ->
     assert b.claim_request(rid, later(LEASE + 2)) is not None
 
 
-@pytest.mark.parametrize("target", [S.COMPILING, S.EXPIRED, S.FAILED])
-def test_authorizing_ends_in_compiling_expired_or_failed(pair: tuple[Store, Store], target: S) -> None:
+@pytest.mark.parametrize("target", [S.COMPILING, S.EXPIRED, S.FAILED, S.CANCELLED])
+def test_authorizing_ends_in_compiling_expired_failed_or_cancelled(
+    pair: tuple[Store, Store], target: S
+) -> None:
     a, _ = pair
     rid = authorizing(a)
     extra = (

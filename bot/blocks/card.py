@@ -320,6 +320,14 @@ def _phase_blocks(
     if status in (S.APPROVED, S.AUTHORIZING, S.COMPILING, S.DEPLOYING) and request.decided_by:
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         blocks.append(context(f"Approved by {mention(request.decided_by)}{when}"))
+    if status is S.AUTHORIZING:  # nothing compiled or sent yet: the requester may still withdraw it
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.REQUEST_ACTIONS.value,
+                "elements": [_button("Cancel", Action.CANCEL, request.id)],
+            }
+        )
     if request.deploy_id or status in (S.LIVE, S.ENDED):
         lines = [f"<{live_page_url(request.project_id)}|Open the live page on QuantConnect>"]
         if deployment is not None:
