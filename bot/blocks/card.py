@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.authorizing import authorizing_actions, authorizing_line, expired_waiting_line
 from bot.blocks.common import (
     Block,
     context,
@@ -23,7 +24,6 @@ from bot.blocks.common import (
     truncate,
 )
 from bot.blocks.live_status import live_status_text
-from bot.brokerages import registry
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
 from bot.statuses import IN_QUEUE, RequestStatus
@@ -147,13 +147,7 @@ def _status_line(
     if status is S.APPROVED:
         return "✅ *Approved* — the deployment starts now"
     if status is S.AUTHORIZING:
-        until = f" until {slack_date(request.settle_deadline)}" if request.settle_deadline else ""
-        return (
-            f"🔐 *Waiting for {escape(registry.display_name(request.model_key))} authorization by "
-            f"{mention(request.requester_id)}* — they have QuantConnect's authorization link by DM. The "
-            f"deployment continues once QuantConnect holds the token; I check{until}, then the request "
-            "expires. Nothing is compiled or deployed meanwhile."
-        )
+        return authorizing_line(request, slack_date)
     if status is S.COMPILING:
         compile_note = f" (compile `{escape(request.compile_id)}`)" if request.compile_id else ""
         return f"🔨 *Compiling the project*{compile_note}"
@@ -191,7 +185,7 @@ def _status_line(
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         return f"↩️ *Cancelled*{by}{when}"
     if status is S.EXPIRED and request.errors:  # expired after approval: waiting for an authorization
-        return f"⌛ *Expired*: {escape(truncate(' '.join(request.errors[0].split()), ONE_LINE_LIMIT))}"
+        return expired_waiting_line(request, ONE_LINE_LIMIT)
     if status is S.EXPIRED:
         when = f" on {slack_date(request.expires_at)}" if request.expires_at else ""
         given = f"{len(approvals)} of {request.approvals_needed}"
@@ -320,14 +314,8 @@ def _phase_blocks(
     if status in (S.APPROVED, S.AUTHORIZING, S.COMPILING, S.DEPLOYING) and request.decided_by:
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         blocks.append(context(f"Approved by {mention(request.decided_by)}{when}"))
-    if status is S.AUTHORIZING:  # nothing compiled or sent yet: the requester may still withdraw it
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": BlockId.REQUEST_ACTIONS.value,
-                "elements": [_button("Cancel", Action.CANCEL, request.id)],
-            }
-        )
+    if status is S.AUTHORIZING:
+        blocks.append(authorizing_actions(request))
     if request.deploy_id or status in (S.LIVE, S.ENDED):
         lines = [f"<{live_page_url(request.project_id)}|Open the live page on QuantConnect>"]
         if deployment is not None:
