@@ -25,7 +25,7 @@ from bot.brokerages.classification import classify_body
 from bot.brokerages.errors import FieldErrors
 from bot.errors import BotError
 from bot.ids import NODE_AUTO
-from bot.live_create import live_create_request
+from bot.live_create import Credentials, live_create_request
 from bot.notices import CardNotifier, card_notice, error_notices, thread_notice
 from bot.quantconnect.errors import (
     AuthenticationError,
@@ -39,6 +39,7 @@ from bot.statuses import IN_QUEUE, LIVE_TERMINAL, RequestStatus
 from bot.store.models import DeployRequest, Notice
 
 if TYPE_CHECKING:
+    from bot.authorizing import Authorizer
     from bot.config import Settings
     from bot.quantconnect.client import QuantConnectClient
     from bot.quantconnect.models import Node
@@ -112,11 +113,18 @@ class DeployStages:
         self.compile_first_delay = compile_first_delay
         self.compile_max_delay = compile_max_delay
         self.settle_window = timedelta(seconds=settings.settle_window_seconds)
+        # The `authorizing` stage (bot/authorizing.py), set by the deployer; None means no OAuth step.
+        self.authorizer: Authorizer | None = None
 
     # -- the way to live/create ------------------------------------------------------------------------
 
     def run(self, request: DeployRequest) -> DeployRequest | None:
-        """Carry a claimed request from approved or compiling through live/create."""
+        """Carry a claimed request from approved, authorizing or compiling through live/create."""
+        if request.status in (S.APPROVED, S.AUTHORIZING) and self.authorizer is not None:
+            advanced = self.authorizer.advance(request)
+            if advanced is None:
+                return self.store.get_request(request.id)  # waiting for the authorization, or ended
+            request = advanced
         if request.status is S.APPROVED:
             moved = self.move(request, S.APPROVED, S.COMPILING, "compile_started")
             if moved is None:
@@ -178,14 +186,21 @@ class DeployStages:
         """Resolve the credentials now (never earlier, never stored) and build the live/create body."""
         title = f"Could not prepare the deployment of {request.project_name}"
         try:
+            credentials: Credentials = (
+                self.authorizer.credentials(request)
+                if self.authorizer is not None
+                else lambda model: self.profiles.resolve(request.profile, model)
+            )
             body = live_create_request(
                 request,
-                lambda model: self.profiles.resolve(request.profile, model),
+                credentials,
                 compile_id=compile_id,
                 node_id=node.id,
                 # Header values and bot tokens are read now, like the credentials, and never stored.
                 targets=NotificationPresets(self.profiles.store).resolve,
             ).to_body()
+        except DeployAborted:
+            raise
         except FieldErrors as exc:
             errors = [f"{field}: {message}" for field, message in exc.errors.items()]
             raise DeployAborted(

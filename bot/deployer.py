@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.authorizing import Authorizer
 from bot.deploy_stages import DeployStages, Failure, HandedBack
 from bot.heartbeat import AlwaysHeld, LeaseHolder
 from bot.notices import CardNotifier
@@ -65,6 +66,7 @@ class Deployer:
             compile_first_delay=compile_first_delay,
             compile_max_delay=compile_max_delay,
         )
+        self.stages.authorizer = Authorizer(self.stages)
         self.settler = Settler(self.stages)
         self._executor = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="deployer")
         self._lock = threading.Lock()
@@ -105,11 +107,11 @@ class Deployer:
             mine = request.owner == self.owner
             if (
                 mine
-                and request.status is S.DEPLOYING
+                and request.status in (S.DEPLOYING, S.AUTHORIZING)
                 and request.next_check_at
                 and request.next_check_at > now
             ):
-                continue  # settling, and not due yet
+                continue  # settling or waiting for an authorization, and not due yet
             if self.store.claim_request(request.id, now) is None:
                 continue
             if not mine:

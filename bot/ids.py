@@ -72,3 +72,12 @@ class Action(StrEnum):
 
 NODE_AUTO = "auto"
 VERSION_LATEST = "-1"
+# The deploy modal asks for data providers in order, one select each: `data-providers` is the first (asked
+# first), `data-providers-2`, `data-providers-3`, ... follow. Slack's multi-select does not promise to report
+# the order options were picked in, and the order is the precedence QuantConnect applies.
+MAX_DATA_PROVIDER_SLOTS = 4
+
+
+def data_provider_slot(position: int) -> str:
+    """The block id of the data provider asked `position`-th (1 is `data-providers`)."""
+    return Block.DATA_PROVIDERS.value if position == 1 else f"{Block.DATA_PROVIDERS.value}-{position}"

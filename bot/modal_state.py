@@ -16,7 +16,7 @@ from bot.brokerages.fields import Support
 from bot.brokerages.holdings import parse_cash, parse_holdings
 from bot.errors import BotError
 from bot.forms import DeployForm
-from bot.ids import NODE_AUTO, Block
+from bot.ids import MAX_DATA_PROVIDER_SLOTS, NODE_AUTO, Block, data_provider_slot
 from bot.lean_versions import is_lean_version_id
 from bot.notify_form import parse_notifications
 
@@ -162,7 +162,7 @@ def parse_submission(
 
     holdings = _holdings(model, values.get(Block.HOLDINGS), errors)
     cash = _cash(model, values.get(Block.CASH), errors)
-    data_providers = _data_providers(model, values.get(Block.DATA_PROVIDERS), errors)
+    data_providers = _data_providers(model, values, errors)
     redeploy = values.get(Block.AUTOMATIC_REDEPLOY)
     automatic_redeploy = isinstance(redeploy, list) and TRUE in redeploy
     notify_events, notify_targets = parse_notifications(values, errors)
@@ -260,15 +260,25 @@ def _cash(model: type[BrokerageSettings], raw: Any, errors: dict[str, str]) -> l
     return amounts
 
 
-def _data_providers(model: type[BrokerageSettings], raw: Any, errors: dict[str, str]) -> list[str]:
+def _data_providers(
+    model: type[BrokerageSettings], values: Mapping[str, Any], errors: dict[str, str]
+) -> list[str]:
+    """The chosen providers in the order of their places (the precedence), each once; QuantConnect if none."""
     offered = {choice.option_value: choice for choice in data_providers_for(model.key)}
-    chosen = [str(value) for value in raw] if isinstance(raw, list) else []
-    unknown = [value for value in chosen if value not in offered]
-    if unknown:
-        errors[Block.DATA_PROVIDERS] = (
-            f"{', '.join(unknown)} cannot feed data to {model.display_name}; "
-            f"choose from {', '.join(choice.display_name for choice in offered.values())}."
-        )
-        return [QUANTCONNECT.provider_id]
-    ids = list(dict.fromkeys(offered[value].provider_id for value in chosen))
+    ids: list[str] = []
+    for position in range(1, MAX_DATA_PROVIDER_SLOTS + 1):
+        block_id = data_provider_slot(position)
+        raw = values.get(block_id)
+        chosen = [str(v) for v in raw] if isinstance(raw, list) else ([str(raw)] if raw else [])
+        for value in chosen:
+            choice = offered.get(value)
+            if choice is None:
+                errors[block_id] = (
+                    f"{value} cannot feed data to {model.display_name}; "
+                    f"choose from {', '.join(c.display_name for c in offered.values())}."
+                )
+            elif choice.provider_id in ids:
+                errors[block_id] = f"{choice.display_name} is already chosen above; choose another or none."
+            else:
+                ids.append(choice.provider_id)
     return ids or [QUANTCONNECT.provider_id]

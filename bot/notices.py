@@ -11,7 +11,7 @@ from typing import Protocol
 
 from bot.blocks.common import Block, error_list_messages, escape, truncate
 from bot.store.models import Notice
-from bot.store.outbox import CARD, THREAD
+from bot.store.outbox import CARD, DM, THREAD
 
 
 class CardNotifier(Protocol):
@@ -32,6 +32,11 @@ def card_notice() -> Notice:
 def thread_notice(text: str, blocks: list[Block] | None = None) -> Notice:
     """A mrkdwn reply in the request's card thread; callers escape() the data in it."""
     return Notice(kind=THREAD, text=text, blocks=blocks)
+
+
+def dm_notice(text: str, blocks: list[Block] | None = None) -> Notice:
+    """A mrkdwn direct message to the request's requester; callers escape() the data in it."""
+    return Notice(kind=DM, text=text, blocks=blocks)
 
 
 def error_notices(title: str, errors: Sequence[str]) -> list[Notice]:

@@ -29,7 +29,7 @@ from bot.changes import baseline_for, request_changes
 from bot.notices import card_notice, error_notices, thread_notice
 from bot.periodic import PeriodicWorker
 from bot.store.models import Notice, OutboxMessage
-from bot.store.outbox import CARD
+from bot.store.outbox import CARD, DM
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -235,6 +235,8 @@ class Notifier(PeriodicWorker):
         for notice in notices:
             if notice.kind == CARD:
                 self._update_card(request)
+            elif notice.kind == DM:
+                self._direct(request, notice.text, notice.blocks)
             else:
                 self._reply(request, notice.text, notice.blocks, broadcast=notice.broadcast)
 
@@ -281,6 +283,10 @@ class Notifier(PeriodicWorker):
             return
         if message.kind == CARD:
             outcome = self._update_card(request)
+        elif message.kind == DM:
+            outcome = self._direct(
+                request, str(message.payload.get("text") or ""), message.payload.get("blocks")
+            )
         else:
             outcome = self._reply(
                 request,
@@ -352,6 +358,16 @@ class Notifier(PeriodicWorker):
             # No card to thread under: say which request this is about in the channel itself.
             kwargs["text"] = f"Request `{escape(request.id)}` ({escape(request.project_name)}): {text}"
         self._pace(channel)
+        failure: list[str] = []
+        sent = self._call("chat_postMessage", request_id=request.id, failure=failure, **kwargs)
+        return SENT if sent is not None else (failure[0] if failure else "failed")
+
+    def _direct(self, request: DeployRequest, text: str, blocks: list[Block] | None) -> str:
+        # chat.postMessage to a user id posts in the app's DM with that person.
+        kwargs: dict[str, Any] = {"channel": request.requester_id, "text": text}
+        if blocks:
+            kwargs["blocks"] = blocks
+        self._pace(request.requester_id)
         failure: list[str] = []
         sent = self._call("chat_postMessage", request_id=request.id, failure=failure, **kwargs)
         return SENT if sent is not None else (failure[0] if failure else "failed")

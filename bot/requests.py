@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
@@ -16,14 +16,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.blocks.answers import closed_message, not_posted_message, posted_message
-from bot.blocks.common import escape
+from bot.blocks.common import escape, mention
 from bot.brokerages import registry
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.echo import echo
 from bot.errors import BotError
 from bot.ids import Block
 from bot.live_create import Preview, classify, preview
-from bot.secrets.errors import ProfileIncomplete, SecretError
+from bot.notices import card_notice, thread_notice
+from bot.profile_checks import profile_problems
+from bot.secrets.errors import SecretError
 from bot.secrets.notification_presets import NotificationPresets, PresetsInvalid
 from bot.statuses import OPEN, RequestStatus
 from bot.store import DeployRequest, NewRequest, ProjectLocked
@@ -96,7 +98,10 @@ class RequestService:
         The same checks as a deploy-form submission (bot/submissions.py runs them beside the QuantConnect
         look-ups), one after the other.
         """
-        problems = {**self.check_requester(requester_id), **self.check_profile(form.profile, form.model_key)}
+        problems = {
+            **self.check_requester(requester_id),
+            **self.check_profile(form.profile, form.model_key, form.data_providers),
+        }
         for field_name, message in problems.items():
             raise RequestRejected(field_name, message)
         return self.store_request(form, requester_id=requester_id, dedupe_key=dedupe_key)
@@ -109,31 +114,17 @@ class RequestService:
         decision = self.policy.may_request(requester_id)
         return {} if decision else {"requester": decision.reason}
 
-    def check_profile(self, profile: str, model_key: str) -> dict[str, str]:
-        """Why the credential profile cannot serve this brokerage, keyed `profile`; empty when it can.
+    def check_profile(
+        self, profile: str, model_key: str, data_providers: Iterable[str] = ()
+    ) -> dict[str, str]:
+        """Why the credential profile cannot serve this brokerage (keyed `profile`) or a chosen data provider
+        (keyed `data-providers`); empty when it can.
 
         The one secret-store read of a submission: completeness and formats together (an OANDA account id, a
         year of birth), so a value QuantConnect would refuse is caught before anyone approves. The values are
         checked and dropped here; the deployer resolves them again just before live/create.
         """
-        try:
-            model = registry.get(model_key)
-        except UnknownBrokerage as exc:
-            return {"brokerage": str(exc)}
-        try:
-            model.validate_credentials(self.profiles.resolve(profile, model))
-        except ProfileIncomplete as exc:
-            described = ", ".join(f"{model.field(name).label} ({name})" for name in exc.missing)
-            return {
-                "profile": f"Profile {profile} is missing {described}. Store them in the secret store "
-                "(see docs/secrets.md) and submit again."
-            }
-        except SecretError as exc:
-            return {"profile": exc.user_message}
-        except FieldErrors as exc:
-            problems = " ".join(exc.errors.values())
-            return {"profile": f"Profile {profile}: {problems} Fix it in the secret store and submit again."}
-        return {}
+        return profile_problems(self.profiles, profile, model_key, data_providers)
 
     def check_notifications(self, presets: list[str]) -> dict[str, str]:
         """Why the chosen notification presets cannot be used, keyed `notify-targets`; empty when they can.
@@ -320,8 +311,39 @@ class RequestService:
         return self._decide(request_id, user_id, to=S.REJECTED, action="rejected", note=note)
 
     def cancel(self, request_id: str, user_id: str) -> Outcome:
-        """Withdraw a pending request (its requester only)."""
+        """Withdraw a pending request, or one waiting for a brokerage authorization (its requester only)."""
+        request = self.store.get_request(request_id)
+        if request is not None and request.status is S.AUTHORIZING:
+            return self._cancel_authorizing(request, user_id)
         return self._decide(request_id, user_id, to=S.CANCELLED, action="cancelled", note=None)
+
+    def _cancel_authorizing(self, request: DeployRequest, user_id: str) -> Outcome:
+        """Nothing is compiled or sent while authorizing: the requester may withdraw it. A compare-and-set on
+        the status, so the owner's next move (token found, or expiry) and this cancel cannot both happen."""
+        decision = self.policy.may_cancel(request, user_id)
+        if not decision:
+            return Outcome(False, decision.reason, request)
+        now = self.clock()
+        updated = self.store.transition(
+            request.id,
+            from_statuses={S.AUTHORIZING},
+            to=S.CANCELLED,
+            actor=user_id,
+            action="cancelled",
+            detail={"while": "authorizing"},
+            now=now,
+            notices=[
+                card_notice(),
+                thread_notice(f"↩️ Cancelled by {mention(user_id)}; nothing was deployed."),
+            ],
+            decided_by=user_id,
+            decided_at=now,
+        )
+        if updated is None:
+            current = self.store.get_request(request.id) or request
+            return Outcome(False, closed_message(current), current)
+        log.info("request cancelled while authorizing", extra={"request_id": request.id, "user_id": user_id})
+        return Outcome(True, "", updated)
 
     def _decide(
         self, request_id: str, user_id: str, *, to: RequestStatus, action: str, note: str | None

@@ -14,6 +14,8 @@ class RequestStatus(StrEnum):
 
     PENDING = "pending"
     APPROVED = "approved"
+    # Waiting for the requester to authorize the brokerage on QuantConnect (auth=quantconnect profiles).
+    AUTHORIZING = "authorizing"
     COMPILING = "compiling"
     DEPLOYING = "deploying"
     LIVE = "live"
@@ -28,9 +30,11 @@ _S = RequestStatus
 
 TERMINAL: frozenset[RequestStatus] = frozenset({_S.ENDED, _S.FAILED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED})
 # A request holds its project's lock while open.
-OPEN: frozenset[RequestStatus] = frozenset({_S.PENDING, _S.APPROVED, _S.COMPILING, _S.DEPLOYING, _S.LIVE})
+OPEN: frozenset[RequestStatus] = frozenset(
+    {_S.PENDING, _S.APPROVED, _S.AUTHORIZING, _S.COMPILING, _S.DEPLOYING, _S.LIVE}
+)
 # Work a replica owns (and another takes over when the owner's lease expires).
-IN_FLIGHT: frozenset[RequestStatus] = frozenset({_S.APPROVED, _S.COMPILING, _S.DEPLOYING})
+IN_FLIGHT: frozenset[RequestStatus] = frozenset({_S.APPROVED, _S.AUTHORIZING, _S.COMPILING, _S.DEPLOYING})
 # Something runs, or is about to run, for the project: approved and not yet ended.
 ACTIVE: frozenset[RequestStatus] = IN_FLIGHT | {_S.LIVE}
 

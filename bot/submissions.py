@@ -203,7 +203,9 @@ class DeploySubmissions:
         deadline = Deadline.after(AFTER_ACK_LIMIT_SECONDS)
         # The secret-store and Slack checks run beside the QuantConnect one; each is a single call chain
         # that never waits on another look-up, as the look-up pool requires.
-        profile = self._beside(lambda: requests.check_profile(draft.profile, draft.model.key))
+        profile = self._beside(
+            lambda: requests.check_profile(draft.profile, draft.model.key, draft.data_providers)
+        )
         requester = self._beside(lambda: requests.check_requester(submission.user_id))
         presets = self._beside(lambda: requests.check_notifications(draft.notify_targets))
         errors: dict[str, str] = {}

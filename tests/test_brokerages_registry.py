@@ -79,21 +79,26 @@ def test_default_data_providers_is_quantconnect() -> None:
     ("key", "offered"),
     [
         ("QuantConnectSettings", ["QuantConnectBrokerage"]),
-        ("InteractiveBrokersSettings", ["QuantConnectBrokerage", "InteractiveBrokersBrokerage"]),
-        ("BinanceFuturesCOINSettings", ["QuantConnectBrokerage", "BinanceBrokerage"]),
-        ("OandaSettings", ["QuantConnectBrokerage", "OandaBrokerage"]),
-        ("TradingTechnologiesSettings", ["QuantConnectBrokerage"]),
-        ("ZerodhaSettings", ["QuantConnectBrokerage"]),
-        ("WolverineSettings", ["QuantConnectBrokerage"]),
+        (
+            "InteractiveBrokersSettings",
+            ["QuantConnectBrokerage", "InteractiveBrokersBrokerage", "PolygonDataFeed"],
+        ),
+        ("BinanceFuturesCOINSettings", ["QuantConnectBrokerage", "BinanceBrokerage", "PolygonDataFeed"]),
+        ("OandaSettings", ["QuantConnectBrokerage", "OandaBrokerage", "PolygonDataFeed"]),
+        ("TradingTechnologiesSettings", ["QuantConnectBrokerage", "PolygonDataFeed"]),
+        ("ZerodhaSettings", ["QuantConnectBrokerage", "PolygonDataFeed"]),
+        ("WolverineSettings", ["QuantConnectBrokerage", "PolygonDataFeed"]),
+        ("AlpacaBrokerageSettings", ["QuantConnectBrokerage", "AlpacaBrokerage", "PolygonDataFeed"]),
     ],
 )
 def test_data_providers_for_a_brokerage(key: str, offered: list[str]) -> None:
     options = data_providers_for(key)
     assert [option.provider_id for option in options] == offered
     assert options[0].credential_fields() == ()
-    if len(options) == 2:
-        assert options[1].model_key == key
-        assert options[1].credential_fields() == get(key).credential_fields()
+    own = [option for option in options[1:] if option.provider_id != "PolygonDataFeed"]
+    if own and own[0].brokerage_key is None:
+        assert own[0].model_key == key
+        assert own[0].credential_fields() == get(key).credential_fields()
 
 
 def test_data_providers_for_an_unknown_brokerage_is_refused() -> None:
@@ -112,9 +117,14 @@ def test_offered_providers_are_the_documented_ones_and_option_values_are_unique(
         "KrakenBrokerage",
         "BybitBrokerage",
         "OandaBrokerage",
+        "TradeStationBrokerage",
+        "TastytradeBrokerage",
+        "CharlesSchwabBrokerage",
+        "AlpacaBrokerage",
+        "PolygonDataFeed",
     }
     assert len({option.option_value for option in OFFERED}) == len(OFFERED)
     assert all(option.display_name for option in OFFERED)
-    assert not any(option.offered for option in KNOWN_NOT_OFFERED)
-    assert find_option("PolygonDataFeed") is None
+    assert KNOWN_NOT_OFFERED == ()  # every provider of QuantConnect's API file is offered somewhere
+    assert find_option("PolygonDataFeed").model_key == "PolygonDataProviderSettings"  # type: ignore[union-attr]
     assert find_option("BinanceBrokerage", "BinanceUSSettings").display_name == "Binance.US"

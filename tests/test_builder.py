@@ -195,7 +195,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_data_providers_keep_their_order_and_reuse_the_brokerage_profile() -> None:
     settings, credentials = EXAMPLE_PROFILES["InteractiveBrokersSettings"]
-    ib_option, qc_option = data_providers_for("InteractiveBrokersSettings")[::-1]
+    qc_option, ib_option, _polygon = data_providers_for("InteractiveBrokersSettings")
     request = _build(
         "InteractiveBrokersSettings",
         data_providers=[config_for(ib_option), config_for(qc_option)],
@@ -225,9 +225,9 @@ def test_a_data_provider_with_its_own_credentials_is_checked() -> None:
 def test_unknown_and_duplicate_data_providers_are_refused() -> None:
     qc = DataProviderConfig("QuantConnectBrokerage", None)
     with pytest.raises(FieldErrors) as caught:
-        _build("QuantConnectSettings", data_providers=[qc, DataProviderConfig("PolygonDataFeed", None), qc])
+        _build("QuantConnectSettings", data_providers=[qc, DataProviderConfig("IEXDataFeed", None), qc])
     message = caught.value.errors["data-providers"]
-    assert "PolygonDataFeed cannot be used as a data provider." in message
+    assert "IEXDataFeed cannot be used as a data provider." in message
     assert "QuantConnect is listed twice." in message
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from bot.brokerages import (
     BrokerageSettings,
@@ -21,7 +22,7 @@ from bot.brokerages import (
     registry,
 )
 from bot.brokerages.classification import classify_body, is_paper_body
-from bot.brokerages.data_providers import config_for
+from bot.brokerages.data_providers import INDEPENDENT, DataProviderOption, config_for
 from tests.fakes import qc_schema
 from tests.support.examples import EXAMPLE_PROFILES, example_cash
 
@@ -59,7 +60,11 @@ def _body(model: type[BrokerageSettings], choice: dict[str, str]) -> dict[str, A
     """The model's example body with this choice, fed by its own data (where allowed) and QuantConnect's."""
     settings, credentials = EXAMPLE_PROFILES[model.key]
     settings = {**settings, **choice}
-    providers = [config_for(option) for option in data_providers_for(model.key)[::-1]]
+    providers = [
+        config_for(option, _own_keys(option, credentials))
+        for option in data_providers_for(model.key)[::-1]
+        if option not in INDEPENDENT  # an independent vendor has no example key in the brokerage's profile
+    ]
     try:
         request = _build(model, settings, credentials, providers)
     except FieldErrors:
@@ -68,6 +73,13 @@ def _body(model: type[BrokerageSettings], choice: dict[str, str]) -> dict[str, A
     body = request.to_body()
     assert qc_schema.validate_live_create(body) == []
     return body
+
+
+def _own_keys(option: DataProviderOption, credentials: dict[str, str]) -> dict[str, SecretStr]:
+    """A provider with a settings model of its own (Alpaca data) takes its keys from the same profile."""
+    if option.model_key is None or option.brokerage_key is None:
+        return {}
+    return {info.name: SecretStr(credentials[info.name]) for info in option.credential_fields()}
 
 
 def _build(model: type[BrokerageSettings], settings: Any, credentials: Any, providers: Any) -> Any:
@@ -140,6 +152,8 @@ def test_the_paper_choices_are_exactly_the_venues_with_a_paper_environment() -> 
         "BybitSettings",
         "TradingTechnologiesSettings",
         "TerminalLinkSettings",
+        "AlpacaBrokerageSettings",
+        "TradeStationSettings",
     }
     for key in ("BinanceUSSettings", "BinanceFuturesUSDMSettings", "BinanceFuturesCOINSettings"):
         names = {info.name for info in get(key).setting_fields()}

@@ -5,9 +5,12 @@ one real store (SQLite, and PostgreSQL when available) and the fake QuantConnect
 approve (duplicate and concurrent clicks, on any replica), reject, cancel, expire, replica start and graceful
 stop, replica crash (now, or at a deploy stage), QuantConnect faults (timeout, 5xx, `success:false`, dropped
 connections, a create that appears late, status changes, restarts), database errors at each write, time.
+OAuth brokerages (Alpaca with an `auth=quantconnect` profile): QuantConnect's authorization is missing, given,
+or withdrawn at any point, or never given before the request's time to live runs out.
 
 After every step:
-- at most one live/create per request;
+- at most one live/create per request, and an OAuth request's carries QuantConnect's token;
+- an OAuth request's requester gets the authorization link by DM at most once;
 - a request whose deployment runs on QuantConnect is deploying (settling) or live, never failed or ended
   (a deployment that appears after its request was failed is healed by the next recovery round);
 - every live request's deployment is watched (a row to poll) and its card offers Stop and Liquidate;
@@ -74,8 +77,19 @@ STEPS = int(os.environ.get("QC_MODEL_STEPS", "30"))
 LEASE = 20.0
 APPROVERS = ("UAPPROVER1", "UAPPROVER2")
 REQUESTER = "UREQUESTER"
-CRASH_STAGES = ("compile", "create_before", "create_after", "record")
-DB_WRITES = ("transition", "start_deployment", "schedule_settle_check", "record_status", "claim_request")
+CRASH_STAGES = ("authorize", "compile", "create_before", "create_after", "record")
+DB_WRITES = (
+    "transition",
+    "start_deployment",
+    "schedule_settle_check",
+    "schedule_authorization_check",
+    "record_status",
+    "claim_request",
+)
+# An Alpaca profile whose trading token QuantConnect's authorization supplies (live/auth0/read).
+OAUTH_PROFILE = "alpaca-qc"
+OAUTH_TOKEN = "model-alpaca-token-5c1e"
+REQUEST_TTL_MINUTES = 30  # shorter than the final settling (4 x 700 s), so a wait never outlives the run
 
 
 class SimulatedCrash(BaseException):
@@ -111,6 +125,10 @@ class CrashingClient:
         if self.crash_at == stage:
             self.crash_at = None
             raise SimulatedCrash(stage)
+
+    def read_authorization(self, brokerage: str) -> Any:
+        self.maybe_crash("authorize")
+        return self._client.read_authorization(brokerage)
 
     def create_compile(self, project_id: int) -> Any:
         self.maybe_crash("compile")
@@ -169,10 +187,17 @@ class DeployModel(RuleBasedStateMachine):
         self.settings = make_settings(
             qc_timeout_seconds=0.15,
             policy=PolicySettings(
-                approver_user_ids=frozenset(APPROVERS), approvals_paper=0, approvals_live=1
+                approver_user_ids=frozenset(APPROVERS),
+                approvals_paper=0,
+                approvals_live=1,
+                request_ttl_minutes=REQUEST_TTL_MINUTES,
             ),
         )
-        self.profiles = CredentialProfiles(EnvSecretStore(environ=profile_env(example_profiles())))
+        qc.auth0.expire("alpaca")
+        oauth = {OAUTH_PROFILE: ("AlpacaBrokerage", {"auth": "quantconnect"})}
+        self.profiles = CredentialProfiles(
+            EnvSecretStore(environ=profile_env({**example_profiles(), **oauth}))
+        )
         self.replicas: list[Replica] = []
         self.tracked: dict[str, int] = {}  # request id -> its project (one project per request)
         self.healing_due: set[str] = set()  # failed requests whose deployment appeared after they failed
@@ -251,19 +276,33 @@ class DeployModel(RuleBasedStateMachine):
     # -- rules: people ---------------------------------------------------------------------------------
 
     @precondition(lambda self: self._alive())
-    @rule(target=requests, paper=st.booleans(), who=st.integers(0, 9))
-    def submit(self, paper: bool, who: int) -> str:
+    @rule(
+        target=requests,
+        kind=st.sampled_from(["paper", "ib", "oauth-paper", "oauth-live"]),
+        who=st.integers(0, 9),
+    )
+    def submit(self, kind: str, who: int) -> str:
         replica = self._pick(who)
         self.counter += 1
         name = f"Model {self.counter}"
         project_id = self.qc.add_project(name)
+        model_key, profile, chosen = {
+            "paper": ("QuantConnectSettings", "quantconnect", {}),
+            "ib": (
+                "InteractiveBrokersSettings",
+                "interactivebrokers",
+                {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"},
+            ),
+            "oauth-paper": ("AlpacaBrokerageSettings", OAUTH_PROFILE, {"alpaca-environment": "paper"}),
+            "oauth-live": ("AlpacaBrokerageSettings", OAUTH_PROFILE, {"alpaca-environment": "live"}),
+        }[kind]
         form = DeployForm(
-            model_key="QuantConnectSettings" if paper else "InteractiveBrokersSettings",
-            profile="quantconnect" if paper else "interactivebrokers",
+            model_key=model_key,
+            profile=profile,
             project_id=project_id,
             project_name=name,
             version_id=str(FAKE_LEAN_VERSION),
-            settings={} if paper else {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"},
+            settings=chosen,
             reason="model",
         )
         created: list[DeployRequest] = []
@@ -390,6 +429,14 @@ class DeployModel(RuleBasedStateMachine):
         else:
             self.qc.fail("live/read", status=502)
 
+    @rule(given=st.booleans(), after_reads=st.integers(0, 2))
+    def quantconnect_authorization_changes(self, given: bool, after_reads: int) -> None:
+        """The requester authorizes Alpaca on QuantConnect (seen after some reads), or it runs out."""
+        if given:
+            self.qc.auth0.grant("alpaca", {"alpaca-access-token": OAUTH_TOKEN}, after_reads=after_reads)
+        else:
+            self.qc.auth0.expire("alpaca")
+
     @rule()
     def quantconnect_acts_on_held_requests(self) -> None:
         self.qc.release_held()
@@ -459,6 +506,20 @@ class DeployModel(RuleBasedStateMachine):
             creates[project_id] = creates.get(project_id, 0) + 1  # type: ignore[index]
         for request_id, project_id in self.tracked.items():
             assert creates.get(project_id, 0) <= 1, f"{request_id} sent live/create twice"
+
+    @invariant()
+    def an_oauth_create_carries_the_token_and_its_link_went_out_once(self) -> None:
+        for call in self.qc.calls_to("live/create"):
+            brokerage = call.body.get("brokerage", {}) if isinstance(call.body, dict) else {}
+            if brokerage.get("id") == "AlpacaBrokerage":
+                assert brokerage.get("alpaca-access-token") == OAUTH_TOKEN, "live/create without the token"
+        with self.replicas[0].store._reader.begin() as connection:
+            dms = connection.execute(
+                sa.select(store_tables.outbox.c.request_id, sa.func.count())
+                .where(store_tables.outbox.c.kind == "dm")
+                .group_by(store_tables.outbox.c.request_id)
+            ).all()
+        assert all(count == 1 for _, count in dms), f"an authorization link went out twice: {dms}"
 
     @invariant()
     def a_lock_is_held_exactly_while_the_request_is_open(self) -> None:

@@ -14,9 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # The lower layers and what each may import from the rest of the project (besides itself).
+# The mask is everyone's: a secret is registered with it where it enters (a QuantConnect token as it is read).
+MASK = {"bot.secrets.masking", "bot.secrets.redaction"}
 LEAF_ALLOWED: dict[str, set[str]] = {
-    "bot.store": {"bot.errors", "bot.statuses", "bot.secrets.masking"},
-    "bot.quantconnect": {"bot.errors", "bot.statuses"},
+    "bot.store": {"bot.errors", "bot.statuses", *MASK},
+    "bot.quantconnect": {"bot.errors", "bot.statuses", *MASK},
     "bot.brokerages": {"bot.errors", "bot.lean_versions", "bot.numbers"},
     "bot.secrets": {"bot.errors", "bot.brokerages", "bot.cli_args", "bot.env_settings"},
 }

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.brokerages import (
     BrokerageSettings,
@@ -20,7 +21,7 @@ from bot.brokerages import (
     data_providers_for,
     get,
 )
-from bot.brokerages.data_providers import config_for
+from bot.brokerages.data_providers import INDEPENDENT, DataProviderOption, config_for
 from bot.quantconnect.client import QuantConnectClient
 from bot.quantconnect.errors import RequestRefused
 from tests.fakes import qc_schema
@@ -134,19 +135,29 @@ def test_removing_a_required_field_is_refused_naming_it(
     assert fake_qc.deployments(project_id) == []
 
 
-@pytest.mark.parametrize(
-    "key", [k for k in MODEL_KEYS if k != "QuantConnectSettings" and len(data_providers_for(k)) == 2]
-)
+def _own_feed(key: str) -> DataProviderOption | None:
+    """The brokerage's own data feed, when QuantConnect offers one (not QuantConnect's, not a vendor's)."""
+    return next((o for o in data_providers_for(key)[1:] if o not in INDEPENDENT), None)
+
+
+@pytest.mark.parametrize("key", [k for k in MODEL_KEYS if k != "QuantConnectSettings" and _own_feed(k)])
 def test_the_brokerage_as_its_own_data_provider_passes_the_spec(key: str) -> None:
     settings, credentials = EXAMPLE_PROFILES[key]
     if key == "TradierSettings":
         settings = {**settings, "tradier-environment": "live"}  # Tradier data is refused with Tradier paper
-    own, quantconnect = data_providers_for(key)[::-1]
+    own, quantconnect = _own_feed(key), data_providers_for(key)[0]
+    assert own is not None
+    # A provider with a settings model of its own (Alpaca data) takes its credentials from the same profile.
+    own_credentials = (
+        {}
+        if own.model_key == key
+        else {info.name: SecretStr(credentials[info.name]) for info in own.credential_fields()}
+    )
     request = build_live_create_request(
         model=get(key),
         settings=settings,
         credentials=credentials,
-        data_providers=[config_for(own), config_for(quantconnect)],
+        data_providers=[config_for(own, own_credentials), config_for(quantconnect)],
         project_id=1,
         compile_id="c",
         node_id="n",

@@ -66,7 +66,8 @@ def test_a_registered_value_in_any_spelling_anywhere_is_masked(
     registry = registry_with((value, "ib-password"))
     spelled = spellings(value)[form]
     masked = registry.redact(before + spelled + after)
-    assert spelled not in masked
+    # A value that is part of the marker itself ("password") is found in the marker, not left unmasked.
+    assert spelled not in masked.replace(marker("ib-password"), "")
     assert marker("ib-password") in masked
 
 

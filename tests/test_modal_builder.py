@@ -17,8 +17,17 @@ from bot.blocks.modal import (
     input_block_ids,
 )
 from bot.brokerages import registry
+from bot.brokerages.data_providers import data_providers_for
 from bot.brokerages.fields import Support
-from bot.ids import NODE_AUTO, VERSION_LATEST, Action, Block, Callback
+from bot.ids import (
+    MAX_DATA_PROVIDER_SLOTS,
+    NODE_AUTO,
+    VERSION_LATEST,
+    Action,
+    Block,
+    Callback,
+    data_provider_slot,
+)
 from bot.lean_versions import LeanVersionChoices
 from bot.modal_state import read_state, selected_project
 from bot.quantconnect.models import LeanVersion, Node
@@ -104,6 +113,9 @@ def test_setting_fields_are_inputs_named_after_quantconnect_fields(model: type) 
         expected.add(Block.CASH)
     if not model.credential_fields():
         expected.discard(Block.PROFILE)
+    # One place per offered data provider, in precedence order; `data-providers` is the first.
+    places = min(len(data_providers_for(model.key)), MAX_DATA_PROVIDER_SLOTS)
+    expected |= {data_provider_slot(position) for position in range(1, places + 1)}
     assert inputs == expected
     # Fixed constants (URLs, the Binance exchange name) are filled in by the builder, never asked.
     for info in model.fixed_fields():
@@ -139,7 +151,7 @@ def test_holdings_and_cash_only_where_the_model_takes_them() -> None:
     assert "SPY 100 450.25" in _block(paper, Block.HOLDINGS)["hint"]["text"]
 
 
-def test_brokerage_select_lists_all_nineteen_readable_names_and_dispatches() -> None:
+def test_brokerage_select_lists_every_registry_model_by_readable_name_and_dispatches() -> None:
     block = _block(_view("TradierSettings"), Block.BROKERAGE)
     assert block["dispatch_action"] is True
     element = block["element"]
@@ -187,7 +199,7 @@ def test_project_node_version_and_defaults() -> None:
     version = _block(view, Block.VERSION)["element"]
     assert version["type"] == "static_select" and "initial_option" not in version  # not read yet
     providers = _block(view, Block.DATA_PROVIDERS)
-    assert [o["value"] for o in providers["element"]["initial_options"]] == ["QuantConnectBrokerage"]
+    assert providers["element"]["initial_option"]["value"] == "QuantConnectBrokerage"
     assert "precedence" in providers["hint"]["text"]
     assert "initial_options" not in _block(view, Block.AUTOMATIC_REDEPLOY)["element"]
     reason = _block(view, Block.REASON)
@@ -276,10 +288,14 @@ def test_brokerage_change_drops_a_profile_the_new_brokerage_does_not_have() -> N
 
 
 def test_entered_choice_that_no_longer_exists_is_not_an_initial_option() -> None:
-    values = {"bybit-use-testnet": "paper", Block.DATA_PROVIDERS: ["BybitSettings", "KrakenSettings"]}
+    values = {
+        "bybit-use-testnet": "paper",
+        Block.DATA_PROVIDERS: "BybitSettings",
+        "data-providers-2": "KrakenSettings",
+    }
     kraken = deploy_modal(ModalInputs(model_key="KrakenSettings", profiles=("k",), values=values))
-    providers = _block(kraken, Block.DATA_PROVIDERS)["element"]
-    assert [o["value"] for o in providers["initial_options"]] == ["KrakenSettings"]
+    assert "initial_option" not in _block(kraken, Block.DATA_PROVIDERS)["element"]
+    assert _block(kraken, "data-providers-2")["element"]["initial_option"]["value"] == "KrakenSettings"
     assert view_errors(kraken) == []
 
 

@@ -110,7 +110,8 @@ def test_holdings_cash_and_data_provider_order() -> None:
             "BinanceSettings",
             {
                 Block.HOLDINGS: "btcusdt 0.5 65000\n\nETHUSDT -2 3000.5",
-                Block.DATA_PROVIDERS: ["BinanceSettings", "QuantConnectBrokerage"],
+                Block.DATA_PROVIDERS: "BinanceSettings",
+                "data-providers-2": "QuantConnectBrokerage",
             },
         )
     )
@@ -246,7 +247,8 @@ def test_read_state_flattens_every_element_kind() -> None:
     values = read_state(_state("BinanceSettings", {Block.HOLDINGS: "BTCUSDT 1 1"}))
     assert values[Block.BROKERAGE] == "BinanceSettings"
     assert values[Block.NODE] == NODE_AUTO
-    assert values[Block.DATA_PROVIDERS] == ["QuantConnectBrokerage"]
+    assert values[Block.DATA_PROVIDERS] == "QuantConnectBrokerage"
+    assert values["data-providers-2"] is None
     assert values[Block.AUTOMATIC_REDEPLOY] == []
     assert values[Block.HOLDINGS] == "BTCUSDT 1 1"
     assert values[Block.PROJECT] == "1001"

@@ -14,7 +14,9 @@ from tests.support.world import World, make_world
 
 # Every credential field name of every model: what the mask replaces, wherever it stands in the body.
 CREDENTIAL_NAMES = frozenset(
-    info.name for model in registry.all_models() for info in model.credential_fields()
+    info.name
+    for model in (*registry.all_models(), *registry.provider_only_models())
+    for info in model.credential_fields()
 )
 
 
@@ -34,9 +36,10 @@ def masked(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def data_providers(key: str) -> tuple[str, ...]:
-    """The brokerage's own data feed first, where it offers one (Tradier's is refused on paper), then QC."""
+    """Every offered provider, last offered first: Polygon (where offered), the brokerage's own feed
+    (Tradier's is refused on paper), then QuantConnect."""
     ids = tuple(option.provider_id for option in data_providers_for(key)[::-1])
-    return ids[1:] if key == "TradierSettings" else ids
+    return tuple(i for i in ids if i != "TradierBrokerage") if key == "TradierSettings" else ids
 
 
 @pytest.mark.parametrize("key", [model.key for model in registry.all_models()])

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.authorizing import authorizing_actions, authorizing_line, expired_waiting_line
 from bot.blocks.card_links import book_source_blocks, changes_blocks, redeploy_actions, redeploy_links
 from bot.blocks.common import (
     Block,
@@ -150,6 +151,8 @@ def _status_line(
         return f"⏳ *Waiting for approval* — {len(approvals)} of {request.approvals_needed} given"
     if status is S.APPROVED:
         return "✅ *Approved* — the deployment starts now"
+    if status is S.AUTHORIZING:
+        return authorizing_line(request, slack_date)
     if status is S.COMPILING:
         compile_note = f" (compile `{escape(request.compile_id)}`)" if request.compile_id else ""
         return f"🔨 *Compiling the project*{compile_note}"
@@ -186,6 +189,8 @@ def _status_line(
         by = f" by {mention(request.decided_by)}" if request.decided_by else ""
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         return f"↩️ *Cancelled*{by}{when}"
+    if status is S.EXPIRED and request.errors:  # expired after approval: waiting for an authorization
+        return expired_waiting_line(request, ONE_LINE_LIMIT)
     if status is S.EXPIRED:
         when = f" on {slack_date(request.expires_at)}" if request.expires_at else ""
         given = f"{len(approvals)} of {request.approvals_needed}"
@@ -327,9 +332,11 @@ def _phase_blocks(
             }
         )
         return blocks
-    if status in (S.APPROVED, S.COMPILING, S.DEPLOYING) and request.decided_by:
+    if status in (S.APPROVED, S.AUTHORIZING, S.COMPILING, S.DEPLOYING) and request.decided_by:
         when = f" on {slack_date(request.decided_at)}" if request.decided_at else ""
         blocks.append(context(f"Approved by {mention(request.decided_by)}{when}"))
+    if status is S.AUTHORIZING:
+        blocks.append(authorizing_actions(request))
     if request.deploy_id or status in (S.LIVE, S.ENDED):
         lines = [f"<{live_page_url(request.project_id)}|Open the live page on QuantConnect>"]
         if deployment is not None:

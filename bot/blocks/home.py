@@ -48,6 +48,7 @@ HOME_BUTTONS = frozenset({Action.APPROVE.value, Action.REJECT.value, Action.PREV
 STATUS_ICONS: dict[RequestStatus, str] = {
     S.PENDING: "⏳",
     S.APPROVED: "✅",
+    S.AUTHORIZING: "🔐",
     S.COMPILING: "🔨",
     S.DEPLOYING: "🚀",
     S.LIVE: "🟢",
@@ -112,6 +113,11 @@ def _running_line(item: RunningItem) -> str:
     if request.status is S.LIVE:
         qc = item.deployment.status if item.deployment is not None else IN_QUEUE
         status = live_status_text(qc)
+    elif request.status is S.AUTHORIZING:
+        status = (
+            f"{STATUS_ICONS[S.AUTHORIZING]} waiting for {escape(item.model_name)} authorization by "
+            f"{mention(request.requester_id)}"
+        )
     else:
         status = f"{STATUS_ICONS.get(request.status, '')} {request.status.value}".strip()
     deploy = f" · deploy `{escape(request.deploy_id)}`" if request.deploy_id else ""
@@ -128,7 +134,7 @@ def _finished_line(request: DeployRequest) -> str:
         f" by {mention(request.decided_by)}" if request.decided_by and request.status is not S.EXPIRED else ""
     )
     problem = ""
-    if request.status is S.FAILED and request.errors:
+    if request.status in (S.FAILED, S.EXPIRED) and request.errors:
         problem = ": " + escape(truncate(" ".join(request.errors[0].split()), 120))
     return (
         f"{icon} {slack_date(request.updated_at)} *{escape(request.project_name)}* "

@@ -26,7 +26,7 @@ from bot.blocks.modal_fields import (
     OPTION_VALUE_LIMIT,
     SELECT_OPTION_LIMIT,
     cash_block,
-    data_providers_block,
+    data_provider_blocks,
     holdings_block,
     reason_block,
     redeploy_block,
@@ -174,7 +174,7 @@ def deploy_modal(inputs: ModalInputs) -> dict[str, Any]:
             blocks.append(note)
     blocks += [
         divider(),
-        data_providers_block(model.key, inputs.values.get(BlockId.DATA_PROVIDERS)),
+        *data_provider_blocks(model.key, inputs.values),
         redeploy_block(inputs.values.get(BlockId.AUTOMATIC_REDEPLOY)),
     ]
     blocks += notification_blocks(

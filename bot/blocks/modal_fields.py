@@ -3,7 +3,7 @@ redeploy, reason), each keeping what was entered when the modal is rebuilt. Pure
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.blocks.common import OPTION_TEXT_LIMIT, Block, option, plain, truncate
@@ -11,7 +11,7 @@ from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.data_providers import QUANTCONNECT, data_providers_for
 from bot.brokerages.fields import FieldInfo, Support
 from bot.brokerages.holdings import CASH_FORMAT_HELP, HOLDINGS_FORMAT_HELP
-from bot.ids import Action
+from bot.ids import MAX_DATA_PROVIDER_SLOTS, Action, data_provider_slot
 from bot.ids import Block as BlockId
 from bot.lean_versions import MASTER, LeanVersionChoices
 from bot.numbers import is_ascii_digits
@@ -203,32 +203,45 @@ def cash_block(
     )
 
 
-def data_providers_block(model_key: str, entered: Any = None) -> Block:
-    """Data providers in precedence order: the one picked first is asked first."""
+def data_provider_blocks(model_key: str, values: Mapping[str, Any]) -> list[Block]:
+    """Data providers in precedence order: one select per place, the first asked first (QuantConnect by
+    default); a later place left empty adds nothing. Keeps what was entered when the modal is rebuilt."""
     offered = data_providers_for(model_key)
     options = [option(choice.display_name, choice.option_value) for choice in offered]
-    chosen = [str(v) for v in entered] if isinstance(entered, list | tuple) else [QUANTCONNECT.option_value]
     by_value = {o["value"]: o for o in options}
-    initial = [by_value[value] for value in chosen if value in by_value]
-    element: dict[str, Any] = {
-        "type": "multi_static_select",
-        "action_id": Action.VALUE.value,
-        "placeholder": plain("QuantConnect"),
-        "options": options,
-    }
-    if initial:
-        element["initial_options"] = initial
-    return {
-        "type": "input",
-        "block_id": BlockId.DATA_PROVIDERS.value,
-        "optional": True,
-        "label": plain("Data providers"),
-        "element": element,
-        "hint": plain(
-            "The order you pick them in is the precedence: the first is asked for data first. "
-            "Left empty, QuantConnect's data is used."
-        ),
-    }
+    blocks: list[Block] = []
+    for position in range(1, min(len(offered), MAX_DATA_PROVIDER_SLOTS) + 1):
+        block_id = data_provider_slot(position)
+        entered = values.get(block_id)
+        if isinstance(entered, list | tuple):  # a modal built before the places existed: its first choice
+            entered = entered[0] if entered else None
+        if entered is None and position == 1 and block_id not in values:
+            entered = QUANTCONNECT.option_value
+        element: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": Action.VALUE.value,
+            "placeholder": plain("QuantConnect" if position == 1 else "None"),
+            "options": options,
+        }
+        if isinstance(entered, str) and entered in by_value:
+            element["initial_option"] = by_value[entered]
+        first = position == 1
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": block_id,
+                "optional": True,
+                "label": plain("Data provider (asked first)" if first else f"Data provider {position}"),
+                "element": element,
+                "hint": plain(
+                    "The order is the precedence: QuantConnect asks the first one for data, and a later one "
+                    "only for what the ones above cannot serve. Left empty, QuantConnect's data is used."
+                    if first
+                    else "Optional: asked only for what the data providers above cannot serve."
+                ),
+            }
+        )
+    return blocks
 
 
 def redeploy_block(entered: Any = None) -> Block:

@@ -46,6 +46,9 @@ class BrokerageSettings(BaseModel):
     paper_when: ClassVar[tuple[str, str] | None] = None
     # Hosts of the venue's paper/testnet endpoints; a paper body may point at these and nowhere else.
     paper_hosts: ClassVar[frozenset[str]] = frozenset()
+    # Settings of a data provider only (Polygon, Alpaca's data feed): never the brokerage block, and their
+    # credentials sit in the deployment's profile beside the brokerage's.
+    data_provider_only: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

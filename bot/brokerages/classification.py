@@ -56,7 +56,7 @@ def classify_body(body: Mapping[str, Any]) -> Classification:
         if not isinstance(entry, Mapping):
             problems.append(f"{where} is not an object")
             continue
-        provider_model = _model_of(entry)
+        provider_model = _model_of(entry) or registry.provider_only_by_id(str(entry.get("id")))
         if provider_model is None:
             problems.append(f"{where} is data provider {_id_text(entry)}, which the bot does not know")
             continue

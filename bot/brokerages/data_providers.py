@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.brokerages import registry
+from bot.brokerages.data_feeds import POLYGON_PROVIDER_KEY
 from bot.brokerages.fields import FieldInfo
 
 QUANTCONNECT_PROVIDER_ID = "QuantConnectBrokerage"
@@ -25,6 +26,9 @@ class DataProviderOption:
     display_name: str
     model_key: str | None
     offered: bool = True
+    # The brokerage model this provider is "its own data" of, when its settings model is a different one
+    # (Alpaca's data provider takes an API key and secret, its brokerage an access token).
+    brokerage_key: str | None = None
 
     @property
     def option_value(self) -> str:
@@ -48,9 +52,10 @@ class DataProviderConfig:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def _model_option(model_key: str) -> DataProviderOption:
+def _model_option(model_key: str, brokerage_key: str | None = None) -> DataProviderOption:
     model = registry.get(model_key)
-    return DataProviderOption(model.brokerage_id, model.display_name, model.key)
+    name = registry.get(brokerage_key).display_name if brokerage_key else model.display_name
+    return DataProviderOption(model.brokerage_id, name, model.key, brokerage_key=brokerage_key)
 
 
 QUANTCONNECT = DataProviderOption(QUANTCONNECT_PROVIDER_ID, "QuantConnect", None)
@@ -72,25 +77,30 @@ OFFERED: tuple[DataProviderOption, ...] = (
             "KrakenSettings",
             "BybitSettings",
             "OandaSettings",
+            "TradeStationSettings",
+            "TastytradeSettings",
+            "CharlesSchwabSettings",
         )
     ),
+    _model_option("AlpacaDataProviderSettings", brokerage_key="AlpacaBrokerageSettings"),
 )
+# Data vendors usable with any brokerage whose deployment has a credential profile (their keys sit in it).
+INDEPENDENT: tuple[DataProviderOption, ...] = (
+    DataProviderOption(POLYGON_PROVIDER_KEY, "Polygon", "PolygonDataProviderSettings"),
+)
+OFFERED = (*OFFERED, *INDEPENDENT)
 
-# Named by QuantConnect's newer OpenAPI file; not offered because no settings model holds their credentials.
-KNOWN_NOT_OFFERED: tuple[DataProviderOption, ...] = (
-    DataProviderOption("PolygonDataFeed", "Polygon", None, offered=False),
-    DataProviderOption("AlpacaBrokerage", "Alpaca", None, offered=False),
-    DataProviderOption("CharlesSchwabBrokerage", "Charles Schwab", None, offered=False),
-    DataProviderOption("TradeStationBrokerage", "TradeStation", None, offered=False),
-    DataProviderOption("TastytradeBrokerage", "Tastytrade", None, offered=False),
-)
+# Named by QuantConnect's API file and not offered: none left (kept for callers that list them).
+KNOWN_NOT_OFFERED: tuple[DataProviderOption, ...] = ()
 
 
 def data_providers_for(model_key: str) -> tuple[DataProviderOption, ...]:
-    """Providers offered with this brokerage: QuantConnect, plus the brokerage itself when usable."""
-    registry.get(model_key)  # unknown keys fail loudly rather than offering QuantConnect only
-    own = tuple(option for option in OFFERED if option.model_key == model_key)
-    return (QUANTCONNECT, *own)
+    """Providers offered with this brokerage: QuantConnect, the brokerage's own feed when usable, and the
+    independent vendors (Polygon) when the brokerage has a credential profile to hold their keys."""
+    model = registry.get(model_key)  # unknown keys fail loudly rather than offering QuantConnect only
+    own = tuple(option for option in OFFERED if model_key in (option.model_key, option.brokerage_key))
+    vendors = INDEPENDENT if model.credential_fields() and not model.data_provider_only else ()
+    return (QUANTCONNECT, *own, *vendors)
 
 
 def find_option(provider_id: str, model_key: str | None = None) -> DataProviderOption | None:

@@ -21,6 +21,7 @@ from bot.brokerages.crypto import (
     CoinbaseSettings,
     KrakenSettings,
 )
+from bot.brokerages.data_feeds import PolygonDataProviderSettings
 from bot.brokerages.errors import UnknownBrokerage
 from bot.brokerages.institutional import (
     RBIBrokerageSettings,
@@ -29,14 +30,26 @@ from bot.brokerages.institutional import (
     WolverineSettings,
 )
 from bot.brokerages.legacy import LegacyLiveAlgorithmSettings
+from bot.brokerages.oauth_brokers import (
+    AlpacaBrokerageSettings,
+    AlpacaDataProviderSettings,
+    CharlesSchwabSettings,
+    TastytradeSettings,
+    TradeStationSettings,
+)
 from bot.brokerages.paper import QuantConnectSettings
 
-# Display order: paper trading first, then the brokers most teams use, crypto, institutional, discontinued.
+# Display order: paper trading first, then the brokers most teams use (QuantConnect-authorized ones too),
+# crypto, institutional, discontinued.
 _MODELS: tuple[type[BrokerageSettings], ...] = (
     QuantConnectSettings,
     InteractiveBrokersSettings,
     TradierSettings,
     OandaSettings,
+    AlpacaBrokerageSettings,
+    CharlesSchwabSettings,
+    TradeStationSettings,
+    TastytradeSettings,
     BinanceSettings,
     BinanceFuturesUSDMSettings,
     BinanceFuturesCOINSettings,
@@ -55,16 +68,31 @@ _MODELS: tuple[type[BrokerageSettings], ...] = (
 )
 _BY_KEY: dict[str, type[BrokerageSettings]] = {model.key: model for model in _MODELS}
 _LEGACY: dict[str, type[BrokerageSettings]] = {LegacyLiveAlgorithmSettings.key: LegacyLiveAlgorithmSettings}
+# Settings of a data provider that is never a brokerage block (its credentials differ from the brokerage's).
+_PROVIDER_ONLY: dict[str, type[BrokerageSettings]] = {
+    model.key: model for model in (AlpacaDataProviderSettings, PolygonDataProviderSettings)
+}
 
 
 def all_models() -> tuple[type[BrokerageSettings], ...]:
-    """Every brokerage settings model of the seed, in display order (QuantConnect paper first)."""
+    """Every brokerage settings model (the seed's and the newer API file's), in display order."""
     return _MODELS
 
 
+def provider_only_models() -> tuple[type[BrokerageSettings], ...]:
+    """Settings models of data providers that are never the brokerage block (AlpacaDataProviderSettings)."""
+    return tuple(_PROVIDER_ONLY.values())
+
+
+def provider_only_by_id(provider_id: str) -> type[BrokerageSettings] | None:
+    """The data-provider-only model whose block carries this `id` (`Polygon`), else None."""
+    return next((m for m in _PROVIDER_ONLY.values() if m.brokerage_id == provider_id), None)
+
+
 def get(key: str) -> type[BrokerageSettings]:
-    """The model with this seed name (e.g. "InteractiveBrokersSettings"); the older shape is found too."""
-    model = _BY_KEY.get(key) or _LEGACY.get(key)
+    """The model with this name (e.g. "InteractiveBrokersSettings"); the older shape and data-provider-only
+    models (AlpacaDataProviderSettings) are found too."""
+    model = _BY_KEY.get(key) or _LEGACY.get(key) or _PROVIDER_ONLY.get(key)
     if model is None:
         raise UnknownBrokerage(key, _BY_KEY)
     return model

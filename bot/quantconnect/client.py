@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.quantconnect.auth import QuantConnectAuth
+from bot.quantconnect.auth0 import Auth0Endpoints
 from bot.quantconnect.compiles import poll_compile
 from bot.quantconnect.errors import (
     AuthenticationError,
@@ -53,7 +54,7 @@ _HASH_MARKER = "hash doesn't match"
 _USER_MARKER = "userid not valid"
 
 
-class QuantConnectClient:
+class QuantConnectClient(Auth0Endpoints):
     """Client of QuantConnect's API v2: per-request auth, typed answers, typed errors, safe retries."""
 
     def __init__(

@@ -15,13 +15,15 @@ MAX_SEGMENT_LENGTH = 63
 PROFILES = "profiles"
 NOTIFICATIONS = "notifications"
 BROKERAGE_FIELD = "brokerage"
+# `auth=quantconnect`: the profile's OAuth tokens come from QuantConnect's authorization (live/auth0/read).
+AUTH_FIELD = "auth"
 QUANTCONNECT = "quantconnect"
 QC_USER_ID_KEY = "quantconnect/user-id"
 QC_API_TOKEN_KEY = "quantconnect/api-token"
 
 # Keys whose values are identifiers rather than credentials: they are not masked in logs, because masking a
 # brokerage id or the numeric QuantConnect user id would garble every log line that names them.
-_NON_SECRET_LAST_SEGMENTS = frozenset({BROKERAGE_FIELD})
+_NON_SECRET_LAST_SEGMENTS = frozenset({BROKERAGE_FIELD, AUTH_FIELD})
 _NON_SECRET_KEYS = frozenset({QC_USER_ID_KEY})
 # Notification presets: addresses, subjects, phone numbers and chat ids are shown on cards and in Preview;
 # only webhook header values (`header-<name>`) and Telegram bot tokens are credentials.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
 from bot.brokerages.base import BrokerageSettings
+from bot.brokerages.oauth_brokers import QUANTCONNECT_AUTH
 from bot.secrets.env_store import ENV_ALIASES
 from bot.secrets.errors import (
     ProfileBrokerageMismatch,
@@ -15,6 +17,7 @@ from bot.secrets.errors import (
     QuantConnectCredentialsMissing,
 )
 from bot.secrets.keys import (
+    AUTH_FIELD,
     BROKERAGE_FIELD,
     PROFILES,
     QC_API_TOKEN_KEY,
@@ -86,6 +89,8 @@ class CredentialProfiles:
 
     def _check_brokerage(self, profile: str, model: type[BrokerageSettings]) -> None:
         brokerage = self.brokerage_of(profile)
+        if model.data_provider_only:
+            return  # a data provider's keys sit in the profile of whichever brokerage it feeds
         if brokerage != model.brokerage_id:
             raise ProfileBrokerageMismatch(profile, brokerage, model.brokerage_id)
 
@@ -106,14 +111,35 @@ class CredentialProfiles:
         """Names of the required credential fields the profile lacks for `model` (empty when complete)."""
         if not model.credential_fields():
             return []  # e.g. QuantConnect paper trading: no profile is needed, whatever its name
+        statuses = self.field_status(profile, model)  # checks the name and the brokerage first
+        supplied = self.supplied_by_quantconnect(profile, model)
         return [
             status.name
-            for status in self.field_status(profile, model)
-            if status.required and not status.is_set
+            for status in statuses
+            if status.required and not status.is_set and status.name not in supplied
         ]
 
-    def resolve(self, profile: str, model: type[BrokerageSettings]) -> dict[str, SecretStr]:
-        """Every credential of `model` the profile holds, keyed by QuantConnect name; complete or an error."""
+    def supplied_by_quantconnect(self, profile: str, model: type[BrokerageSettings]) -> tuple[str, ...]:
+        """The fields QuantConnect's authorization supplies for an `auth=quantconnect` profile, else none."""
+        fields = tuple(getattr(model, "authorized_fields", ()))
+        # Only brokerages QuantConnect can authorize look at `auth` (one secret read fewer for the others).
+        if not hasattr(model, "quantconnect_auth") or self.auth_mode(profile) != QUANTCONNECT_AUTH:
+            return ()
+        return fields
+
+    def auth_mode(self, profile: str) -> str | None:
+        """The profile's `auth` value (`quantconnect`: tokens come from QuantConnect) or None; not secret."""
+        validate_profile_name(profile)
+        value = self.store.get(profile_key(profile, AUTH_FIELD))
+        return None if value is None else value.strip().lower()
+
+    def resolve(
+        self, profile: str, model: type[BrokerageSettings], *, supplied: Collection[str] = ()
+    ) -> dict[str, SecretStr]:
+        """Every credential of `model` the profile holds, keyed by QuantConnect name; complete or an error.
+
+        Fields in `supplied` come from elsewhere (QuantConnect's authorization) and are not required here.
+        """
         if not model.credential_fields():
             return {}
         self._check_brokerage(profile, model)
@@ -123,7 +149,7 @@ class CredentialProfiles:
             value = self.store.get(profile_key(profile, info.name))
             if value is not None:
                 resolved[info.name] = SecretStr(value)
-            elif info.required:
+            elif info.required and info.name not in supplied:
                 missing.append(info.name)
         if missing:
             # Nothing partially resolved leaves this method: the caller gets all the fields or none.

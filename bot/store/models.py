@@ -15,7 +15,10 @@ _S = RequestStatus
 # The only moves the store accepts; anything else is a programming error, not a race.
 ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     _S.PENDING: frozenset({_S.APPROVED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED}),
-    _S.APPROVED: frozenset({_S.COMPILING, _S.FAILED}),
+    _S.APPROVED: frozenset({_S.AUTHORIZING, _S.COMPILING, _S.FAILED}),
+    # Authorized (QuantConnect holds the token), or never authorized within the request's time to live;
+    # or withdrawn by its requester meanwhile (nothing is compiled or sent while authorizing).
+    _S.AUTHORIZING: frozenset({_S.COMPILING, _S.EXPIRED, _S.FAILED, _S.CANCELLED}),
     _S.COMPILING: frozenset({_S.DEPLOYING, _S.FAILED}),
     _S.DEPLOYING: frozenset({_S.LIVE, _S.FAILED}),
     _S.LIVE: frozenset({_S.ENDED, _S.FAILED}),

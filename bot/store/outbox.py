@@ -22,7 +22,9 @@ from bot.store.tables import outbox
 
 CARD = "card"
 THREAD = "thread"
-KINDS = frozenset({CARD, THREAD})
+# A direct message to the request's requester (e.g. QuantConnect's authorization link).
+DM = "dm"
+KINDS = frozenset({CARD, THREAD, DM})
 
 
 def queue_notices(
@@ -42,7 +44,7 @@ def queue_notices(
         if notice.kind == CARD and request_id is not None and _card_waiting(connection, request_id):
             continue
         payload: dict[str, object] = (
-            {"text": notice.text, "blocks": notice.blocks} if notice.kind == THREAD else {}
+            {"text": notice.text, "blocks": notice.blocks} if notice.kind in (THREAD, DM) else {}
         )
         if notice.kind == THREAD and notice.broadcast:
             payload["broadcast"] = True

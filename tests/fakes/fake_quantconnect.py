@@ -28,6 +28,8 @@ State (thread-safe, in memory):
   returns snapshots of what was created.
 - Lean versions: lean/versions/read answers `lean_versions` (a list of LeanVersion objects as the spec shapes
   them, newest last as QuantConnect lists them; default FAKE_LEAN_VERSIONS).
+- live/auth0/authorize and live/auth0/read (brokerage authorization for OAuth brokerages): see
+  tests/fakes/fake_qc_auth0.py; `auth0.grant(brokerage, tokens, after_reads=0)`, `auth0.expire(brokerage)`.
 - auth: exactly QuantConnect's scheme (Basic base64(user:sha256(token:ts)) + Timestamp, 7200 s window).
   Missing / malformed / stale -> HTTP 401 with a WWW-Authenticate header; unknown user -> 200
   "UserID not valid"; wrong hash -> 200 "Hash doesn't match. ...".
@@ -67,6 +69,7 @@ from typing import Any, Self
 
 from bot.statuses import LIVE_TERMINAL
 from tests.fakes.fake_live_orders import FakeLiveOrders, OrderRefused
+from tests.fakes.fake_qc_auth0 import FakeAuth0
 from tests.fakes.qc_schema import validate_live_create
 
 AUTH_WINDOW_SECONDS = 7200
@@ -252,6 +255,7 @@ class FakeQuantConnect:
         self.user_name = user_name
         self._clock = clock
         self.calls: list[RecordedCall] = []
+        self.auth0 = FakeAuth0()
         self.lean_versions: list[dict[str, Any]] = [dict(version) for version in FAKE_LEAN_VERSIONS]
         # live/orders/read: tests add orders with `qc.orders.add(project_id, n)` (fake_live_orders.py).
         self.orders = FakeLiveOrders()
@@ -586,6 +590,8 @@ class FakeQuantConnect:
             "live/portfolio/read": self._portfolio_read,
             "live/update/stop": lambda body: self._halt(body, "Stopped"),
             "live/update/liquidate": lambda body: self._halt(body, "Liquidated"),
+            "live/auth0/authorize": lambda body: _Answer(*self.auth0.authorize(body)),
+            "live/auth0/read": lambda body: _Answer(*self.auth0.read(body)),
         }
 
     def _project(self, project_id: Any) -> FakeProject:

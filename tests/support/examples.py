@@ -31,6 +31,34 @@ EXAMPLE_PROFILES: dict[str, tuple[Settings, Credentials]] = {
         {"oanda-environment": "Practice"},
         {"oanda-account-id": "001-001-123456-001", "oanda-access-token": "fake-oanda-token"},
     ),
+    "AlpacaBrokerageSettings": (
+        {"alpaca-environment": "paper"},
+        # The data provider's API key and secret sit in the same profile (AlpacaDataProviderSettings).
+        {
+            "alpaca-access-token": "fake-alpaca-access-token",
+            "alpaca-api-key": "fake-alpaca-api-key",
+            "alpaca-api-secret": "fake-alpaca-api-secret",
+        },
+    ),
+    "CharlesSchwabSettings": (
+        {},
+        {
+            "charles-schwab-account-number": "fake-schwab-account",
+            "charles-schwab-access-token": "fake-schwab-token",
+        },
+    ),
+    "TradeStationSettings": (
+        {"trade-station-environment": "paper"},
+        {
+            "trade-station-client-id": "fake-tradestation-client",
+            "trade-station-account-id": "SIM0000000",
+            "trade-station-refresh-token": "fake-tradestation-refresh",
+        },
+    ),
+    "TastytradeSettings": (
+        {},
+        {"tastytrade-account-number": "50000001", "tastytrade-refresh-token": "fake-tastytrade-refresh"},
+    ),
     "BinanceSettings": (
         {"binance-use-testnet": "paper"},
         {"binance-api-key": "fake-binance-key", "binance-api-secret": "fake-binance-secret"},
@@ -142,6 +170,11 @@ EXAMPLE_HOLDINGS: tuple[BrokerageHolding, ...] = (
 )
 
 
+# Every example profile of a brokerage with credentials also holds a Polygon key, so Polygon's data feed
+# can be chosen with any of them (a data provider's keys sit in the deployment's profile).
+EXAMPLE_DATA_FEED_KEYS: dict[str, str] = {"polygon-api-key": "fake-polygon-api-key"}
+
+
 def example_cash(model_key: str) -> tuple[CashAmount, ...]:
     """The example starting cash for a model (empty unless the model requires cash)."""
     return EXAMPLE_CASH.get(model_key, ())
@@ -149,7 +182,8 @@ def example_cash(model_key: str) -> tuple[CashAmount, ...]:
 
 def example_secret_values() -> set[str]:
     """Every fake credential value, for tests that check secrets never leak."""
-    return {value for _, credentials in EXAMPLE_PROFILES.values() for value in credentials.values()}
+    values = {value for _, credentials in EXAMPLE_PROFILES.values() for value in credentials.values()}
+    return values | set(EXAMPLE_DATA_FEED_KEYS.values())
 
 
 ProfileSpec = tuple[str, Mapping[str, str]]
@@ -164,7 +198,10 @@ def profile_name(model_key: str) -> str:
 
 def example_profile(model_key: str) -> tuple[str, dict[str, str]]:
     """(brokerage id, credentials) of the example profile of a model."""
-    return registry.get(model_key).brokerage_id, dict(EXAMPLE_PROFILES[model_key][1])
+    credentials = dict(EXAMPLE_PROFILES[model_key][1])
+    if credentials:
+        credentials.update(EXAMPLE_DATA_FEED_KEYS)
+    return registry.get(model_key).brokerage_id, credentials
 
 
 def example_profiles() -> dict[str, ProfileSpec]:
