@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -15,6 +17,7 @@ import certifi
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from bot.backoff import Backoff
 from bot.quantconnect.auth import QuantConnectAuth
 from bot.quantconnect.compiles import poll_compile
 from bot.quantconnect.errors import (
@@ -26,6 +29,7 @@ from bot.quantconnect.errors import (
     Timeout,
     Unavailable,
 )
+from bot.quantconnect.live_list import LiveSummary, parse_live_list
 from bot.quantconnect.models import (
     Compile,
     LeanVersion,
@@ -66,6 +70,8 @@ class QuantConnectClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         recovery_skew: float = 120.0,
+        max_retry_after: float = 30.0,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self.user_id = str(user_id)
         token = api_token if isinstance(api_token, SecretStr) else SecretStr(api_token)
@@ -73,6 +79,12 @@ class QuantConnectClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
+        # Jitter takes up to half of each delay off at random: replicas that failed together retry apart.
+        self._backoff = Backoff(initial=backoff_base, maximum=max(backoff_base, 30.0), jitter=0.5)
+        # A Retry-After longer than this is not slept through inside a call: the caller gets Unavailable (with
+        # retry_after) and schedules its own next attempt, instead of a worker thread blocking for minutes.
+        self.max_retry_after = max_retry_after
+        self._rand = rand
         # Our clock and QuantConnect's may disagree: a deployment launched this much before the call counts.
         self.recovery_skew = timedelta(seconds=recovery_skew)
         self._sleep = sleep
@@ -204,6 +216,16 @@ class QuantConnectClient:
         payload = self._post("live/list", body, retry=True, context=context)
         return [_parse(LiveAlgorithm, item, "live/list") for item in payload.get("live") or []]
 
+    def live_summaries(self, status: str | None = None) -> list[LiveSummary]:
+        """Every deployment of the account in one call (live/list), as light summaries for the watcher.
+
+        QuantConnect's live/list takes no paging parameters (OpenAPI ListLiveAlgorithmsRequest: projectId,
+        status): one answer lists everything. Items are read field by field, not through a model, because
+        the watcher reads thousands of them every few seconds.
+        """
+        body: dict[str, Any] = {} if status is None else {"status": status}
+        return parse_live_list(self._post("live/list", body, retry=True))
+
     def stop_live(self, project_id: int) -> None:
         """Stop the project's live algorithm (positions stay open)."""
         self._post(
@@ -273,7 +295,8 @@ class QuantConnectClient:
     def _post(
         self, endpoint: str, body: dict[str, Any], *, retry: bool, context: str | None = None
     ) -> dict[str, Any]:
-        """POST with auth; reads retry transient failures with exponential backoff."""
+        """POST with auth; reads retry transient failures with jittered exponential backoff, and never
+        sooner than a Retry-After QuantConnect sent."""
         attempts = self.max_retries + 1 if retry else 1
         for attempt in range(attempts):
             try:
@@ -281,7 +304,14 @@ class QuantConnectClient:
             except Unavailable as exc:
                 if attempt + 1 >= attempts:
                     raise
-                delay = self.backoff_base * 2**attempt
+                if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
+                    raise
+                if exc.retry_after is not None:
+                    # Waited out exactly, plus a little at random so that replicas told the same do not return
+                    # in the same instant.
+                    delay = exc.retry_after + self.backoff_base * self._rand()
+                else:
+                    delay = self._backoff.delay(attempt + 1, self._rand)
                 log.info(
                     "%s failed (%s); retry %d of %d in %.2f s",
                     endpoint,
@@ -333,6 +363,7 @@ class QuantConnectClient:
                 f"QuantConnect is having trouble (HTTP {status}) answering {endpoint}{about}. "
                 "Try again in a few minutes.",
                 endpoint=endpoint,
+                retry_after=self._retry_after(response),
             )
         try:
             payload = response.json()
@@ -351,6 +382,23 @@ class QuantConnectClient:
         if payload.get("success") is False or status >= 400:
             self._raise_refusal(endpoint, about, status, errors)
         return payload
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds from Retry-After (delta-seconds or an HTTP date); None when absent or unreadable."""
+        value = (response.headers.get("Retry-After") or "").strip()
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, moment.timestamp() - self._clock())
 
     def _raise_refusal(self, endpoint: str, about: str, status: int, errors: list[str]) -> None:
         """Raise AuthenticationError for credential problems, else RequestRefused in QuantConnect's words."""
