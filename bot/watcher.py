@@ -71,8 +71,9 @@ class Watcher(PeriodicWorker):
         batch_size: int = 50,
         tick_seconds: float | None = None,
     ) -> None:
-        self.interval = settings.watch_interval_seconds
-        super().__init__(tick_seconds if tick_seconds is not None else min(self.interval, 1.0))
+        # Not `self.interval`: that is how often the thread wakes (PeriodicWorker), which is shorter.
+        self.poll_interval = settings.watch_interval_seconds
+        super().__init__(tick_seconds if tick_seconds is not None else min(self.poll_interval, 1.0))
         self.store = store
         self.qc = qc
         self.notifier = notifier
@@ -128,24 +129,24 @@ class Watcher(PeriodicWorker):
             polled += 1
         return polled
 
-    def poll(self, deployment: Deployment, now: datetime) -> None:
-        """Read one deployment's status from QuantConnect and report it if it changed."""
+    def poll(self, deployment: Deployment, now: datetime) -> bool:
+        """Read one deployment's status from QuantConnect and report it if it changed; False if not read."""
         request_id = deployment.request_id
         request = self.store.get_request(request_id)
         if request is not None and request.status is S.DEPLOYING:
             # The deployer has not marked the request live yet; report nothing before it has.
-            self._schedule(request_id, now, self.interval)
-            return
+            self._schedule(request_id, now, self.poll_interval)
+            return False
         try:
             live = self.qc.read_live(deployment.project_id, deployment.deploy_id)
         except QuantConnectError as exc:
             self._unreachable(deployment, request, exc, now)
-            return
+            return True
         self._failures.pop(request_id, None)
         if live.status not in TERMINAL_LIVE_STATUSES and self.store.schedule_if_status(
             request_id, live.status, now + timedelta(seconds=self._interval_for(live.status))
         ):
-            return  # unchanged (checked against the store, not our snapshot): next poll set, nothing to say
+            return True  # unchanged (checked against the store, not our snapshot): next poll set
         changed = self.store.record_status(
             request_id,
             live.status,
@@ -157,12 +158,13 @@ class Watcher(PeriodicWorker):
         )
         if live.status in TERMINAL_LIVE_STATUSES:
             self._finish(deployment, request, live, changed, now)
-            return
+            return True
         self._schedule(request_id, now, self._interval_for(live.status))
+        return True
 
     def _interval_for(self, status: str) -> float:
         """Seconds until the next poll: Running rarely changes, every other status is watched closely."""
-        return self.running_interval if status == RUNNING else self.interval
+        return self.running_interval if status == RUNNING else self.poll_interval
 
     # -- outcomes ------------------------------------------------------------------------------------
 
@@ -245,7 +247,7 @@ class Watcher(PeriodicWorker):
     def _backoff(self, request_id: str) -> float:
         failures = self._failures.get(request_id, 0) + 1
         self._failures[request_id] = failures
-        return min(self.interval * 2**failures, self.max_backoff)
+        return min(self.poll_interval * 2**failures, self.max_backoff)
 
     def _reply(self, deployment: Deployment, live: LiveAlgorithm) -> str:
         text = STATUS_REPLIES.get(live.status) or escape(live.status)
