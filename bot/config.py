@@ -67,6 +67,9 @@ class Settings:
     deploy_workers: int = 4
     watch_interval_seconds: float = 10.0
     watch_running_interval_seconds: float = 60.0
+    watch_mode: Literal["bulk", "per-deployment"] = "bulk"
+    watch_list_interval_seconds: float = 5.0
+    equity_refresh_seconds: float = 300.0
     project_cache_seconds: float = 300.0
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -114,6 +117,7 @@ class Settings:
                 "APPROVER_USER_IDS or APPROVER_GROUP_IDS: set at least one approver "
                 "(comma-separated Slack ids, e.g. U0123ABCD or S0123ABCD)"
             )
+        watch_interval = reader.number("WATCH_INTERVAL_SECONDS", 10.0, minimum=0.05)
         settings = cls(
             slack_bot_token=bot_token or SecretStr(""),
             slack_signing_secret=signing_secret or SecretStr(""),
@@ -127,10 +131,20 @@ class Settings:
             qc_timeout_seconds=reader.number("QC_TIMEOUT_SECONDS", 30.0, minimum=1),
             compile_timeout_seconds=reader.number("COMPILE_TIMEOUT_SECONDS", 600.0, minimum=5),
             deploy_workers=reader.integer("DEPLOY_WORKERS", 4, minimum=1, maximum=64),
-            watch_interval_seconds=reader.number("WATCH_INTERVAL_SECONDS", 10.0, minimum=0.05),
+            watch_interval_seconds=watch_interval,
             watch_running_interval_seconds=reader.number(
                 "WATCH_RUNNING_INTERVAL_SECONDS", 60.0, minimum=0.05
             ),
+            # bulk: one live/list for every deployment per interval; per-deployment: live/read of each (the
+            # former way, kept for comparison and as a fallback).
+            watch_mode=reader.choice("WATCH_MODE", "bulk", ("bulk", "per-deployment")),  # type: ignore[arg-type]
+            # Unless set, never slower than WATCH_INTERVAL_SECONDS: a faster watch speeds up the list too.
+            watch_list_interval_seconds=reader.number(
+                "WATCH_LIST_INTERVAL_SECONDS",
+                min(5.0, watch_interval),
+                minimum=0.05,
+            ),
+            equity_refresh_seconds=reader.number("EQUITY_REFRESH_SECONDS", 300.0, minimum=0),
             project_cache_seconds=reader.number("PROJECT_CACHE_SECONDS", 300.0, minimum=0),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
             log_format=reader.choice("LOG_FORMAT", "text", ("text", "json")),  # type: ignore[arg-type]

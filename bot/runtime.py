@@ -37,6 +37,7 @@ def build_services(
     environ: Mapping[str, str] | None = None,
 ) -> Services:
     """Wire every service from settings; nothing starts running here."""
+    from bot.bulk_watcher import make_watcher
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
     from bot.live_ops import LiveOps
@@ -55,7 +56,6 @@ def build_services(
     )
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
-    from bot.watcher import Watcher
 
     env = dict(settings.environ if environ is None else environ)
     # Log records are masked whoever configured logging (python -m bot does too; an embedding app may not).
@@ -97,7 +97,7 @@ def build_services(
         notifier=notifier,
         requests=requests,
         deployer=deployer,
-        watcher=Watcher(store, qc, notifier, settings, clock, lease=heartbeat),
+        watcher=make_watcher(store, qc, notifier, settings, clock, lease=heartbeat),
         live_ops=LiveOps(store, qc, policy, notifier, clock),
         sweeper=ExpirySweeper(store, clock, interval=30.0),
         heartbeat=heartbeat,

@@ -337,6 +337,9 @@ def _phase_blocks(
                 lines.append(f"Launched {slack_date(deployment.launched)}")
             if deployment.stopped:
                 lines.append(f"Stopped {slack_date(deployment.stopped)}")
+            if deployment.equity is not None and deployment.equity_at is not None:
+                # As live/list last reported it: refreshed in place every few minutes at most.
+                lines.append(f"Equity {deployment.equity:,.2f} (read {slack_date(deployment.equity_at)})")
         blocks.append(section("\n".join(lines)))
     # A settling request may be running on QuantConnect already: it keeps its emergency buttons.
     if (status is S.LIVE and (deployment is None or deployment.is_active)) or request.is_settling:

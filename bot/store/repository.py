@@ -32,6 +32,7 @@ from bot.store.ownership import is_alive
 from bot.store.rows import deployment_of, request_of
 from bot.store.tables import approvals as approvals_table
 from bot.store.tables import deployments, project_locks, requests
+from bot.store.watching import WatchStore
 
 # Fields a transition may set besides the status; everything else about a request is fixed at creation.
 TRANSITION_FIELDS = frozenset(
@@ -69,7 +70,7 @@ def _statuses(values: Iterable[RequestStatus | str] | RequestStatus | str) -> fr
     return frozenset(RequestStatus(value) for value in values)
 
 
-class Store(LeaseStore, OutboxStore):
+class Store(LeaseStore, OutboxStore, WatchStore):
     """Persistent state of the bot on SQLite or PostgreSQL; one transaction per call, never a secret."""
 
     # -- requests -------------------------------------------------------------------------------------

@@ -1,0 +1,217 @@
+"""Watching every deployment from one replica: leader roles, the watcher's working set, and equity.
+
+One replica at a time holds a role (the live/list poller) for as long as its heartbeat lease lives; when that
+lease expires any live replica may take the role over, exactly like the work a dead replica held. The role's
+holder watches every unfinished deployment: it claims the free ones and takes over those of dead replicas
+(due at once), while other replicas hand theirs to it. Status changes still go through `record_status`
+(compare-and-set, reports in the same transaction), so a change is reported once whoever sees it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+import sqlalchemy as sa
+
+from bot.store.base import StoreBase, aware
+from bot.store.leases import unfinished
+from bot.store.models import Notice
+from bot.store.outbox import queue_notices
+from bot.store.ownership import alive_replicas, claimable, is_alive, since
+from bot.store.tables import deployments, leaders, replicas
+
+# The role of the replica that polls QuantConnect's live/list for every deployment.
+POLLER = "live-poller"
+
+
+class WatchedDeployment(NamedTuple):
+    """The few columns the watcher compares with live/list on every pass (read thousands at a time)."""
+
+    request_id: str
+    project_id: int
+    deploy_id: str
+    status: str
+    next_poll_at: datetime | None
+    equity: float | None
+    equity_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Watching:
+    """What the poller watches after a pass's claim, and how many it took over from dead replicas."""
+
+    deployments: list[WatchedDeployment]
+    taken_over: int = 0
+
+
+_WATCHED_COLUMNS = (
+    deployments.c.request_id,
+    deployments.c.project_id,
+    deployments.c.deploy_id,
+    deployments.c.status,
+    deployments.c.next_poll_at,
+    deployments.c.equity,
+    deployments.c.equity_at,
+)
+
+
+class WatchStore(StoreBase):
+    """Leader roles held under replica leases, the poller's deployments, and their last equity."""
+
+    # -- leader roles ---------------------------------------------------------------------------------
+
+    def claim_role(self, role: str, now: datetime) -> bool:
+        """Hold `role` if it is free, ours, or held by a replica whose lease expired; True when ours now.
+
+        A read first: the holder asks every few seconds, and holding on needs no write (its heartbeat keeps
+        its lease, and with it the role). Only a change of holder writes.
+        """
+        aware(now)
+        me = self.replica_id
+        with self._reader.begin() as connection:
+            row = connection.execute(
+                sa.select(leaders.c.owner, replicas.c.lease_expires_at)
+                .select_from(leaders.outerjoin(replicas, replicas.c.id == leaders.c.owner))
+                .where(leaders.c.role == role)
+            ).first()
+        if row is not None and row.owner == me:
+            return True
+        if row is not None and row.lease_expires_at is not None and row.lease_expires_at > now:
+            return False  # a live replica holds it
+        try:
+            with self._writing() as connection:
+                if row is None:
+                    connection.execute(sa.insert(leaders), {"role": role, "owner": None, "owned_since": None})
+                connection.execute(
+                    sa.update(leaders)
+                    .where(leaders.c.role == role, claimable(leaders.c.owner, me, now), is_alive(me, now))
+                    .values(owner=me, owned_since=since(leaders.c.owned_since, leaders.c.owner, me, now))
+                )
+                owner = connection.execute(
+                    sa.select(leaders.c.owner).where(leaders.c.role == role)
+                ).scalar_one_or_none()
+        except sa.exc.IntegrityError:
+            return False  # another replica created the row at the same moment, and holds the role
+        return owner == me
+
+    def release_role(self, role: str) -> bool:
+        """Give the role up (a graceful stop): another replica takes it at its next look, without waiting."""
+        with self._writing() as connection:
+            return (
+                connection.execute(
+                    sa.update(leaders)
+                    .where(leaders.c.role == role, leaders.c.owner == self.replica_id)
+                    .values(owner=None, owned_since=None)
+                ).rowcount
+                == 1
+            )
+
+    def role_holder(self, role: str, now: datetime) -> str | None:
+        """The live replica holding the role, or None (free, or its holder's lease expired)."""
+        aware(now)
+        query = sa.select(leaders.c.owner).where(
+            leaders.c.role == role, leaders.c.owner.in_(alive_replicas(now))
+        )
+        with self._reader.begin() as connection:
+            return connection.execute(query).scalar_one_or_none()
+
+    # -- the poller's deployments ---------------------------------------------------------------------
+
+    def watch_everything(self, now: datetime) -> Watching:
+        """Claim every unfinished deployment nobody alive watches; return all this replica watches.
+
+        Free deployments (handed back by a graceful stop or by a replica that is not the poller) keep their
+        schedule; those of a replica that died are due at once, as `adopt_orphaned_deployments` makes them,
+        since their watcher may have missed changes. One read when there is nothing to claim, as on almost
+        every pass.
+        """
+        aware(now)
+        me = self.replica_id
+        owner = deployments.c.lease_owner
+        with self._reader.begin() as connection:
+            alive = set(connection.execute(alive_replicas(now)).scalars())
+            rows = connection.execute(sa.select(*_WATCHED_COLUMNS, owner).where(unfinished())).all()
+        free = [row.request_id for row in rows if row.lease_owner is None]
+        dead = [
+            row.request_id
+            for row in rows
+            if row.lease_owner not in alive and row.lease_owner not in (None, me)
+        ]
+        if not free and not dead:
+            return Watching([WatchedDeployment(*row[:-1]) for row in rows if row.lease_owner == me])
+        taken_over = 0
+        with self._writing() as connection:
+            if free:
+                connection.execute(
+                    sa.update(deployments)
+                    .where(deployments.c.request_id.in_(free), owner.is_(None), is_alive(me, now))
+                    .values(lease_owner=me, lease_since=now)
+                )
+            if dead:
+                taken_over = connection.execute(
+                    sa.update(deployments)
+                    .where(
+                        deployments.c.request_id.in_(dead),
+                        owner.is_not(None),
+                        owner != me,
+                        owner.not_in(alive_replicas(now)),
+                        is_alive(me, now),
+                    )
+                    .values(lease_owner=me, lease_since=now, next_poll_at=now)
+                ).rowcount
+            query = sa.select(*_WATCHED_COLUMNS).where(unfinished(), owner == me)
+            watched = [WatchedDeployment(*row) for row in connection.execute(query)]
+        return Watching(watched, taken_over)
+
+    def hand_back_deployments(self) -> int:
+        """Stop watching every deployment this replica holds (it is not the poller); returns how many.
+
+        The poller claims them at its next pass. A read first, so a replica holding nothing never writes.
+        """
+        me = self.replica_id
+        owner = deployments.c.lease_owner
+        with self._reader.begin() as connection:
+            held = connection.execute(sa.select(deployments.c.request_id).where(owner == me).limit(1)).first()
+        if held is None:
+            return 0
+        with self._writing() as connection:
+            return connection.execute(
+                sa.update(deployments).where(owner == me).values(lease_owner=None, lease_since=None)
+            ).rowcount
+
+    # -- equity ---------------------------------------------------------------------------------------
+
+    def record_equity(
+        self, readings: Sequence[tuple[str, float]], *, now: datetime, notices: Sequence[Notice] = ()
+    ) -> list[str]:
+        """Store each (request id, equity) read at `now`, with `notices` (a card refresh) queued for each.
+
+        Only deployments this replica watches while its lease lives are written (fenced like every other
+        piece of work); returns the request ids written. The card refreshes go in the same transaction as
+        the values they show.
+        """
+        aware(now)
+        if not readings:
+            return []
+        me = self.replica_id
+        written: list[str] = []
+        queued = 0
+        with self._writing() as connection:
+            for request_id, equity in readings:
+                changed = connection.execute(
+                    sa.update(deployments)
+                    .where(
+                        deployments.c.request_id == request_id,
+                        deployments.c.lease_owner == me,
+                        is_alive(me, now),
+                    )
+                    .values(equity=equity, equity_at=now)
+                ).rowcount
+                if changed == 1:
+                    written.append(request_id)
+                    queued += queue_notices(connection, request_id, notices, owner=me, now=now)
+        self._queued(queued)
+        return written
