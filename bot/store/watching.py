@@ -134,27 +134,24 @@ class WatchStore(StoreBase):
         with self._reader.begin() as connection:
             alive = set(connection.execute(alive_replicas(now)).scalars())
             rows = connection.execute(sa.select(*_WATCHED_COLUMNS, owner).where(unfinished())).all()
-        free = [row.request_id for row in rows if row.lease_owner is None]
-        dead = [
-            row.request_id
-            for row in rows
-            if row.lease_owner not in alive and row.lease_owner not in (None, me)
-        ]
+        free = any(row.lease_owner is None for row in rows)
+        dead = any(row.lease_owner not in alive and row.lease_owner not in (None, me) for row in rows)
         if not free and not dead:
             return Watching([WatchedDeployment(*row[:-1]) for row in rows if row.lease_owner == me])
         taken_over = 0
+        # Conditions, not id lists: thousands of ids would exceed what one statement may bind.
         with self._writing() as connection:
             if free:
                 connection.execute(
                     sa.update(deployments)
-                    .where(deployments.c.request_id.in_(free), owner.is_(None), is_alive(me, now))
+                    .where(unfinished(), owner.is_(None), is_alive(me, now))
                     .values(lease_owner=me, lease_since=now)
                 )
             if dead:
                 taken_over = connection.execute(
                     sa.update(deployments)
                     .where(
-                        deployments.c.request_id.in_(dead),
+                        unfinished(),
                         owner.is_not(None),
                         owner != me,
                         owner.not_in(alive_replicas(now)),
