@@ -262,9 +262,9 @@ def test_reads_retry_server_errors(
     qc.fail("projects/read", status=500, times=2)
     assert [p.project_id for p in client.read_projects()] == [project_id]
     assert len(qc.calls_to("projects/read")) == 3
-    # Exponential (0.5 s, then 1 s) with up to half of each delay taken off at random.
+    # Exponential (0.5 s, then 1 s) plus up to half of each delay at random.
     first, second = clock.sleeps
-    assert 0.25 <= first <= 0.5 and 0.5 <= second <= 1.0
+    assert 0.5 <= first <= 0.75 and 1.0 <= second <= 1.5
 
 
 def test_reads_give_up_after_max_retries(

@@ -75,8 +75,8 @@ def test_backoff_without_retry_after_is_exponential_with_jitter(qc: FakeQuantCon
     qc.fail("projects/read", status=500, times=3)
     with client_for(qc, clock, rand=lambda: next(draws)) as client:
         client.read_projects()
-    # 0.5, 1, 2 s, each with up to half taken off at random (here: none, half, a quarter).
-    assert clock.sleeps == [0.5, 0.5, 1.5]
+    # 0.5, 1, 2 s, each plus up to half again at random (here: nothing, half, a quarter).
+    assert clock.sleeps == [0.5, 1.5, 2.5]
 
 
 def test_two_clients_back_off_apart(qc: FakeQuantConnect) -> None:

@@ -17,7 +17,6 @@ import certifi
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from bot.backoff import Backoff
 from bot.quantconnect.auth import QuantConnectAuth
 from bot.quantconnect.compiles import poll_compile
 from bot.quantconnect.errors import (
@@ -42,6 +41,8 @@ from bot.quantconnect.models import (
 from bot.quantconnect.nodes import pick_live_node
 
 DEFAULT_BASE_URL = "https://www.quantconnect.com/api/v2/"
+# Retries wait their exponential delay plus up to this fraction of it at random.
+JITTER = 0.5
 
 log = logging.getLogger("bot.quantconnect")
 
@@ -79,8 +80,6 @@ class QuantConnectClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
-        # Jitter takes up to half of each delay off at random: replicas that failed together retry apart.
-        self._backoff = Backoff(initial=backoff_base, maximum=max(backoff_base, 30.0), jitter=0.5)
         # A Retry-After longer than this is not slept through inside a call: the caller gets Unavailable (with
         # retry_after) and schedules its own next attempt, instead of a worker thread blocking for minutes.
         self.max_retry_after = max_retry_after
@@ -311,7 +310,10 @@ class QuantConnectClient:
                     # in the same instant.
                     delay = exc.retry_after + self.backoff_base * self._rand()
                 else:
-                    delay = self._backoff.delay(attempt + 1, self._rand)
+                    # Up to half again at random, so replicas that failed together retry apart; never less
+                    # than the plain exponential delay, which callers budget for (a submission's look-ups
+                    # before its ack must outlast Slack's 3 s when QuantConnect keeps failing).
+                    delay = self.backoff_base * 2**attempt * (1 + JITTER * self._rand())
                 log.info(
                     "%s failed (%s); retry %d of %d in %.2f s",
                     endpoint,

@@ -20,8 +20,9 @@ State (thread-safe, in memory):
   (a BuildSuccess compile of that project), the node (a free live node of that project) and that nothing else
   runs on the project; any problem answers `success: false` naming it and creates nothing. A deployment
   walks `status_walk` (default InQueue -> LoggingIn -> Initializing -> Running), one step each time the fake
-  shows it: a live/read of it, or a live/list of its project; a step a live/list showed is shown again
-  (not stepped on) by the next live/read and by further lists until a live/read, as a watcher confirms it.
+  shows it: a live/read of it, or a live/list of its project without a status filter; a step a live/list
+  showed is shown again (not stepped on) by the next live/read and by further lists until a live/read, as a
+  watcher confirms it.
   `set_status(project_id, status, message=None)` pins a status;
   `deploy_error_after(project_id, reads, message)` and `runtime_error_after(...)` end the current (or next)
   deployment after that many reads. live/update/stop -> Stopped, live/update/liquidate -> Liquidated;
@@ -756,8 +757,9 @@ class FakeQuantConnect:
             projects = list(self._projects.values())
         for project in projects:
             for deployment in project.deployments:
-                # One step per step confirmed: a step a list showed waits for a live/read of it.
-                if deployment.active and not deployment.pinned and not deployment.listed:
+                # One step per step confirmed: a step a list showed waits for a live/read of it. A list
+                # filtered by status (self-healing, /qc status) only looks: it moves nothing on.
+                if status is None and deployment.active and not deployment.pinned and not deployment.listed:
                     self._advance(project, deployment)
                     deployment.listed = True
         items = [
