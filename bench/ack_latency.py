@@ -59,7 +59,6 @@ from _common import (
     write_json,
 )
 
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import Action, Block
 from bot.store import Store
 from bot.store.models import RequestStatus
@@ -70,7 +69,8 @@ from tests.fakes.slack_requests import (
     state_from_view,
     view_submission_body,
 )
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, SIGNING_SECRET, base_env, profile_env
+from tests.support.bot import APPROVERS, DEPLOY_CHANNEL, REQUESTER, SIGNING_SECRET, base_env
+from tests.support.examples import EXAMPLE_PROFILES, profile_env
 
 MODEL_KEY = "TradierSettings"
 PROFILE = "tradier-main"

@@ -37,11 +37,11 @@ from _common import (
     write_json,
 )
 
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import Action
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.slack_requests import block_actions_body, sign
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, SIGNING_SECRET, running_bot
+from tests.support.bot import APPROVERS, DEPLOY_CHANNEL, REQUESTER, SIGNING_SECRET, running_bot
+from tests.support.examples import EXAMPLE_PROFILES
 
 MODEL_KEY = "TradierSettings"
 PROFILE = "tradier-main"

@@ -59,11 +59,12 @@ from _common import (
 )
 from slack_sdk import WebClient
 
-from bot.brokerages.examples import EXAMPLE_PROFILES
+from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.store import Store
-from bot.watcher import STATUS_REPLIES
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import DEPLOY_CHANNEL, REQUESTER, base_env, profile_env
+from tests.support.bot import DEPLOY_CHANNEL, REQUESTER, base_env
+from tests.support.examples import EXAMPLE_PROFILES, profile_env
+from tests.support.outbox import outbox_messages
 
 RUNNING_INTERVAL = 60.0
 TARGET_TAKEOVER_SECONDS = 30.0
@@ -144,7 +145,7 @@ def bot(w: World, name: str) -> Iterator[Any]:
 
 def replies(w: World, deployment: Seeded, status: str) -> list[float]:
     """Monotonic times at which the card's thread got a reply announcing `status`."""
-    announcement = STATUS_REPLIES[status]
+    announcement = LIVE_STATUS_TEXT[status]
     return [
         call.at
         for call in w.slack.calls_to("chat.postMessage")
@@ -155,12 +156,12 @@ def replies(w: World, deployment: Seeded, status: str) -> list[float]:
 
 def recorded(w: World, deployment: Seeded, status: str) -> list[float]:
     """Wall-clock times at which the bot stored `status` and queued its report (the outbox row)."""
-    announcement = STATUS_REPLIES[status]
+    announcement = LIVE_STATUS_TEXT[status]
     store = Store(w.env["DATABASE_URL"], migrate=False)
     try:
         return [
             m.created_at.timestamp()
-            for m in store.messages(deployment.request_id)
+            for m in outbox_messages(store, deployment.request_id)
             if m.kind == "thread" and str(m.payload.get("text") or "").startswith(announcement)
         ]
     finally:
@@ -326,7 +327,7 @@ def _database(kind: str) -> str | None:
     """A fresh PostgreSQL database for `postgresql`, else None (a SQLite file per scenario)."""
     if kind != "postgresql":
         return None
-    from tests import pg
+    from tests.support import pg
 
     return pg.fresh_database()
 

@@ -68,10 +68,10 @@ from _common import (
 )
 from slack_sdk import WebClient
 
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import DEPLOY_CHANNEL, REQUESTER, base_env, profile_env
+from tests.support.bot import DEPLOY_CHANNEL, REQUESTER, base_env
+from tests.support.examples import EXAMPLE_PROFILES, profile_env
 
 NEW_STATUSES = ("PendingInput", "Idle", "History", "Stopped", "RuntimeError", "Liquidated")
 RUNNING_INTERVAL = 60.0
@@ -422,7 +422,7 @@ def _database(kind: str) -> str | None:
     """A fresh PostgreSQL database for `postgresql`, else None (a SQLite file per run)."""
     if kind != "postgresql":
         return None
-    from tests import pg
+    from tests.support import pg
 
     return pg.fresh_database()
 

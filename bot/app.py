@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from ssl import SSLContext
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
@@ -21,7 +21,7 @@ import handlers
 from bot.blocks.common import escape
 from bot.blocks.outbound import outbound_body
 from bot.config import Settings
-from bot.errors import BotError
+from bot.errors import BotError, user_facing_message
 from bot.ids import Block, Callback
 from bot.services import Services
 from bot.slack_client import OutboundWebClient, OutboundWebhookClient
@@ -32,6 +32,7 @@ log = logging.getLogger("bot.app")
 # cannot even ack until a thread is free: Bolt's default 5 let acks miss Slack's 3 s, and 32 still queued
 # /qc deploy acks behind views.open at C=20 (bench/ack_latency.py). The threads mostly wait on sockets.
 LISTENER_THREADS = 128
+RESPONSE_URL_TIMEOUT_SECONDS = 5
 
 
 class OutboundApp(App):
@@ -49,15 +50,48 @@ class OutboundApp(App):
 
 
 class OutboundRespond(Respond):
-    """Bolt's `respond()` through the filtering response_url client."""
+    """Bolt's `respond()`, through the outbound filter, that always reaches the person who acted.
 
-    def __call__(self, text: str | dict[str, Any] = "", **kwargs: Any) -> WebhookResponse:  # type: ignore[override]
-        """Post to the request's response_url, as Bolt's respond() does, after the outbound filter."""
-        if self.response_url is None:
+    The answer goes to the request's response_url (shown only to them). Where Slack gave none (a click on
+    the App Home, a view submission) or the post fails, `fallback` shows it as an ephemeral message instead.
+    """
+
+    def __init__(
+        self,
+        *,
+        response_url: str | None,
+        proxy: str | None = None,
+        ssl: SSLContext | None = None,
+        fallback: Callable[[str, list[dict[str, Any]] | None], object] | None = None,
+    ) -> None:
+        super().__init__(response_url=response_url, proxy=proxy, ssl=ssl)
+        self.fallback = fallback
+
+    def __call__(self, text: str | dict[str, Any] = "", **kwargs: Any) -> WebhookResponse | None:  # type: ignore[override]
+        """Answer privately: to the response_url after the outbound filter, else through `fallback`."""
+        if isinstance(text, dict):
+            message = _build_message(**text)
+        else:
+            kwargs.setdefault("response_type", "ephemeral")
+            message = _build_message(text=text, **kwargs)
+        if self.response_url is not None:
+            client = OutboundWebhookClient(
+                url=self.response_url, proxy=self.proxy, ssl=self.ssl, timeout=RESPONSE_URL_TIMEOUT_SECONDS
+            )
+            try:
+                response = client.send_dict(message)
+            except Exception as exc:  # any transport failure: the fallback still tells them
+                if self.fallback is None:
+                    raise
+                log.info("response_url not reachable: %s", type(exc).__name__)
+            else:
+                if response.status_code == 200 or self.fallback is None:
+                    return response
+                log.info("response_url refused the answer", extra={"status": response.status_code})
+        if self.fallback is None:
             raise ValueError("respond is unsupported here as there is no response_url")
-        message = _build_message(**text) if isinstance(text, dict) else _build_message(text=text, **kwargs)
-        client = OutboundWebhookClient(url=self.response_url, proxy=self.proxy, ssl=self.ssl)
-        return client.send_dict(message)
+        self.fallback(str(message.get("text") or ""), message.get("blocks"))
+        return None
 
 
 def build_slack_client(settings: Settings) -> WebClient:
@@ -99,38 +133,43 @@ def create_app(settings: Settings, services: Services) -> App:
         a new connection for every call. This bot has one static token and never changes it on a client.
         """
         context["client"] = services.slack
-        # Bolt's own respond() would post to the response_url unfiltered.
-        if context.response_url:
-            context["respond"] = OutboundRespond(
-                response_url=context.response_url, proxy=services.slack.proxy, ssl=services.slack.ssl
-            )
+        # Bolt's own respond() would post to the response_url unfiltered, and only where there is one.
+        context["respond"] = OutboundRespond(
+            response_url=context.response_url,
+            proxy=services.slack.proxy,
+            ssl=services.slack.ssl,
+            fallback=_ephemeral_to(context, services),
+        )
         return next()
 
     handlers.register(app, services)
 
     @app.error
     def handle_error(
-        error: Exception, body: dict[str, Any], response: BoltResponse | None
+        error: Exception, body: dict[str, Any], response: BoltResponse | None, context: BoltContext
     ) -> BoltResponse | None:
-        return _answer_error(error, body, response, services)
+        return _answer_error(error, body, response, context)
 
     return app
 
 
-def user_facing_message(error: Exception) -> str:
-    """What a person is told about an error: our own message, or a reference to the logs for anything else."""
-    if isinstance(error, BotError):
-        return error.user_message
-    reference = uuid.uuid4().hex[:8]
-    log.error("unexpected error (reference %s)", reference, exc_info=error)
-    return (
-        f"Something went wrong on the bot's side (reference `{reference}`). "
-        "The operators can find it in the logs."
-    )
+def _ephemeral_to(
+    context: BoltContext, services: Services
+) -> Callable[[str, list[dict[str, Any]] | None], object]:
+    """Show a text to the person who acted, in their channel (or the deploy channel), as an ephemeral."""
+
+    def show(text: str, blocks: list[dict[str, Any]] | None) -> object:
+        if not context.user_id:
+            return False
+        channel = context.channel_id or services.settings.deploy_channel_id
+        # The notifier falls back to a direct message when the channel cannot reach them; it never raises.
+        return services.notifier.ephemeral(channel, context.user_id, text, blocks)
+
+    return show
 
 
 def _answer_error(
-    error: Exception, body: dict[str, Any], response: BoltResponse | None, services: Services
+    error: Exception, body: dict[str, Any], response: BoltResponse | None, context: BoltContext
 ) -> BoltResponse | None:
     """Turn an error raised by a listener into an answer the person who acted can read."""
     message = user_facing_message(error)
@@ -155,19 +194,6 @@ def _answer_error(
                 body=json.dumps({"response_type": "ephemeral", "text": escape(message)}),
                 headers={"content-type": "application/json"},
             )
-    _tell_user(body, message, services)
+    if context.respond is not None:
+        context.respond(escape(message))
     return BoltResponse(status=200, body="") if not acked else None
-
-
-def _tell_user(body: dict[str, Any], message: str, services: Services) -> None:
-    """Send an ephemeral message to the user in the channel they acted in (or the deploy channel)."""
-    user = body.get("user_id") or (body.get("user") or {}).get("id")
-    channel = (
-        body.get("channel_id")
-        or (body.get("channel") or {}).get("id")
-        or (body.get("container") or {}).get("channel_id")
-        or services.settings.deploy_channel_id
-    )
-    if user:
-        # The notifier falls back to a direct message when the channel cannot reach them; it never raises.
-        services.notifier.ephemeral(channel, str(user), escape(message))

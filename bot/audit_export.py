@@ -1,4 +1,4 @@
-"""The audit trail read back: readable lines for Slack, and `python -m bot audit` to export it as CSV or JSON.
+"""`python -m bot audit`: the audit trail exported as CSV or JSON (lines for Slack: bot/blocks/audit.py).
 
 Only DATABASE_URL is needed to export, so an auditor can run it without any Slack or QuantConnect setting.
 Events are append-only and numbered in the order they were written, so the export follows that order.
@@ -17,9 +17,8 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from bot.blocks.common import escape, mention, truncate
 from bot.cli_args import CliParser, ParserExit
-from bot.secrets.masking import redact, redact_data
+from bot.secrets.masking import redact_data
 from bot.store import Store
 from bot.store.models import AuditEvent
 
@@ -27,41 +26,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 CSV_COLUMNS = ("id", "at", "actor", "action", "request_id", "project_id", "detail")
-DETAIL_VALUE_LIMIT = 200
 
 
-# -- readable lines ------------------------------------------------------------------------------------------
-
-
-def actor_text(actor: str) -> str:
-    """A Slack user as a mention (`<@U123>`); the bot's own actors (bot, watcher, policy) as they are."""
-    return mention(actor)
-
-
-def detail_text(detail: Mapping[str, Any]) -> str:
-    """The event detail as `key=value` pairs, each value shortened and escaped for Slack."""
-    parts = []
-    for key, value in detail.items():
-        if value is None or value == "" or value == [] or value == {}:
-            continue
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-        parts.append(f"{escape(str(key))}={escape(truncate(' '.join(shown.split()), DETAIL_VALUE_LIMIT))}")
-    return ", ".join(parts)
-
-
-def event_line(event: AuditEvent) -> str:
-    """One readable line: time, actor, action, request id, detail; secrets masked."""
-    when = event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    request = f" `{escape(event.request_id)}`" if event.request_id else ""
-    project = (
-        f" project `{event.project_id}`" if event.project_id is not None and not event.request_id else ""
-    )
-    detail = detail_text(event.detail)
-    line = f"`{when}` {actor_text(event.actor)} *{escape(event.action)}*{request}{project}" + (
-        f" — {detail}" if detail else ""
-    )
-    # Events are masked when written; rows written before that (or before a value was known) are masked here.
-    return redact(line)
+# -- export ------------------------------------------------------------------------------------------
 
 
 def event_record(event: AuditEvent) -> dict[str, Any]:

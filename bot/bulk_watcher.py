@@ -29,15 +29,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.backoff import Backoff
-from bot.notifier import card_notice
+from bot.notices import CardNotifier, card_notice
 from bot.quantconnect.errors import QuantConnectError
-from bot.store.models import TERMINAL_LIVE_STATUSES
-from bot.store.watching import POLLER, WatchedDeployment
-from bot.watcher import RUNNING, Watcher
+from bot.statuses import LIVE_TERMINAL, RUNNING
+from bot.store.roles import POLLER
+from bot.store.watching import WatchedDeployment
+from bot.watcher import Watcher
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.deployer import CardNotifier, LeaseHolder
+    from bot.heartbeat import LeaseHolder
     from bot.quantconnect.client import QuantConnectClient
     from bot.quantconnect.live_list import LiveSummary
     from bot.store import Store
@@ -162,7 +163,7 @@ class BulkWatcher(Watcher):
             item = listed.get(deployment.deploy_id)
             seen: Seen = MISSING if item is None else (item.status, item.error)
             due = deployment.next_poll_at is None or deployment.next_poll_at <= now
-            if deployment.status in TERMINAL_LIVE_STATUSES:
+            if deployment.status in LIVE_TERMINAL:
                 # Recorded as ended while its request is still live (a watcher stopped in between): the
                 # poll ends the request, on the deployment's own schedule.
                 if due:

@@ -1,28 +1,52 @@
-"""Settings from the environment (plus a .env file); fail fast, naming every missing or malformed setting."""
+"""Settings from the environment (plus a .env file): one pydantic-settings model that fails fast, naming every
+missing or malformed setting at once."""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import SecretStr
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from bot.env_settings import (
+    EnvSettings,
+    Flag,
+    HttpUrl,
+    choice,
+    number,
+    problem,
+    problem_line,
+    problems,
+    read_settings,
+    slack_id,
+    slack_ids,
+    token,
+    whole_number,
+)
 from bot.errors import BotError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_QC_API_URL = "https://www.quantconnect.com/api/v2/"
 DEFAULT_DATABASE_URL = "sqlite:///qc-bot.sqlite3"
+DEFAULT_WATCH_LIST_INTERVAL_SECONDS = 5.0
 
 Mode = Literal["socket", "http", "cli"]
 
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_SLACK_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
-_SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER_IDS = slack_ids(r"^[UW][A-Z0-9]{2,}$", "U0123ABCD")
+_GROUP_IDS = slack_ids(r"^S[A-Z0-9]{2,}$", "S0123ABCD")
+SlackIds = frozenset[str]
 
 
 class ConfigError(BotError):
@@ -34,55 +58,125 @@ class ConfigError(BotError):
         super().__init__(f"The bot cannot start; fix these settings (see .env.example):\n{lines}")
 
 
-@dataclass(frozen=True)
-class PolicySettings:
+class PolicySettings(BaseModel):
     """Who may request, approve, stop and liquidate, and how many approvals a request needs."""
 
-    approver_user_ids: frozenset[str] = frozenset()
-    approver_group_ids: frozenset[str] = frozenset()
-    requester_user_ids: frozenset[str] = frozenset()
-    requester_group_ids: frozenset[str] = frozenset()
-    approvals_paper: int = 0
-    approvals_live: int = 1
-    allow_self_approval: bool = False
-    request_ttl_minutes: int = 60
-    group_cache_seconds: int = 60
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    # Serving Slack needs at least one approver; the command-line tools do not (Settings sets it by mode).
+    approvers_required: bool = Field(False, exclude=True, repr=False)
+    approver_user_ids: Annotated[SlackIds, _USER_IDS] = Field(
+        frozenset(), validation_alias="APPROVER_USER_IDS"
+    )
+    approver_group_ids: Annotated[SlackIds, _GROUP_IDS] = Field(
+        frozenset(), validation_alias="APPROVER_GROUP_IDS", validate_default=True
+    )
+    requester_user_ids: Annotated[SlackIds, _USER_IDS] = Field(
+        frozenset(), validation_alias="REQUESTER_USER_IDS"
+    )
+    requester_group_ids: Annotated[SlackIds, _GROUP_IDS] = Field(
+        frozenset(), validation_alias="REQUESTER_GROUP_IDS"
+    )
+    approvals_paper: Annotated[int, whole_number(0, 10)] = Field(0, validation_alias="APPROVALS_PAPER")
+    approvals_live: Annotated[int, whole_number(0, 10)] = Field(1, validation_alias="APPROVALS_LIVE")
+    allow_self_approval: Flag = Field(False, validation_alias="ALLOW_SELF_APPROVAL")
+    request_ttl_minutes: Annotated[int, whole_number(1, 7 * 24 * 60)] = Field(
+        60, validation_alias="REQUEST_TTL_MINUTES"
+    )
+    group_cache_seconds: Annotated[int, whole_number(0, 3600)] = Field(
+        60, validation_alias="GROUP_CACHE_SECONDS"
+    )
+
+    @field_validator("approver_group_ids")
+    @classmethod
+    def _someone_approves(cls, groups: frozenset[str], info: ValidationInfo) -> frozenset[str]:
+        users = info.data.get("approver_user_ids")
+        if info.data.get("approvers_required") and users is not None and not (users or groups):
+            raise problem_line(
+                "APPROVER_USER_IDS or APPROVER_GROUP_IDS: set at least one approver "
+                "(comma-separated Slack ids, e.g. U0123ABCD or S0123ABCD)"
+            )
+        return groups
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(EnvSettings):
     """Everything the bot reads from its environment, validated."""
 
-    slack_bot_token: SecretStr
-    slack_signing_secret: SecretStr
-    slack_app_token: SecretStr | None
-    deploy_channel_id: str
-    database_url: str = DEFAULT_DATABASE_URL
-    slack_api_url: str = DEFAULT_SLACK_API_URL
-    qc_api_url: str = DEFAULT_QC_API_URL
-    port: int = 3000
-    policy: PolicySettings = field(default_factory=PolicySettings)
-    qc_timeout_seconds: float = 30.0
-    compile_timeout_seconds: float = 600.0
-    deploy_workers: int = 4
-    watch_interval_seconds: float = 10.0
-    watch_running_interval_seconds: float = 60.0
-    watch_mode: Literal["bulk", "per-deployment"] = "bulk"
-    watch_list_interval_seconds: float = 5.0
-    equity_refresh_seconds: float = 300.0
-    project_cache_seconds: float = 300.0
-    log_level: str = "INFO"
-    log_format: Literal["text", "json"] = "text"
-    http_threads: int = 8
-    slack_channel_interval_seconds: float = 1.0
-    lease_seconds: float = 15.0
-    heartbeat_seconds: float = 5.0
-    recovery_interval_seconds: float = 5.0
-    settle_seconds: float = 600.0
-    heal_interval_seconds: float = 60.0
-    stop_timeout_seconds: float = 20.0
-    home_refresh_seconds: float = 30.0
-    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # Which way the bot runs decides what is required (None: built in code, nothing more is required).
+    mode: Mode | None = Field(None, exclude=True)
+    slack_bot_token: Annotated[SecretStr, token("xoxb-")] = Field(validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr = Field(
+        SecretStr(""), validation_alias="SLACK_SIGNING_SECRET", validate_default=True
+    )
+    slack_app_token: Annotated[SecretStr | None, token("xapp-")] = Field(
+        None, validation_alias="SLACK_APP_TOKEN", validate_default=True
+    )
+    deploy_channel_id: Annotated[str, slack_id(r"^[CGD][A-Z0-9]{2,}$", "C0123456789")] = Field(
+        "", validation_alias="DEPLOY_CHANNEL_ID", validate_default=True
+    )
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    slack_api_url: HttpUrl = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
+    qc_api_url: HttpUrl = Field(DEFAULT_QC_API_URL, validation_alias="QC_API_URL")
+    port: Annotated[int, whole_number(1, 65535)] = Field(3000, validation_alias="PORT")
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    qc_timeout_seconds: Annotated[float, number(1)] = Field(30.0, validation_alias="QC_TIMEOUT_SECONDS")
+    compile_timeout_seconds: Annotated[float, number(5)] = Field(
+        600.0, validation_alias="COMPILE_TIMEOUT_SECONDS"
+    )
+    deploy_workers: Annotated[int, whole_number(1, 64)] = Field(4, validation_alias="DEPLOY_WORKERS")
+    watch_interval_seconds: Annotated[float, number(0.05)] = Field(
+        10.0, validation_alias="WATCH_INTERVAL_SECONDS"
+    )
+    watch_running_interval_seconds: Annotated[float, number(0.05)] = Field(
+        60.0, validation_alias="WATCH_RUNNING_INTERVAL_SECONDS"
+    )
+    # bulk: one live/list for every deployment per interval; per-deployment: live/read of each (the former
+    # way, kept for comparison and as a fallback).
+    watch_mode: Annotated[Literal["bulk", "per-deployment"], choice(("bulk", "per-deployment"))] = Field(
+        "bulk", validation_alias="WATCH_MODE"
+    )
+    # Unless set, never slower than WATCH_INTERVAL_SECONDS: a faster watch speeds up the list too.
+    watch_list_interval_seconds: Annotated[float, number(0.05)] = Field(
+        None,  # type: ignore[assignment]  # filled in by _list_interval_from_watch_interval
+        validation_alias="WATCH_LIST_INTERVAL_SECONDS",
+        validate_default=True,
+    )
+    # How often at most a card's equity line is refreshed in place (never a thread reply).
+    equity_refresh_seconds: Annotated[float, number(0)] = Field(
+        300.0, validation_alias="EQUITY_REFRESH_SECONDS"
+    )
+    project_cache_seconds: Annotated[float, number(0)] = Field(
+        300.0, validation_alias="PROJECT_CACHE_SECONDS"
+    )
+    log_level: Annotated[str, choice(("DEBUG", "INFO", "WARNING", "ERROR"), upper=True)] = Field(
+        "INFO", validation_alias="LOG_LEVEL"
+    )
+    log_format: Annotated[Literal["text", "json"], choice(("text", "json"))] = Field(
+        "text", validation_alias="LOG_FORMAT"
+    )
+    http_threads: Annotated[int, whole_number(1, 128)] = Field(8, validation_alias="HTTP_THREADS")
+    slack_channel_interval_seconds: Annotated[float, number(0)] = Field(
+        1.0, validation_alias="SLACK_CHANNEL_INTERVAL_SECONDS"
+    )
+    # A replica that dies leaves its work (deploys, watched deployments, queued messages) alone until its
+    # lease runs out; its heartbeat renews the lease while it lives. WATCH_LEASE_SECONDS is the former name.
+    lease_seconds: Annotated[float, number(3)] = Field(
+        15.0, validation_alias=AliasChoices("LEASE_SECONDS", "WATCH_LEASE_SECONDS")
+    )
+    heartbeat_seconds: Annotated[float, number(0.05)] = Field(
+        5.0, validation_alias="HEARTBEAT_SECONDS", validate_default=True
+    )
+    recovery_interval_seconds: Annotated[float, number(0.05)] = Field(
+        5.0, validation_alias="RECOVERY_INTERVAL_SECONDS"
+    )
+    # QuantConnect may show a deployment a while after an unanswered live/create: it is only called absent
+    # after the create timeout plus this long (never less than ten minutes).
+    settle_seconds: Annotated[float, number(600)] = Field(600.0, validation_alias="SETTLE_SECONDS")
+    heal_interval_seconds: Annotated[float, number(1)] = Field(60.0, validation_alias="HEAL_INTERVAL_SECONDS")
+    stop_timeout_seconds: Annotated[float, number(1)] = Field(20.0, validation_alias="STOP_TIMEOUT_SECONDS")
+    home_refresh_seconds: Annotated[float, number(0)] = Field(30.0, validation_alias="HOME_REFRESH_SECONDS")
+    # The whole environment the settings came from: the secret backends read it too.
+    environ: Mapping[str, str] = Field(default_factory=dict, repr=False, exclude=True)
 
     @classmethod
     def from_env(
@@ -94,86 +188,56 @@ class Settings:
     ) -> Settings:
         """Read and validate settings; raise ConfigError listing every problem at once."""
         env = load_environment(environ, dotenv_path)
-        reader = _Reader(env)
-        bot_token = reader.secret("SLACK_BOT_TOKEN", prefix="xoxb-")
-        signing_secret = reader.secret("SLACK_SIGNING_SECRET", required=mode == "http")
-        app_token = reader.secret("SLACK_APP_TOKEN", prefix="xapp-", required=mode == "socket")
-        channel = reader.text(
-            "DEPLOY_CHANNEL_ID", required=mode != "cli", pattern=_SLACK_CHANNEL_ID, example="C0123456789"
-        )
-        policy = PolicySettings(
-            approver_user_ids=reader.ids("APPROVER_USER_IDS", _SLACK_USER_ID, "U0123ABCD"),
-            approver_group_ids=reader.ids("APPROVER_GROUP_IDS", _SLACK_GROUP_ID, "S0123ABCD"),
-            requester_user_ids=reader.ids("REQUESTER_USER_IDS", _SLACK_USER_ID, "U0123ABCD"),
-            requester_group_ids=reader.ids("REQUESTER_GROUP_IDS", _SLACK_GROUP_ID, "S0123ABCD"),
-            approvals_paper=reader.integer("APPROVALS_PAPER", 0, minimum=0, maximum=10),
-            approvals_live=reader.integer("APPROVALS_LIVE", 1, minimum=0, maximum=10),
-            allow_self_approval=reader.boolean("ALLOW_SELF_APPROVAL", False),
-            request_ttl_minutes=reader.integer("REQUEST_TTL_MINUTES", 60, minimum=1, maximum=7 * 24 * 60),
-            group_cache_seconds=reader.integer("GROUP_CACHE_SECONDS", 60, minimum=0, maximum=3600),
-        )
-        if mode != "cli" and not (policy.approver_user_ids or policy.approver_group_ids):
-            reader.problems.append(
-                "APPROVER_USER_IDS or APPROVER_GROUP_IDS: set at least one approver "
-                "(comma-separated Slack ids, e.g. U0123ABCD or S0123ABCD)"
+        try:
+            return read_settings(cls, env, mode=mode, environ=env)
+        except ValidationError as exc:
+            raise ConfigError(problems(exc, cls)) from None
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret_in_http_mode(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("mode") == "http" and not value.get_secret_value():
+            raise problem("required, not set")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_in_socket_mode(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("mode") == "socket" and value is None:
+            raise problem("required, not set")
+        return value
+
+    @field_validator("deploy_channel_id")
+    @classmethod
+    def _channel_unless_cli(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("mode") in ("socket", "http") and not value:
+            raise problem("required, not set (e.g. C0123456789)")
+        return value
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _approvers_unless_cli(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict) and info.data.get("mode") in ("socket", "http"):
+            return {**value, "approvers_required": True}
+        return value
+
+    @field_validator("watch_list_interval_seconds", mode="before")
+    @classmethod
+    def _list_interval_from_watch_interval(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return min(DEFAULT_WATCH_LIST_INTERVAL_SECONDS, info.data.get("watch_interval_seconds", 10.0))
+        return value
+
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _renewed_twice_per_lease(cls, value: float, info: ValidationInfo) -> float:
+        lease = info.data.get("lease_seconds")
+        if lease is not None and value * 2 > lease:
+            raise problem(
+                f"{value:g} must be at most half of LEASE_SECONDS ({lease:g}), so that the lease is renewed "
+                "at least twice per lease"
             )
-        watch_interval = reader.number("WATCH_INTERVAL_SECONDS", 10.0, minimum=0.05)
-        settings = cls(
-            slack_bot_token=bot_token or SecretStr(""),
-            slack_signing_secret=signing_secret or SecretStr(""),
-            slack_app_token=app_token,
-            deploy_channel_id=channel or "",
-            database_url=reader.text("DATABASE_URL", default=DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL,
-            slack_api_url=reader.url("SLACK_API_URL", DEFAULT_SLACK_API_URL),
-            qc_api_url=reader.url("QC_API_URL", DEFAULT_QC_API_URL),
-            port=reader.integer("PORT", 3000, minimum=1, maximum=65535),
-            policy=policy,
-            qc_timeout_seconds=reader.number("QC_TIMEOUT_SECONDS", 30.0, minimum=1),
-            compile_timeout_seconds=reader.number("COMPILE_TIMEOUT_SECONDS", 600.0, minimum=5),
-            deploy_workers=reader.integer("DEPLOY_WORKERS", 4, minimum=1, maximum=64),
-            watch_interval_seconds=watch_interval,
-            watch_running_interval_seconds=reader.number(
-                "WATCH_RUNNING_INTERVAL_SECONDS", 60.0, minimum=0.05
-            ),
-            # bulk: one live/list for every deployment per interval; per-deployment: live/read of each (the
-            # former way, kept for comparison and as a fallback).
-            watch_mode=reader.choice("WATCH_MODE", "bulk", ("bulk", "per-deployment")),  # type: ignore[arg-type]
-            # Unless set, never slower than WATCH_INTERVAL_SECONDS: a faster watch speeds up the list too.
-            watch_list_interval_seconds=reader.number(
-                "WATCH_LIST_INTERVAL_SECONDS",
-                min(5.0, watch_interval),
-                minimum=0.05,
-            ),
-            equity_refresh_seconds=reader.number("EQUITY_REFRESH_SECONDS", 300.0, minimum=0),
-            project_cache_seconds=reader.number("PROJECT_CACHE_SECONDS", 300.0, minimum=0),
-            log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True),
-            log_format=reader.choice("LOG_FORMAT", "text", ("text", "json")),  # type: ignore[arg-type]
-            http_threads=reader.integer("HTTP_THREADS", 8, minimum=1, maximum=128),
-            slack_channel_interval_seconds=reader.number("SLACK_CHANNEL_INTERVAL_SECONDS", 1.0, minimum=0),
-            # A replica that dies leaves its work (deploys, watched deployments, queued messages) alone until
-            # its lease runs out; its heartbeat renews the lease while it lives. WATCH_LEASE_SECONDS is the
-            # setting's former name.
-            lease_seconds=reader.number(
-                "LEASE_SECONDS", reader.number("WATCH_LEASE_SECONDS", 15.0, minimum=3), minimum=3
-            ),
-            heartbeat_seconds=reader.number("HEARTBEAT_SECONDS", 5.0, minimum=0.05),
-            recovery_interval_seconds=reader.number("RECOVERY_INTERVAL_SECONDS", 5.0, minimum=0.05),
-            # QuantConnect may show a deployment a while after an unanswered live/create: it is only called
-            # absent after the create timeout plus this long (never less than ten minutes).
-            settle_seconds=reader.number("SETTLE_SECONDS", 600.0, minimum=600),
-            heal_interval_seconds=reader.number("HEAL_INTERVAL_SECONDS", 60.0, minimum=1),
-            stop_timeout_seconds=reader.number("STOP_TIMEOUT_SECONDS", 20.0, minimum=1),
-            home_refresh_seconds=reader.number("HOME_REFRESH_SECONDS", 30.0, minimum=0),
-            environ=env,
-        )
-        if settings.heartbeat_seconds * 2 > settings.lease_seconds:
-            reader.problems.append(
-                f"HEARTBEAT_SECONDS: {settings.heartbeat_seconds:g} must be at most half of LEASE_SECONDS "
-                f"({settings.lease_seconds:g}), so that the lease is renewed at least twice per lease"
-            )
-        if reader.problems:
-            raise ConfigError(reader.problems)
-        return settings
+        return value
 
     @property
     def port_given(self) -> bool:
@@ -206,120 +270,13 @@ class Settings:
 def load_environment(
     environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
 ) -> dict[str, str]:
-    """The process environment over the values of a .env file (the real environment wins)."""
+    """The process environment over the values of a .env file (the real environment wins).
+
+    Read with python-dotenv without interpolation: a secret holding `$` must be taken literally.
+    """
     base = dict(os.environ if environ is None else environ)
     path = Path(base.get("DOTENV_PATH") or dotenv_path) if (base.get("DOTENV_PATH") or dotenv_path) else None
     if path is None or not path.is_file():
         return base
     from_file = {k: v for k, v in dotenv_values(path, interpolate=False).items() if v is not None}
     return {**from_file, **base}
-
-
-class _Reader:
-    """Reads typed values from an environment mapping, collecting every problem instead of stopping."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-
-    def _raw(self, name: str) -> str | None:
-        value = self.env.get(name)
-        return value.strip() if value is not None and value.strip() else None
-
-    def text(
-        self,
-        name: str,
-        *,
-        required: bool = False,
-        default: str | None = None,
-        pattern: re.Pattern[str] | None = None,
-        example: str = "",
-    ) -> str | None:
-        value = self._raw(name)
-        if value is None:
-            if required:
-                self.problems.append(f"{name}: required, not set" + (f" (e.g. {example})" if example else ""))
-            return default
-        if pattern and not pattern.match(value):
-            self.problems.append(f"{name}: {value!r} does not look like a Slack id (e.g. {example})")
-            return default
-        return value
-
-    def secret(self, name: str, *, prefix: str = "", required: bool = True) -> SecretStr | None:
-        value = self._raw(name)
-        if value is None:
-            if required:
-                self.problems.append(f"{name}: required, not set")
-            return None
-        if prefix and not value.startswith(prefix):
-            # Name the expected prefix only: the value itself is a secret.
-            self.problems.append(f"{name}: must start with {prefix!r}")
-            return None
-        return SecretStr(value)
-
-    def url(self, name: str, default: str) -> str:
-        value = self._raw(name) or default
-        if not re.match(r"^https?://[^\s/]+", value):
-            self.problems.append(f"{name}: {value!r} is not an http(s) URL")
-            return default
-        return value if value.endswith("/") else value + "/"
-
-    def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            self.problems.append(f"{name}: {value!r} is not a whole number")
-            return default
-        if not minimum <= number <= maximum:
-            self.problems.append(f"{name}: {number} is outside {minimum}..{maximum}")
-            return default
-        return number
-
-    def number(self, name: str, default: float, *, minimum: float) -> float:
-        value = self._raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            self.problems.append(f"{name}: {value!r} is not a number")
-            return default
-        if number < minimum:
-            self.problems.append(f"{name}: {number} is below the minimum {minimum}")
-            return default
-        return number
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self._raw(name)
-        if value is None:
-            return default
-        lowered = value.lower()
-        if lowered in {"1", "true", "yes", "on"}:
-            return True
-        if lowered in {"0", "false", "no", "off"}:
-            return False
-        self.problems.append(f"{name}: {value!r} is not true or false")
-        return default
-
-    def choice(self, name: str, default: str, options: tuple[str, ...], *, upper: bool = False) -> str:
-        value = self._raw(name)
-        if value is None:
-            return default
-        value = value.upper() if upper else value.lower()
-        if value not in options:
-            self.problems.append(f"{name}: {value!r} is not one of {', '.join(options)}")
-            return default
-        return value
-
-    def ids(self, name: str, pattern: re.Pattern[str], example: str) -> frozenset[str]:
-        value = self._raw(name)
-        if value is None:
-            return frozenset()
-        ids = [part.strip() for part in value.split(",") if part.strip()]
-        bad = [i for i in ids if not pattern.match(i)]
-        if bad:
-            self.problems.append(f"{name}: {', '.join(bad)} not a valid Slack id (e.g. {example})")
-        return frozenset(i for i in ids if pattern.match(i))

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.periodic import PeriodicWorker
 
@@ -26,6 +26,20 @@ FORGET_AFTER = timedelta(days=1)
 KEEP_DELIVERED = timedelta(days=7)
 # Housekeeping runs on one beat in this many.
 HOUSEKEEPING_EVERY = 720
+
+
+class LeaseHolder(Protocol):
+    """What workers ask before acting: whether this replica's lease is still surely ours (Heartbeat)."""
+
+    def holds(self) -> bool: ...
+
+
+class AlwaysHeld:
+    """The lease of a worker without a heartbeat (tests that renew the lease themselves)."""
+
+    def holds(self) -> bool:
+        """Always."""
+        return True
 
 
 class Heartbeat(PeriodicWorker):

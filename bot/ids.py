@@ -16,7 +16,8 @@ class Callback(StrEnum):
 
 
 class Block(StrEnum):
-    """Fixed input block ids of the deploy modal (setting fields use their QuantConnect name)."""
+    """Fixed block ids: the deploy modal's inputs (setting fields use their QuantConnect name) and notes,
+    the reject modal's reason, and the button rows of cards and answers."""
 
     BROKERAGE = "brokerage"
     PROFILE = "profile"
@@ -29,6 +30,13 @@ class Block(StrEnum):
     AUTOMATIC_REDEPLOY = "automatic-redeploy"
     REASON = "reason"
     REJECT_REASON = "reject-reason"
+    # Notes of the deploy modal (not inputs): where profiles load or fail, and why nodes are not listed.
+    PROFILE_LOADING = "profile-loading"
+    NODE_NOTE = "node-note"
+    # Button rows: the card's Approve/Reject/Cancel/Preview, its Stop/Liquidate, `/qc liquidate`'s answer.
+    REQUEST_ACTIONS = "request_actions"
+    LIVE_ACTIONS = "live_actions"
+    LIQUIDATE_CONFIRM = "liquidate_confirm"
 
 
 class Action(StrEnum):

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.blocks.common import escape, mention
 from bot.echo import echo
 from bot.errors import BotError
+from bot.live_report import LiveOpResult, LiveRow, LiveTarget, StatusReport
 from bot.numbers import id_problem, is_ascii_digits, parse_id
 from bot.quantconnect.errors import QuantConnectError, RequestRefused
 from bot.quantconnect.models import LiveAlgorithm
 from bot.request_ids import is_request_id
-from bot.store.models import Deployment, DeployRequest, RequestStatus
+from bot.statuses import ACTIVE, RUNNING, RequestStatus
+from bot.store.models import Deployment, DeployRequest
 
 if TYPE_CHECKING:
     from bot.quantconnect.client import QuantConnectClient
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.live_ops")
 
 S = RequestStatus
-# Request statuses that say something is (or is about to be) running for the project.
-ACTIVE_REQUEST_STATUSES = frozenset({S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE})
-QC_LIVE_URL = "https://www.quantconnect.com/project/{project_id}/live"
 # Longer than any project name QuantConnect allows; longer text is refused before any look-up.
 MAX_NAME_LENGTH = 200
 
@@ -58,58 +56,6 @@ class ThreadNotifier(Protocol):
 
 class UnknownProject(BotError):
     """The text names no request, project id or project name the bot can find."""
-
-
-@dataclass(frozen=True)
-class LiveTarget:
-    """A project to act on, with the bot's request for it when there is one."""
-
-    project_id: int
-    project_name: str
-    request: DeployRequest | None = None
-
-    @property
-    def label(self) -> str:
-        """How replies name the project."""
-        return f"{self.project_name} ({self.project_id})"
-
-
-@dataclass(frozen=True)
-class LiveOpResult:
-    """The outcome of stop / liquidate: whether it was done and a mrkdwn message for the person who asked."""
-
-    ok: bool
-    message: str
-    target: LiveTarget | None = None
-
-
-@dataclass(frozen=True)
-class LiveRow:
-    """One line of `/qc status`: a project with what QuantConnect and the store know about it."""
-
-    project_id: int
-    project_name: str
-    status: str
-    brokerage: str | None = None
-    since: datetime | None = None
-    requester_id: str | None = None
-    request_id: str | None = None
-    deploy_id: str | None = None
-    is_paper: bool | None = None
-
-    @property
-    def url(self) -> str:
-        """QuantConnect's live page of the project."""
-        return QC_LIVE_URL.format(project_id=self.project_id)
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """What runs, plus problems met while asking (QuantConnect down: the store's view is still shown)."""
-
-    rows: list[LiveRow]
-    problems: list[str] = field(default_factory=list)
-    project: LiveTarget | None = None
 
 
 class LiveOps:
@@ -193,7 +139,7 @@ class LiveOps:
     def _current_request(self, project_id: int) -> DeployRequest | None:
         """The bot's request that runs (or is about to run) the project, else its latest live-ish one."""
         holder = self.store.open_request_for_project(project_id)
-        if holder is not None and holder.status in ACTIVE_REQUEST_STATUSES:
+        if holder is not None and holder.status in ACTIVE:
             return holder
         ran = self.store.list_requests(statuses={S.LIVE, S.ENDED, S.FAILED}, project_id=project_id, limit=5)
         return next((r for r in ran if r.deploy_id), None)
@@ -301,7 +247,7 @@ class LiveOps:
         problems: list[str] = []
         running: list[LiveAlgorithm] = []
         try:
-            running = self.qc.list_live(status="Running")
+            running = self.qc.list_live(status=RUNNING)
         except QuantConnectError as exc:
             problems.append(f"QuantConnect could not be asked what runs: {exc}")
         rows: dict[int, LiveRow] = {}
@@ -312,7 +258,7 @@ class LiveOps:
             request = self._current_request(algorithm.project_id)
             rows[algorithm.project_id] = _row(algorithm.project_id, names, algorithm, request)
         # The bot's own in-flight requests and watched deployments, even when live/list does not show them.
-        for request in self.store.list_requests(statuses=ACTIVE_REQUEST_STATUSES, limit=200):
+        for request in self.store.list_requests(statuses=ACTIVE, limit=200):
             if request.project_id in rows:
                 continue
             deployment = self.store.get_deployment(request.id)

@@ -6,12 +6,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks.modal import (
-    ERROR_TEXT_LIMIT,
-    TRUE,
-    ProjectOption,
-    input_block_ids,
-)
+from bot.blocks.modal import ERROR_TEXT_LIMIT, ProjectOption, input_block_ids
+from bot.blocks.modal_fields import TRUE
 from bot.brokerages import registry
 from bot.brokerages.base import BrokerageSettings
 from bot.brokerages.data_providers import QUANTCONNECT, data_providers_for

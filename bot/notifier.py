@@ -4,9 +4,10 @@ Card refreshes and thread replies are queued in the store's outbox (services que
 transaction as the change they report) and delivered by one background sender thread, so deployer and
 watcher threads never wait on Slack and a crash loses nothing: what this process had not delivered, the next
 process (or another replica, once this one's lease expires) delivers. Writes are paced per channel (Slack
-allows about one message per second per channel), HTTP 429 is waited out using Retry-After, and a card
-refresh queued while another of the same card still waits is the same refresh: cards are rendered from the
-store when they are sent, so the latest state always wins while thread replies keep their order.
+allows about one message per second per channel); an HTTP 429 is waited out by the Slack client's own retry
+handler (bot/app.py build_slack_client), never retried again here. A card refresh queued while another of the
+same card still waits is the same refresh: cards are rendered from the store when they are sent, so the
+latest state always wins while thread replies keep their order.
 A Slack failure is logged and recorded as a `slack_error` audit event; it is never raised into the caller.
 """
 
@@ -22,17 +23,18 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.card import request_card
-from bot.blocks.common import Block, error_list_messages, escape, truncate
+from bot.blocks.common import Block, escape
 from bot.brokerages import registry
-from bot.brokerages.errors import UnknownBrokerage
+from bot.notices import card_notice, error_notices, thread_notice
+from bot.periodic import PeriodicWorker
 from bot.store.models import Notice, OutboxMessage
-from bot.store.outbox import CARD, THREAD
+from bot.store.outbox import CARD
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
     from slack_sdk.web import SlackResponse
 
-    from bot.deployer import LeaseHolder
+    from bot.heartbeat import LeaseHolder
     from bot.store import DeployRequest, Store
 
 log = logging.getLogger("bot.notifier")
@@ -44,45 +46,10 @@ _CARD_GONE = frozenset({"message_not_found", "cant_update_message", "channel_not
 SENT = "sent"
 
 
-def card_notice() -> Notice:
-    """A refresh of the request's card, rendered from the store when it is sent."""
-    return Notice(kind=CARD)
+class Notifier(PeriodicWorker):
+    """Posts and updates request cards in the deploy channel, paced, from one sender thread (its passes)."""
 
-
-def thread_notice(text: str, blocks: list[Block] | None = None) -> Notice:
-    """A mrkdwn reply in the request's card thread; callers escape() the data in it."""
-    return Notice(kind=THREAD, text=text, blocks=blocks)
-
-
-def error_notices(title: str, errors: Sequence[str]) -> list[Notice]:
-    """A readable error list as thread replies, split to fit Slack's limits (plain text in)."""
-    messages = error_list_messages(title, list(errors))
-    notices = []
-    for index, blocks in enumerate(messages, start=1):
-        part = f" (part {index} of {len(messages)})" if len(messages) > 1 else ""
-        # The title is plain text (the blocks escape it too); the fallback text is mrkdwn.
-        notices.append(thread_notice(escape(truncate(title, 200)) + part, blocks))
-    return notices
-
-
-def model_display_name(model_key: str) -> str:
-    """The brokerage's display name, or its key when the model is unknown (a renamed model must not crash)."""
-    try:
-        return registry.get(model_key).display_name
-    except (UnknownBrokerage, KeyError):
-        return model_key
-
-
-def _header(response: Any, name: str) -> str | None:
-    headers = getattr(response, "headers", None) or {}
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return str(value[0] if isinstance(value, list) else value)
-    return None
-
-
-class Notifier:
-    """Posts and updates request cards in the deploy channel, paced and retried, from one sender thread."""
+    name = "slack-notifier"
 
     def __init__(
         self,
@@ -92,29 +59,23 @@ class Notifier:
         *,
         clock: Callable[[], datetime],
         min_interval: float = 1.0,
-        max_attempts: int = 6,
-        max_retry_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         idle_poll_seconds: float = 1.0,
         batch_size: int = 50,
         lease: LeaseHolder | None = None,
     ) -> None:
+        # Between passes the sender waits this long, unless a queued message wakes it.
+        super().__init__(idle_poll_seconds)
         self.client = client
         self.store = store
         self.channel_id = channel_id
         self.clock = clock
         self.min_interval = min_interval
-        self.max_attempts = max_attempts
-        self.max_retry_wait = max_retry_wait
-        self.idle_poll_seconds = idle_poll_seconds
         self.batch_size = batch_size
         # Messages last as long as this replica's lease: once it may have run out, another replica delivers.
         self.lease = lease
         self._sleep = sleep
-        self._wake = threading.Condition()
-        self._woken = False
         self._closed = False
-        self._thread: threading.Thread | None = None
         self._pace_lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
         # One card per request: serializes "has it been posted yet?" with the posting itself.
@@ -127,18 +88,14 @@ class Notifier:
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the sender thread (also started by the first queued message)."""
-        with self._wake:
-            if self._thread is None and not self._closed:
-                self._thread = threading.Thread(target=self._run, name="slack-notifier", daemon=True)
-                self._thread.start()
+        """Start the sender thread (also started by the first queued message); not again once closed."""
+        if not self._closed:
+            super().start()
 
     def wake(self) -> None:
         """Tell the sender that messages are waiting."""
         self.start()
-        with self._wake:
-            self._woken = True
-            self._wake.notify_all()
+        super().wake()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every message this process queued (or took over) is delivered; False on timeout."""
@@ -158,12 +115,8 @@ class Notifier:
     def close(self, timeout: float = 10.0) -> None:
         """Deliver what is queued (at most `timeout` seconds), then stop the sender thread."""
         self.flush(timeout)
-        with self._wake:
-            self._closed = True
-            self._wake.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+        self._closed = True
+        self.stop(timeout)
 
     # -- public API ----------------------------------------------------------------------------------------
 
@@ -234,7 +187,7 @@ class Notifier:
             request,
             approvals=self.store.approvals(request.id),
             deployment=self.store.get_deployment(request.id),
-            model_name=model_display_name(request.model_key),
+            model_name=registry.display_name(request.model_key),
             now=self.clock(),
         )
 
@@ -267,30 +220,23 @@ class Notifier:
             else:
                 self._reply(request, notice.text, notice.blocks)
 
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                if self._closed:
-                    return
-                self._woken = False
-            try:
-                held = self.lease is None or self.lease.holds()
-                batch = self.store.claim_outbox(self.clock(), self.batch_size) if held else []
-            except Exception:
-                log.exception("could not read the Slack outbox")
-                batch = []
+    def run_pass(self) -> int:
+        """Deliver what this replica holds in the outbox, a batch at a time; returns how many were sent."""
+        delivered = 0
+        while not self.stopping:
+            held = self.lease is None or self.lease.holds()
+            batch = self.store.claim_outbox(self.clock(), self.batch_size) if held else []
             for message in batch:
                 if self.lease is not None and not self.lease.holds():
-                    break
+                    return delivered
                 try:
                     self._deliver(message)
+                    delivered += 1
                 except Exception:
                     log.exception("Slack message failed", extra={"request_id": message.request_id})
-            if len(batch) >= self.batch_size:
-                continue
-            with self._wake:
-                if not self._woken and not self._closed:
-                    self._wake.wait(self.idle_poll_seconds)
+            if len(batch) < self.batch_size:
+                return delivered
+        return delivered
 
     def _deliver(self, message: OutboxMessage) -> None:
         """Send one queued message and record the outcome (Slack failures are recorded, not retried)."""
@@ -393,29 +339,19 @@ class Notifier:
         failure: list[str] | None = None,
         **kwargs: Any,
     ) -> SlackResponse | None:
-        """Call a Web API method, waiting out 429s; on failure log, audit and return None."""
-        error = "unknown"
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return getattr(self.client, method)(**kwargs)
-            except SlackApiError as exc:
-                response = exc.response
-                status = getattr(response, "status_code", None)
-                if status == 429 and attempt < self.max_attempts:
-                    wait = float(_header(response, "Retry-After") or 1)
-                    log.info("Slack rate limit; waiting", extra={"method": method, "retry_after": wait})
-                    self._sleep(min(max(wait, 0.0), self.max_retry_wait))
-                    continue
-                error = (
-                    str(response.get("error") or f"http_{status}") if response is not None else "no_response"
-                )
-                break
-            except Exception as exc:
-                # Network trouble. Not retried here: a post may have reached Slack, and the client's own
-                # connection retry handler already covers dropped connections. Log the type only: the text
-                # may carry URLs.
-                error = type(exc).__name__
-                break
+        """Call a Web API method once (the client's retry handlers wait out 429s); on failure log, audit and
+        return None."""
+        try:
+            return getattr(self.client, method)(**kwargs)  # type: ignore[no-any-return]
+        except SlackApiError as exc:
+            response = exc.response
+            status = getattr(response, "status_code", None)
+            error = str(response.get("error") or f"http_{status}") if response is not None else "no_response"
+        except Exception as exc:
+            # Network trouble. Not retried here: a post may have reached Slack, and the client's own
+            # connection retry handler already covers dropped connections. Log the type only: the text may
+            # carry URLs.
+            error = type(exc).__name__
         if failure is not None:
             failure.append(error)
         if quiet and error in quiet:

@@ -11,7 +11,8 @@ log = logging.getLogger("bot.periodic")
 class PeriodicWorker:
     """Runs `run_pass()` at once, then every `interval` seconds on a daemon thread; failed passes are logged.
 
-    Subclasses implement `run_pass`; `stop()` wakes the thread and waits for the pass in progress to end.
+    Subclasses implement `run_pass`; `wake()` runs the next pass at once (work has arrived); `stop()` wakes
+    the thread and waits for the pass in progress to end.
     """
 
     name = "periodic"
@@ -19,6 +20,8 @@ class PeriodicWorker:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._stop = threading.Event()
+        # Set to cut the wait between passes short: by wake(), and by stop().
+        self._poke = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -40,9 +43,14 @@ class PeriodicWorker:
             self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
             self._thread.start()
 
+    def wake(self) -> None:
+        """Run the next pass now rather than after the interval (a pass in progress finishes first)."""
+        self._poke.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the thread and wait up to `timeout` seconds for the pass in progress."""
         self._stop.set()
+        self._poke.set()
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
@@ -50,9 +58,11 @@ class PeriodicWorker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            # Cleared before the pass: work that arrives during it wakes the next one at once.
+            self._poke.clear()
             try:
                 self.run_pass()
             except Exception:
                 # A database hiccup must not end the work for good: the next pass tries again.
                 log.exception("%s pass failed", self.name)
-            self._stop.wait(self.interval)
+            self._poke.wait(self.interval)

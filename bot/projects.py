@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from bot.clock import utc_now
 from bot.errors import BotError
 from bot.lookups import Deadline, Lookups, LookupsBusy
 from bot.numbers import parse_id
 from bot.quantconnect.client import QuantConnectClient
 from bot.quantconnect.errors import RequestRefused
 from bot.quantconnect.models import LeanVersion, Node, Project
-from bot.services import utc_now
 
 log = logging.getLogger("bot.projects")
 

@@ -11,21 +11,20 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bot.blocks.card import slack_date
-from bot.blocks.common import escape, mention
+from bot.blocks.answers import closed_message, not_posted_message, posted_message
+from bot.blocks.common import escape
 from bot.brokerages import registry
-from bot.brokerages.base import BrokerageSettings
-from bot.brokerages.classification import Classification, classify_body
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.echo import echo
 from bot.errors import BotError
-from bot.request_body import placeholder_request
+from bot.live_create import Preview, classify, preview
 from bot.secrets.errors import ProfileIncomplete, SecretError
-from bot.store import OPEN, DeployRequest, NewRequest, ProjectLocked, RequestStatus
+from bot.statuses import OPEN, RequestStatus
+from bot.store import DeployRequest, NewRequest, ProjectLocked
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -61,16 +60,6 @@ class Outcome:
     request: DeployRequest | None = None
 
 
-@dataclass(frozen=True)
-class Preview:
-    """The `live/create` body approval would send, credentials masked; or why it cannot be built yet."""
-
-    request: DeployRequest
-    model_name: str
-    body: dict[str, Any] | None
-    problems: list[str] = field(default_factory=list)
-
-
 class RequestService:
     """Creates, announces and decides deploy requests; hands approved ones to the deployer."""
 
@@ -100,11 +89,14 @@ class RequestService:
     # -- creating --------------------------------------------------------------------------------------
 
     def create(self, form: DeployForm, *, requester_id: str, dedupe_key: str | None = None) -> DeployRequest:
-        """Check and store a request (pending, or approved at once when no approval is needed)."""
-        checks = (self.check_requester(requester_id), self.check_profile(form.profile, form.model_key))
-        for problems in checks:
-            for field_name, message in problems.items():
-                raise RequestRejected(field_name, message)
+        """Check and store a request (pending, or approved at once when no approval is needed).
+
+        The same checks as a deploy-form submission (bot/submissions.py runs them beside the QuantConnect
+        look-ups), one after the other.
+        """
+        problems = {**self.check_requester(requester_id), **self.check_profile(form.profile, form.model_key)}
+        for field_name, message in problems.items():
+            raise RequestRejected(field_name, message)
         return self.store_request(form, requester_id=requester_id, dedupe_key=dedupe_key)
 
     def check_requester(self, requester_id: str) -> dict[str, str]:
@@ -118,47 +110,54 @@ class RequestService:
     def check_profile(self, profile: str, model_key: str) -> dict[str, str]:
         """Why the credential profile cannot serve this brokerage, keyed `profile`; empty when it can.
 
-        The one secret-store read of a submission: completeness and formats together.
+        The one secret-store read of a submission: completeness and formats together (an OANDA account id, a
+        year of birth), so a value QuantConnect would refuse is caught before anyone approves. The values are
+        checked and dropped here; the deployer resolves them again just before live/create.
         """
         try:
             model = registry.get(model_key)
         except UnknownBrokerage as exc:
             return {"brokerage": str(exc)}
         try:
-            self._check_profile(profile, model)
-        except RequestRejected as exc:
-            return {exc.field: exc.user_message}
+            model.validate_credentials(self.profiles.resolve(profile, model))
+        except ProfileIncomplete as exc:
+            described = ", ".join(f"{model.field(name).label} ({name})" for name in exc.missing)
+            return {
+                "profile": f"Profile {profile} is missing {described}. Store them in the secret store "
+                "(see docs/secrets.md) and submit again."
+            }
+        except SecretError as exc:
+            return {"profile": exc.user_message}
+        except FieldErrors as exc:
+            problems = " ".join(exc.errors.values())
+            return {"profile": f"Profile {profile}: {problems} Fix it in the secret store and submit again."}
         return {}
 
     def store_request(
         self, form: DeployForm, *, requester_id: str, dedupe_key: str | None = None
     ) -> DeployRequest:
         """Store a checked request in one transaction; a repeated dedupe_key returns the first one."""
+        # The profile is checked already (check_profile): classifying reads no secret.
         try:
             model = registry.get(form.model_key)
+            classification = classify(form)
         except UnknownBrokerage as exc:
             raise RequestRejected("brokerage", str(exc)) from None
-        # Checked already (check_profile): classification needs no secret, only the fields every profile has.
-        required = tuple(info.name for info in model.credential_fields() if info.required)
-        is_paper = self._classify(form, model, required).is_paper
+        except FieldErrors as exc:
+            raise RequestRejected(next(iter(exc.errors)), " ".join(exc.errors.values())) from None
+        log.info(
+            "request classified as %s: %s",
+            "paper" if classification.is_paper else "real money",
+            classification.reason,
+        )
         now = self.clock()
         new = NewRequest(
-            project_id=form.project_id,
-            project_name=form.project_name,
+            **form.model_dump(exclude={"model_key"}),
             model_key=model.key,
             brokerage_id=model.brokerage_id,
-            profile=form.profile,
-            version_id=form.version_id,
-            node_id=form.node_id,
-            settings=dict(form.settings),
-            holdings=list(form.holdings),
-            cash=list(form.cash),
-            data_providers=tuple(form.data_providers),
-            automatic_redeploy=form.automatic_redeploy,
-            reason=form.reason,
             requester_id=requester_id,
-            is_paper=is_paper,
-            approvals_needed=self.policy.approvals_needed(is_paper),
+            is_paper=classification.is_paper,
+            approvals_needed=self.policy.approvals_needed(classification.is_paper),
             channel_id=self.settings.deploy_channel_id,
             expires_at=self.policy.expires_at(now),
             dedupe_key=dedupe_key,
@@ -170,47 +169,6 @@ class RequestService:
         log.info("request created", extra={"request_id": request.id, "status": str(request.status)})
         return request
 
-    @staticmethod
-    def _classify(
-        form: DeployForm, model: type[BrokerageSettings], credential_names: tuple[str, ...]
-    ) -> Classification:
-        """Paper or real money, judged on the body approval would send (placeholders for credentials)."""
-        try:
-            body = placeholder_request(form, model, credential_names).to_body()
-        except FieldErrors as exc:
-            raise RequestRejected(next(iter(exc.errors)), " ".join(exc.errors.values())) from None
-        classification = classify_body(body)
-        log.info(
-            "request classified as %s: %s",
-            "paper" if classification.is_paper else "real money",
-            classification.reason,
-        )
-        return classification
-
-    def _check_profile(self, profile: str, model: type[BrokerageSettings]) -> tuple[str, ...]:
-        """The profile holds every credential the model needs, each in a shape QuantConnect accepts.
-
-        Formats too (an OANDA account id, a year of birth): a value QuantConnect would refuse is caught before
-        anyone approves. The values are checked and dropped here (the deployer resolves them again); only the
-        names of the fields the profile holds are returned.
-        """
-        try:
-            return tuple(model.validate_credentials(self.profiles.resolve(profile, model)))
-        except ProfileIncomplete as exc:
-            described = ", ".join(f"{model.field(name).label} ({name})" for name in exc.missing)
-            raise RequestRejected(
-                "profile",
-                f"Profile {profile} is missing {described}. Store them in the secret store "
-                "(see docs/secrets.md) and submit again.",
-            ) from None
-        except SecretError as exc:
-            raise RequestRejected("profile", exc.user_message) from None
-        except FieldErrors as exc:
-            problems = " ".join(exc.errors.values())
-            raise RequestRejected(
-                "profile", f"Profile {profile}: {problems} Fix it in the secret store and submit again."
-            ) from None
-
     def announce(self, request: DeployRequest, *, reply_channel: str | None = None) -> str | None:
         """Post the card, confirm to the requester with a link, and start the deploy if already approved."""
         ts = self.notifier.post_card(request)
@@ -219,29 +177,10 @@ class RequestService:
         if ts is None:
             # Slack refused the post; the queued refresh posts the card as soon as Slack answers again.
             self.notifier.refresh_card(request.id)
-            self.notifier.ephemeral(
-                where,
-                request.requester_id,
-                f"Your request `{escape(request.id)}` for *{escape(request.project_name)}* is saved, but I "
-                f"could not post it to <#{channel}> yet; I will keep trying.",
-            )
+            self.notifier.ephemeral(where, request.requester_id, not_posted_message(request, channel))
         else:
             link = self.notifier.permalink(channel, ts)
-            card = f"<{link}|the request card>" if link else f"the request card in <#{channel}>"
-            if request.status is S.APPROVED:
-                next_step = "It needs no approval, so the deployment starts now."
-            else:
-                needed = request.approvals_needed
-                next_step = (
-                    f"It needs {needed} approval{'s' if needed != 1 else ''} before "
-                    f"{slack_date(request.expires_at) if request.expires_at else 'it expires'}."
-                )
-            self.notifier.ephemeral(
-                where,
-                request.requester_id,
-                f"Your deploy request `{escape(request.id)}` for *{escape(request.project_name)}* is posted: "
-                f"{card}. " + next_step,
-            )
+            self.notifier.ephemeral(where, request.requester_id, posted_message(request, channel, link))
         if request.status is S.APPROVED:
             self._submit(request.id)
         return ts
@@ -315,31 +254,7 @@ class RequestService:
                 request = self.store.get_request(request.id) or request
         if request.status is S.PENDING:
             return None
-        return self.closed_message(request)
-
-    @staticmethod
-    def closed_message(request: DeployRequest) -> str:
-        """Plain words for a request that is no longer waiting for a decision."""
-        rid = f"Request `{escape(request.id)}`"
-        by = (
-            f" by {mention(request.decided_by)}"
-            if request.decided_by and request.decided_by != "policy"
-            else ""
-        )
-        status = request.status
-        if status is S.EXPIRED:
-            when = f" on {slack_date(request.expires_at)}" if request.expires_at else ""
-            return (
-                f"{rid} expired{when} before it had enough approvals; nothing was deployed. "
-                "Ask again with `/qc deploy`."
-            )
-        if status is S.REJECTED:
-            return f"{rid} was already rejected{by}."
-        if status is S.CANCELLED:
-            return f"{rid} was cancelled{by}."
-        if status in (S.APPROVED, S.COMPILING, S.DEPLOYING, S.LIVE):
-            return f"{rid} was already approved{by}; it is {status.value} now."
-        return f"{rid} has already finished ({status.value})."
+        return closed_message(request)
 
     def approve(self, request_id: str, user_id: str) -> Outcome:
         """Count one approval; when it is the last one needed, start the deployment exactly once."""
@@ -360,7 +275,7 @@ class RequestService:
                     f"You already approved request `{escape(request_id)}`; it needs {left} more.",
                     request,
                 )
-            return Outcome(False, self._not_pending(request, now) or self.closed_message(request), request)
+            return Outcome(False, self._not_pending(request, now) or closed_message(request), request)
         self.notifier.refresh_card(request_id)
         if outcome.became_approved:
             log.info("request approved", extra={"request_id": request_id, "user_id": user_id})
@@ -419,7 +334,7 @@ class RequestService:
         )
         if updated is None:
             current = self.store.get_request(request_id) or found
-            return Outcome(False, self.closed_message(current), current)
+            return Outcome(False, closed_message(current), current)
         log.info("request %s", action, extra={"request_id": request_id, "user_id": user_id})
         self.notifier.refresh_card(request_id)
         return Outcome(True, "", updated)
@@ -444,19 +359,4 @@ class RequestService:
         decision = self.policy.may_read_request(request, user_id, what="the preview")
         if not decision:
             raise BotError(decision.reason)
-        try:
-            model = registry.get(request.model_key)
-        except UnknownBrokerage as exc:
-            return Preview(request, request.model_key, None, [str(exc)])
-        try:
-            # Names only: which credential fields the profile holds, so optional extras show up too.
-            names = [
-                s.name for s in self.profiles.field_status(request.profile, model) if s.is_set or s.required
-            ]
-        except SecretError as exc:
-            return Preview(request, model.display_name, None, [exc.user_message])
-        try:
-            built = placeholder_request(request, model, names)
-        except FieldErrors as exc:
-            return Preview(request, model.display_name, None, list(exc.errors.values()))
-        return Preview(request, model.display_name, built.to_masked_body())
+        return preview(request, self.profiles)

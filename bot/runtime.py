@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 
 from bot.app import build_slack_client, create_app
+from bot.clock import utc_now
 from bot.config import Settings
 from bot.debounce import Debouncer
-from bot.services import Services, utc_now
+from bot.services import Services
 
 if TYPE_CHECKING:
     from bot.backoff import Backoff
@@ -37,9 +38,11 @@ def build_services(
     environ: Mapping[str, str] | None = None,
 ) -> Services:
     """Wire every service from settings; nothing starts running here."""
+    from bot.audit_trail import AuditTrail
     from bot.bulk_watcher import make_watcher
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
+    from bot.home import AppHome
     from bot.live_ops import LiveOps
     from bot.notifier import Notifier
     from bot.policy import Policy
@@ -106,6 +109,8 @@ def build_services(
             interval=settings.recovery_interval_seconds,
             heal_interval=settings.heal_interval_seconds,
         ),
+        home=AppHome(store, policy, slack, settings, clock),
+        audit=AuditTrail(store, policy),
         clock=clock,
     )
 
@@ -125,11 +130,9 @@ class BotRuntime:
     @classmethod
     def create(cls, settings: Settings, **kwargs: object) -> BotRuntime:
         """Build services and the Bolt app; card changes refresh approvers' App Home tabs (debounced)."""
-        from handlers.home import refresh_approver_homes
-
         services = build_services(settings, **kwargs)  # type: ignore[arg-type]
         home_refresh = Debouncer(
-            lambda: refresh_approver_homes(services), settings.home_refresh_seconds, name="home-refresh"
+            services.home.refresh_approvers, settings.home_refresh_seconds, name="home-refresh"
         )
         services.notifier.on_card_changed = home_refresh.trigger
         app = create_app(settings, services)

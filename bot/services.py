@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from bot.clock import utc_now
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from bot.audit_trail import AuditTrail
     from bot.config import Settings
     from bot.deployer import Deployer
     from bot.heartbeat import Heartbeat
+    from bot.home import AppHome
     from bot.live_ops import LiveOps
     from bot.lookups import Lookups
     from bot.notifier import Notifier
@@ -38,11 +42,6 @@ def after_ack_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
 
 
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
 @dataclass
 class Services:
     """Everything a handler may use. Handlers never call QuantConnect or build Slack payloads themselves."""
@@ -62,6 +61,8 @@ class Services:
     sweeper: ExpirySweeper
     heartbeat: Heartbeat
     recovery: Recovery
+    home: AppHome
+    audit: AuditTrail
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
 

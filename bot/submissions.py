@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.blocks.modal import node_label
 from bot.echo import echo
-from bot.errors import BotError
+from bot.errors import BotError, user_facing_message
 from bot.ids import Block
 from bot.lookups import Deadline, LookupsBusy, WorkerPool
 from bot.projects import ProjectNotFound
@@ -257,8 +257,6 @@ class DeploySubmissions:
             )
             log.info("deploy submission refused after the ack: fields %s", sorted(outcome.errors))
         else:
-            from bot.app import user_facing_message  # bot.app imports the handlers: import at call time
-
             text = user_facing_message(outcome.error)
         self.services.notifier.ephemeral(submission.reply_channel, submission.user_id, text)
 

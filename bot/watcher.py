@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.blocks.common import escape
-from bot.deployer import CardNotifier, LeaseHolder, _AlwaysHeld
-from bot.notifier import card_notice, error_notices, thread_notice
+from bot.blocks.live_status import live_status_text
+from bot.heartbeat import AlwaysHeld, LeaseHolder
+from bot.notices import CardNotifier, card_notice, error_notices, thread_notice
 from bot.periodic import PeriodicWorker
 from bot.quantconnect.errors import QuantConnectError
-from bot.quantconnect.models import FAILURE_STATUSES
-from bot.store.models import TERMINAL_LIVE_STATUSES, Deployment, DeployRequest, Notice, RequestStatus
+from bot.statuses import LIVE_FAILURE, LIVE_TERMINAL, RUNNING, RequestStatus
+from bot.store.models import Deployment, DeployRequest, Notice
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -33,25 +34,9 @@ log = logging.getLogger("bot.watcher")
 
 S = RequestStatus
 ACTOR = "watcher"
-RUNNING = "Running"
 # Recorded (once) while QuantConnect cannot be asked; not terminal, so polling goes on.
 UNKNOWN_STATUS = "Unknown"
 MAX_BACKOFF_SECONDS = 600.0
-
-# What a status change means, in the short thread reply.
-STATUS_REPLIES: dict[str, str] = {
-    "InQueue": "⏳ InQueue: waiting for the live node",
-    "LoggingIn": "🔑 LoggingIn: logging in to the brokerage",
-    "Initializing": "⚙️ Initializing: the algorithm is starting",
-    "History": "📚 History: loading historical data",
-    "Running": "🟢 Running",
-    "PendingInput": "✋ PendingInput: the brokerage is waiting for input (e.g. 2FA)",
-    "Idle": "💤 Idle",
-    "Stopped": "⏹️ Stopped: the algorithm has ended",
-    "Liquidated": "⏹️ Liquidated: positions were closed and the algorithm has ended",
-    "Completed": "🏁 Completed: the algorithm has ended",
-    "Deleted": "🗑️ Deleted: the deployment was deleted on QuantConnect",
-}
 
 
 class Watcher(PeriodicWorker):
@@ -78,7 +63,7 @@ class Watcher(PeriodicWorker):
         self.qc = qc
         self.notifier = notifier
         self.clock = clock
-        self.lease = lease or _AlwaysHeld()
+        self.lease = lease or AlwaysHeld()
         self.batch_size = batch_size
         self.running_interval = settings.watch_running_interval_seconds
         self.max_backoff = max(self.running_interval, min(MAX_BACKOFF_SECONDS, 10 * self.running_interval))
@@ -143,7 +128,7 @@ class Watcher(PeriodicWorker):
             self._unreachable(deployment, request, exc, now)
             return True
         self._failures.pop(request_id, None)
-        if live.status not in TERMINAL_LIVE_STATUSES and self.store.schedule_if_status(
+        if live.status not in LIVE_TERMINAL and self.store.schedule_if_status(
             request_id, live.status, now + timedelta(seconds=self._interval_for(live.status))
         ):
             return True  # unchanged (checked against the store, not our snapshot): next poll set
@@ -156,7 +141,7 @@ class Watcher(PeriodicWorker):
             stopped=live.stopped,
             notices=[card_notice(), *self._report(deployment, request, live)],
         )
-        if live.status in TERMINAL_LIVE_STATUSES:
+        if live.status in LIVE_TERMINAL:
             self._finish(deployment, request, live, changed, now)
             return True
         self._schedule(request_id, now, self._interval_for(live.status))
@@ -172,7 +157,7 @@ class Watcher(PeriodicWorker):
         self, deployment: Deployment, request: DeployRequest | None, live: LiveAlgorithm
     ) -> list[Notice]:
         """The thread messages of a status change: an error list for a failure, else one short reply."""
-        if live.status in FAILURE_STATUSES:
+        if live.status in LIVE_FAILURE:
             name = request.project_name if request is not None else f"project {deployment.project_id}"
             problem = live.problem or "QuantConnect gave no message."
             return error_notices(
@@ -194,7 +179,7 @@ class Watcher(PeriodicWorker):
         the status is not new any more), the move happens now without a second report.
         """
         request_id = deployment.request_id
-        failed = live.status in FAILURE_STATUSES
+        failed = live.status in LIVE_FAILURE
         self.store.transition(
             request_id,
             from_statuses={S.LIVE},
@@ -250,7 +235,7 @@ class Watcher(PeriodicWorker):
         return min(self.poll_interval * 2**failures, self.max_backoff)
 
     def _reply(self, deployment: Deployment, live: LiveAlgorithm) -> str:
-        text = STATUS_REPLIES.get(live.status) or escape(live.status)
+        text = live_status_text(live.status)
         if deployment.status == UNKNOWN_STATUS:
             text = f"QuantConnect answers again. {text}"
         if live.problem:

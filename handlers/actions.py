@@ -14,7 +14,7 @@ from bot.blocks.preview import preview_modal
 from bot.ids import Action, Block, Callback
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App
+    from slack_bolt import Ack, App, BoltContext, Respond
     from slack_sdk import WebClient
 
     from bot.services import Services
@@ -24,66 +24,66 @@ log = logging.getLogger("bot.handlers.actions")
 REASON_ERROR_LIMIT = 1900
 
 
-def _user(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("id", ""))
+def button_value(action: dict[str, Any]) -> str:
+    """The clicked button's value: a request id (or a project id for deployments the bot did not make)."""
+    return str(action.get("value") or "").strip()
 
 
-def _channel(body: dict[str, Any], services: Services) -> str:
-    """The channel the card was clicked in (the deploy channel when Slack does not say)."""
-    return str(
-        (body.get("channel") or {}).get("id")
-        or (body.get("container") or {}).get("channel_id")
-        or services.settings.deploy_channel_id
-    )
-
-
-def _value(action: dict[str, Any]) -> str:
-    return str(action.get("value") or "")
+def open_view(client: WebClient, respond: Respond, trigger_id: str, view: dict[str, Any], what: str) -> None:
+    """views.open; when Slack refuses, the person is told why and what to do."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else "no answer"
+        log.warning("views.open failed", extra={"error": error, "what": what})
+        respond(f"Slack could not open the {what} ({escape(str(error))}); click the button again.")
 
 
 def register(app: App, services: Services) -> None:
     """Register the card buttons and the reject-reason modal."""
     requests = services.requests
-    notifier = services.notifier
 
-    def tell(body: dict[str, Any], message: str) -> None:
+    def tell(respond: Respond, message: str) -> None:
         if message:
-            notifier.ephemeral(_channel(body, services), _user(body), message)
-
-    def open_view(client: WebClient, body: dict[str, Any], view: dict[str, Any], what: str) -> None:
-        try:
-            client.views_open(trigger_id=body.get("trigger_id"), view=view)
-        except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else "no answer"
-            log.warning("views.open failed", extra={"error": error, "what": what})
-            tell(body, f"Slack could not open the {what} ({escape(str(error))}); click the button again.")
+            respond(message)
 
     @app.action(Action.APPROVE.value)
-    def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def approve(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         ack()
-        outcome = requests.approve(_value(action), _user(body))
-        tell(body, outcome.message)
+        tell(respond, requests.approve(button_value(action), context.user_id or "").message)
 
     @app.action(Action.CANCEL.value)
-    def cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def cancel(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         ack()
-        outcome = requests.cancel(_value(action), _user(body))
-        tell(body, outcome.message)
+        tell(respond, requests.cancel(button_value(action), context.user_id or "").message)
 
     @app.action(Action.REJECT.value)
-    def reject(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def reject(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        respond: Respond,
+        client: WebClient,
+    ) -> None:
         ack()
-        request_id = _value(action)
+        request_id = button_value(action)
         # Refuse before the modal opens, so nobody types a reason that cannot be used.
-        outcome = requests.may_reject(request_id, _user(body))
+        outcome = requests.may_reject(request_id, context.user_id or "")
         if not outcome.changed or outcome.request is None:
-            tell(body, outcome.message)
+            tell(respond, outcome.message)
             return
-        metadata = json.dumps({"request_id": request_id, "channel_id": _channel(body, services)})
-        open_view(client, body, reject_modal(outcome.request, private_metadata=metadata), "reject form")
+        metadata = json.dumps(
+            {
+                "request_id": request_id,
+                "channel_id": context.channel_id or services.settings.deploy_channel_id,
+            }
+        )
+        view = reject_modal(outcome.request, private_metadata=metadata)
+        open_view(client, respond, str(body.get("trigger_id") or ""), view, "reject form")
 
     @app.view(Callback.REJECT_REASON.value)
-    def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def reject_submitted(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
         try:
             metadata = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
@@ -91,7 +91,7 @@ def register(app: App, services: Services) -> None:
         request_id = str(metadata.get("request_id") or "")
         state = (view.get("state") or {}).get("values") or {}
         note = ((state.get(Block.REJECT_REASON.value) or {}).get(Action.VALUE.value) or {}).get("value")
-        outcome = requests.reject(request_id, _user(body), note)
+        outcome = requests.reject(request_id, context.user_id or "", note)
         if outcome.changed:
             ack()
             return
@@ -102,11 +102,18 @@ def register(app: App, services: Services) -> None:
         )
 
     @app.action(Action.PREVIEW.value)
-    def preview(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def preview(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        respond: Respond,
+        client: WebClient,
+    ) -> None:
         ack()
         # Raises a BotError for anyone but approvers and the requester; the error handler tells them.
-        result = requests.preview(_value(action), _user(body))
+        result = requests.preview(button_value(action), context.user_id or "")
         view = preview_modal(
             result.request, model_name=result.model_name, body=result.body, problems=result.problems
         )
-        open_view(client, body, view, "preview")
+        open_view(client, respond, str(body.get("trigger_id") or ""), view, "preview")

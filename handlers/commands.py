@@ -11,7 +11,7 @@ from bot.blocks.common import escape
 from bot.echo import echo
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App
+    from slack_bolt import Ack, App, BoltContext, Respond
     from slack_sdk import WebClient
 
     from bot.services import Services
@@ -24,7 +24,9 @@ class CommandContext:
     """What a subcommand handler gets: the parsed command and the means to answer."""
 
     ack: Ack
-    body: dict[str, Any]
+    respond: Respond
+    context: BoltContext
+    command: dict[str, Any]
     client: WebClient
     services: Services
     args: str
@@ -32,19 +34,20 @@ class CommandContext:
     @property
     def user_id(self) -> str:
         """The Slack user who typed the command."""
-        return str(self.body.get("user_id", ""))
+        return self.context.user_id or ""
 
     @property
     def channel_id(self) -> str:
         """The channel the command was typed in."""
-        return str(self.body.get("channel_id", ""))
+        return self.context.channel_id or ""
 
-    def reply(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    def reply(self, text: str) -> None:
         """Acknowledge with an ephemeral answer visible only to the person who typed the command."""
-        payload: dict[str, Any] = {"response_type": "ephemeral", "text": text}
-        if blocks:
-            payload["blocks"] = blocks
-        self.ack(**payload)
+        self.ack(response_type="ephemeral", text=text)
+
+    def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Answer only the person who typed the command, after the ack (mrkdwn `text`)."""
+        self.respond(text, blocks=blocks)
 
 
 SubcommandHandler = Callable[[CommandContext], None]
@@ -95,11 +98,21 @@ def register(app: App, services: Services) -> None:
     import handlers.live_commands  # noqa: F401
 
     @app.command("/qc")
-    def qc_command(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        text = str(body.get("text") or "").strip()
+    def qc_command(
+        ack: Ack, respond: Respond, context: BoltContext, command: dict[str, Any], client: WebClient
+    ) -> None:
+        text = str(command.get("text") or "").strip()
         name, _, args = text.partition(" ")
         name = name.lower() or "help"
-        ctx = CommandContext(ack=ack, body=body, client=client, services=services, args=args.strip())
+        ctx = CommandContext(
+            ack=ack,
+            respond=respond,
+            context=context,
+            command=command,
+            client=client,
+            services=services,
+            args=args.strip(),
+        )
         command = SUBCOMMANDS.get(name)
         if command is None:
             known = ", ".join(f"`{n}`" for n in SUBCOMMANDS)

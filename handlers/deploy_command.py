@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import escape
 from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, ProjectOption, deploy_modal
 from bot.brokerages import registry
-from bot.errors import BotError
-from bot.slack_client import OutboundWebhookClient
+from bot.errors import BotError, user_facing_message
 from handlers.commands import CommandContext, subcommand
 from handlers.views import MODAL_LOOKUP_SECONDS, nodes_for, profiles_for, update_view, versions_for
 
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger("bot.handlers.deploy_command")
-
-RESPONSE_URL_TIMEOUT_SECONDS = 5
 
 
 @subcommand(
@@ -48,7 +45,7 @@ def deploy(ctx: CommandContext) -> None:
     # Nothing slow happens before views.open: no QuantConnect call, no secret-store call.
     try:
         response = ctx.client.views_open(
-            trigger_id=str(ctx.body.get("trigger_id") or ""), view=deploy_modal(inputs)
+            trigger_id=str(ctx.command.get("trigger_id") or ""), view=deploy_modal(inputs)
         )
     except SlackApiError as exc:
         explain_open_failure(ctx, str(exc.response.get("error") or "unknown_error"))
@@ -63,12 +60,10 @@ def fill_in_reported(ctx: CommandContext, inputs: ModalInputs, view_id: str, vie
     try:
         fill_in(ctx.client, ctx.services, inputs, view_id, view_hash)
     except Exception as exc:
-        from bot.app import user_facing_message  # bot.app imports the handlers: import at call time
-
         message = user_facing_message(exc)
         if isinstance(exc, BotError):
             log.warning("deploy modal not filled in: %s", message)
-        _post_ephemeral(ctx.client, ctx.channel_id, ctx.user_id, escape(message))
+        ctx.tell(escape(message))
 
 
 def fill_in(
@@ -110,7 +105,7 @@ def fill_in(
 
 
 def explain_open_failure(ctx: CommandContext, error: str) -> None:
-    """Tell the person why no modal appeared: ephemeral, else the response_url, else a DM."""
+    """Tell the person privately why no modal appeared (a direct message when nothing else reaches them)."""
     if error == "expired_trigger_id":
         text = (
             "I could not open the deploy form in time: Slack only lets a bot open it within 3 seconds of "
@@ -122,38 +117,4 @@ def explain_open_failure(ctx: CommandContext, error: str) -> None:
             "Please run `/qc deploy` again."
         )
     log.warning("views.open failed for /qc deploy: %s", error)
-    if _post_ephemeral(ctx.client, ctx.channel_id, ctx.user_id, text):
-        return
-    if _respond(ctx.body, text):
-        return
-    try:
-        ctx.client.chat_postMessage(channel=ctx.user_id, text=text)
-    except SlackApiError as exc:
-        log.warning(
-            "could not tell %s that the deploy form did not open: %s", ctx.user_id, exc.response.get("error")
-        )
-
-
-def _post_ephemeral(client: WebClient, channel_id: str, user_id: str, text: str) -> bool:
-    if not channel_id or not user_id:
-        return False
-    try:
-        client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
-    except SlackApiError as exc:
-        log.info("ephemeral explanation not posted: %s", exc.response.get("error"))
-        return False
-    return True
-
-
-def _respond(body: dict[str, Any], text: str) -> bool:
-    url = body.get("response_url")
-    if not url:
-        return False
-    try:
-        response = OutboundWebhookClient(str(url), timeout=RESPONSE_URL_TIMEOUT_SECONDS).send(
-            text=text, response_type="ephemeral"
-        )
-    except Exception as exc:  # any transport failure: fall through to the next way of telling them
-        log.info("response_url explanation not sent: %s", type(exc).__name__)
-        return False
-    return response.status_code == 200
+    ctx.tell(text)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.modal import (
-    PROFILE_LOADING_BLOCK,
     ModalInputs,
     ModalMetadata,
     ProjectOption,
@@ -117,7 +116,7 @@ def profiles_in_view(view: Mapping[str, Any]) -> tuple[str, ...] | None:
     for block in view.get("blocks") or []:
         if block.get("block_id") == Block.PROFILE and block.get("type") == "input":
             return tuple(str(o.get("value")) for o in (block.get("element") or {}).get("options") or [])
-        if block.get("block_id") == PROFILE_LOADING_BLOCK:
+        if block.get("block_id") == Block.PROFILE_LOADING:
             return None
     return ()
 

@@ -6,12 +6,9 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from tests import pg
-from tests.outside_guard import OutsideReadGuard
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# Third-party reference files (QuantConnect's OpenAPI file, Slack's manifest schema); see tests/data/README.md
-DATA_DIR = REPO_ROOT / "tests" / "data"
+from tests.support import pg
+from tests.support.outside_guard import OutsideReadGuard
+from tests.support.paths import REPO_ROOT
 
 # Any read of a file beside the checkout fails the run: a user's clone has nothing beside it.
 OUTSIDE_READS = OutsideReadGuard(REPO_ROOT)

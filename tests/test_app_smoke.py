@@ -17,7 +17,7 @@ from bot.config import ConfigError, Settings
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.slack_requests import sign, slash_command_body
-from tests.harness import REQUESTER, base_env, running_bot
+from tests.support.bot import REQUESTER, base_env, running_bot
 
 REPO = Path(__file__).resolve().parent.parent
 

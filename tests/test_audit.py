@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 
-from bot.audit_export import event_line, main, parse_moment
+from bot.audit_export import main, parse_moment
+from bot.blocks.audit import event_line
 from bot.ids import Action, Block
 from bot.store import AuditEvent, NewRequest, RequestStatus, Store
-from tests.harness import DEPLOY_CHANNEL, BotHarness, eventually, running_bot
-from tests.test_home import IB_PROFILES, ask
+from tests.support.bot import BotHarness, running_bot
+from tests.support.examples import IB_PROFILES
+from tests.support.flows import ask, click, status_of
+from tests.support.waiting import eventually
 
 S = RequestStatus
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
@@ -131,34 +134,6 @@ def test_export_refuses_bad_dates_and_a_database_without_schema(
 
 
 # -- the whole story, through the running bot -------------------------------------------------------------
-
-
-def card_message(bot: BotHarness, request_id: str) -> dict[str, Any]:
-    """The request's card as it stands in the fake Slack."""
-    request = bot.services.store.get_request(request_id)
-    assert request is not None and request.message_ts
-    message = bot.slack.message(DEPLOY_CHANNEL, request.message_ts)
-    assert message is not None
-    return message
-
-
-def click(bot: BotHarness, action: Action, request_id: str, user_id: str) -> None:
-    """Click a button of the request's card in the deploy channel, as `user_id`."""
-    assert bot.sender is not None
-    response = bot.sender.action(
-        action.value,
-        request_id,
-        user_id=user_id,
-        channel_id=DEPLOY_CHANNEL,
-        message=card_message(bot, request_id),
-    )
-    assert response.status_code == 200
-
-
-def status_of(bot: BotHarness, request_id: str) -> RequestStatus | None:
-    """The request's status in the store."""
-    request = bot.services.store.get_request(request_id)
-    return None if request is None else request.status
 
 
 def story(rows: list[dict[str, Any]], request_id: str) -> list[tuple[str, str]]:

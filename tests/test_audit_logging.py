@@ -14,9 +14,10 @@ import pytest
 from bot.ids import Action
 from bot.logging_setup import configure_logging
 from bot.secrets import DEFAULT_REGISTRY
-from tests.harness import eventually, running_bot
-from tests.test_audit import card_message, click, status_of
-from tests.test_home import IB_CREDENTIALS, IB_PROFILES, ask
+from tests.support.bot import running_bot
+from tests.support.examples import IB_CREDENTIALS, IB_PROFILES
+from tests.support.flows import ask, card_message, click, status_of
+from tests.support.waiting import eventually
 
 
 @pytest.fixture

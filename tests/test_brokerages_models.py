@@ -1,4 +1,5 @@
-"""The 19 settings models: fields match the seed and OpenAPI file, paper detection, validation messages."""
+"""Every settings model of the registry: fields match the seed and OpenAPI file, paper detection, validation
+messages."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from pydantic import SecretStr
 from bot.brokerages import FieldErrors, FieldKind, all_models, get
 from bot.brokerages.base import MAX_DISPLAY_NAME, BrokerageSettings
 from bot.brokerages.crypto import BYBIT_LIVE_API, BYBIT_TESTNET_API
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.brokerages.validation import clean_value
-from tests.conftest import DATA_DIR
 from tests.fakes import qc_schema
+from tests.support.examples import EXAMPLE_PROFILES
+from tests.support.paths import DATA_DIR
 
 SEED_ONLY = {"ZerodhaSettings", "SamcoSettings", "TDAmeritradeSettings"}
 NOT_FIELDS = {"id", "holdings", "cash", "description"}
@@ -57,9 +58,8 @@ def _openapi_schema_name(model: type[BrokerageSettings]) -> str | None:
 MODELS = all_models()
 
 
-def test_there_are_nineteen_models_with_unique_keys_and_readable_names() -> None:
-    assert len(MODELS) == 19
-    assert len({model.key for model in MODELS}) == 19
+def test_models_have_unique_keys_and_readable_names() -> None:
+    assert len({model.key for model in MODELS}) == len(MODELS)
     for model in MODELS:
         assert 0 < len(model.display_name) <= MAX_DISPLAY_NAME
         assert model.brokerage_id.endswith("Brokerage")

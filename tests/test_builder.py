@@ -21,7 +21,7 @@ from bot.brokerages import (
     get,
 )
 from bot.brokerages.data_providers import config_for
-from bot.brokerages.examples import EXAMPLE_HOLDINGS, EXAMPLE_PROFILES, example_cash
+from tests.support.examples import EXAMPLE_HOLDINGS, EXAMPLE_PROFILES, example_cash
 
 IDS: dict[str, Any] = {"project_id": 12345, "compile_id": "c-1", "node_id": "LN-1", "version_id": "17202"}
 

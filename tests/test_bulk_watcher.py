@@ -16,23 +16,19 @@ from pathlib import Path
 import pytest
 
 from bot.blocks.card import request_card
+from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.bulk_watcher import BulkWatcher, make_watcher
 from bot.config import Settings
 from bot.secrets import CredentialProfiles, EnvSecretStore
 from bot.store import DeployRequest, Notice, RequestStatus, Store
-from bot.store.watching import POLLER
-from bot.watcher import STATUS_REPLIES, Watcher
+from bot.store.roles import POLLER
+from bot.watcher import Watcher
 from tests.fakes.fake_quantconnect import FakeQuantConnect
-from tests.test_deployer_support import (
-    FixedClock,
-    RecordingNotifier,
-    World,
-    example_profiles,
-    make_client,
-    make_settings,
-    profile_environ,
-    wait_until,
-)
+from tests.support.clocks import ManualClock
+from tests.support.examples import example_profiles, profile_env
+from tests.support.outbox import outbox_messages
+from tests.support.waiting import eventually
+from tests.support.world import RecordingNotifier, World, make_client, make_settings
 
 S = RequestStatus
 LIST_INTERVAL = 5.0
@@ -58,9 +54,9 @@ def world(store_url: str) -> Iterator[World]:
     with FakeQuantConnect() as qc:
         client = make_client(qc, max_retries=0)
         store = Store(store_url, replica_id="replica-a")
-        clock = FixedClock()
+        clock = ManualClock()
         store.heartbeat(clock(), 24 * 3600)
-        profiles = CredentialProfiles(EnvSecretStore(environ=profile_environ(example_profiles())))
+        profiles = CredentialProfiles(EnvSecretStore(environ=profile_env(example_profiles())))
         built = World(qc, client, store, profiles, RecordingNotifier(store), bulk_settings(), clock)
         try:
             yield built
@@ -103,7 +99,7 @@ def replies(world: World, request_id: str) -> Counter[str]:
     """How many thread replies of the request announce each QuantConnect status."""
     counts: Counter[str] = Counter()
     for text in world.notifier.texts(request_id):
-        for status, announcement in STATUS_REPLIES.items():
+        for status, announcement in LIVE_STATUS_TEXT.items():
             if text.startswith(announcement):
                 counts[status] += 1
     return counts
@@ -111,7 +107,7 @@ def replies(world: World, request_id: str) -> Counter[str]:
 
 def cards(world: World, request_id: str) -> int:
     """How many card refreshes were queued for the request."""
-    return sum(1 for message in world.store.messages(request_id) if message.kind == "card")
+    return sum(1 for message in outbox_messages(world.store, request_id) if message.kind == "card")
 
 
 def deliver_all(store: Store, world: World) -> None:
@@ -335,7 +331,7 @@ def test_poller_take_over_mid_stream_loses_and_duplicates_no_change(world: World
     reads = len(world.qc.calls_to("live/read"))
     stalled = threading.Thread(target=a.run_once, args=(world.clock(),))
     stalled.start()
-    assert wait_until(lambda: len(world.qc.calls_to("live/read")) > reads)
+    eventually(lambda: len(world.qc.calls_to("live/read")) > reads, what="a live/read")
     assert stalled.is_alive()  # a's read is held
     # ...for longer than its lease: b takes over the poll and a's deployments, and reports what it sees.
     now = world.clock.advance(31)
@@ -459,9 +455,9 @@ def test_equity_refreshes_wait_for_status_reports_and_share_the_channel(world: W
     # Undelivered status reports (Slack is slow): no equity refresh joins the queue.
     for request in requests[:3]:
         world.store.enqueue(request.id, [Notice(kind="thread", text="a status report")], now=world.clock())
-    before = len(world.store.messages())
+    before = len(outbox_messages(world.store))
     watcher.run_once(world.clock.advance(LIST_INTERVAL))
-    assert len(world.store.messages()) == before
+    assert len(outbox_messages(world.store)) == before
     deliver_all(world.store, world)
     # Then at most 20% of the channel's writes (1 per second): one refresh per 5-second pass.
     for _ in range(4):
@@ -502,7 +498,7 @@ def test_watch_mode_and_list_interval_settings(tmp_path: Path) -> None:
     try:
         with FakeQuantConnect() as qc, make_client(qc) as client:
             notifier = RecordingNotifier(store)
-            assert type(make_watcher(store, client, notifier, default, FixedClock())) is BulkWatcher
-            assert type(make_watcher(store, client, notifier, set_, FixedClock())) is Watcher
+            assert type(make_watcher(store, client, notifier, default, ManualClock())) is BulkWatcher
+            assert type(make_watcher(store, client, notifier, set_, ManualClock())) is Watcher
     finally:
         store.dispose()

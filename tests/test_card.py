@@ -13,49 +13,10 @@ from bot.blocks.preview import preview_modal
 from bot.ids import Action, Block, Callback
 from bot.store import Deployment, DeployRequest, RequestStatus
 from tests.fakes.fake_slack import block_errors, view_errors
+from tests.support.requests import stored_request
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 S = RequestStatus
-
-
-def make_request(**overrides: Any) -> DeployRequest:
-    """A stored-looking request with sensible values, changed by `overrides`."""
-    values: dict[str, Any] = {
-        "id": "r-0001abcd",
-        "project_id": 12345,
-        "project_name": "Momentum <Alpha> & Co",
-        "model_key": "InteractiveBrokersSettings",
-        "brokerage_id": "InteractiveBrokersBrokerage",
-        "profile": "ib-main",
-        "node_id": None,
-        "version_id": "17202",
-        "settings": {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"},
-        "holdings": [],
-        "cash": [],
-        "data_providers": ("QuantConnectBrokerage",),
-        "automatic_redeploy": False,
-        "reason": "Rebalance after the FOMC meeting",
-        "requester_id": "UREQUESTER",
-        "is_paper": False,
-        "approvals_needed": 2,
-        "status": S.PENDING,
-        "channel_id": "CDEPLOY",
-        "message_ts": "1714564800.000100",
-        "compile_id": None,
-        "node_used": None,
-        "deploy_id": None,
-        "errors": (),
-        "created_at": NOW,
-        "updated_at": NOW,
-        "expires_at": NOW + timedelta(minutes=60),
-        "decided_by": None,
-        "decided_at": None,
-        "decision_note": None,
-        "dedupe_key": None,
-        "revision": 1,
-    }
-    values.update(overrides)
-    return DeployRequest.model_validate(values)
 
 
 def make_deployment(status: str, **overrides: Any) -> Deployment:
@@ -99,7 +60,7 @@ def render(request: DeployRequest, **kw: Any) -> tuple[str, list[dict[str, Any]]
 
 
 def test_pending_real_money_card_shows_everything_and_the_four_buttons() -> None:
-    text, blocks = render(make_request(), approvals=["UAPPROVER1"])
+    text, blocks = render(stored_request(), approvals=["UAPPROVER1"])
     assert_valid(blocks)
     assert blocks[0]["type"] == "header" and "💰 REAL MONEY" in blocks[0]["text"]["text"]
     body = text_of(blocks)
@@ -128,9 +89,9 @@ def test_pending_real_money_card_shows_everything_and_the_four_buttons() -> None
 
 
 def test_master_version_is_named_and_warned_about_on_the_card() -> None:
-    _, pinned = render(make_request())
+    _, pinned = render(stored_request())
     assert "17202" in text_of(pinned) and "advises against master" not in text_of(pinned)
-    _, master = render(make_request(version_id="-1"))
+    _, master = render(stored_request(version_id="-1"))
     assert_valid(master)
     assert "master (`-1`)" in text_of(master)
     assert ":warning: Lean master (-1): QuantConnect advises against master for live trading." in text_of(
@@ -139,7 +100,7 @@ def test_master_version_is_named_and_warned_about_on_the_card() -> None:
 
 
 def test_pending_paper_card_says_paper() -> None:
-    request = make_request(is_paper=True, settings={"ib-trading-mode": "paper"}, approvals_needed=1)
+    request = stored_request(is_paper=True, settings={"ib-trading-mode": "paper"}, approvals_needed=1)
     _, blocks = render(request)
     assert_valid(blocks)
     assert "🧪 PAPER" in blocks[0]["text"]["text"]
@@ -202,14 +163,14 @@ def test_pending_paper_card_says_paper() -> None:
 def test_every_phase_renders_valid_blocks_with_the_right_buttons(
     overrides: dict[str, Any], deployment: Deployment | None, expected: str, buttons: list[str]
 ) -> None:
-    _, blocks = render(make_request(**overrides), deployment=deployment)
+    _, blocks = render(stored_request(**overrides), deployment=deployment)
     assert_valid(blocks)
     assert expected in text_of(blocks)
     assert action_ids(blocks) == buttons
 
 
 def test_live_card_links_the_live_page_and_confirms_stop_and_liquidate() -> None:
-    request = make_request(status=S.LIVE, deploy_id="L-abc123")
+    request = stored_request(status=S.LIVE, deploy_id="L-abc123")
     _, blocks = render(request, deployment=make_deployment("Running", message="All good"))
     body = text_of(blocks)
     assert live_page_url(12345) == "https://www.quantconnect.com/project/12345/live"
@@ -221,14 +182,14 @@ def test_live_card_links_the_live_page_and_confirms_stop_and_liquidate() -> None
 
 
 def test_live_card_without_an_active_deployment_has_no_stop_buttons() -> None:
-    request = make_request(status=S.LIVE, deploy_id="L-abc123")
+    request = stored_request(status=S.LIVE, deploy_id="L-abc123")
     _, blocks = render(request, deployment=make_deployment("RuntimeError", message="Boom"))
     assert action_ids(blocks) == []
     assert "RuntimeError" in text_of(blocks)
 
 
 def test_a_settling_card_says_it_waits_for_quantconnect_and_keeps_the_emergency_buttons() -> None:
-    request = make_request(
+    request = stored_request(
         status=S.DEPLOYING,
         decided_by="UAPPROVER1",
         deploying_since=NOW,
@@ -242,20 +203,20 @@ def test_a_settling_card_says_it_waits_for_quantconnect_and_keeps_the_emergency_
     assert "Waiting for QuantConnect to confirm" in body and "never send it again" in body
     assert action_ids(blocks) == [Action.STOP, Action.LIQUIDATE]
     # Deploying without an unclear answer: no buttons yet (nothing can run before live/create is sent).
-    sending = make_request(status=S.DEPLOYING, decided_by="UAPPROVER1", deploying_since=NOW)
+    sending = stored_request(status=S.DEPLOYING, decided_by="UAPPROVER1", deploying_since=NOW)
     assert action_ids(render(sending)[1]) == []
 
 
 def test_failed_card_keeps_one_short_line_and_points_to_the_thread() -> None:
     long_error = "Build error: " + "x" * 5000
-    _, blocks = render(make_request(status=S.FAILED, errors=(long_error,)))
+    _, blocks = render(stored_request(status=S.FAILED, errors=(long_error,)))
     assert_valid(blocks)
     status = blocks[1]["text"]["text"]
     assert len(status) < 400 and "details in the thread" in status
 
 
 def test_pending_past_its_deadline_shows_expired_and_no_approval_count() -> None:
-    _, blocks = render(make_request(expires_at=NOW - timedelta(minutes=1)))
+    _, blocks = render(stored_request(expires_at=NOW - timedelta(minutes=1)))
     assert "Expired" in blocks[1]["text"]["text"]
     assert action_ids(blocks) == [], "nothing to click on a request past its deadline"
 
@@ -267,7 +228,7 @@ def test_huge_settings_holdings_and_cash_stay_within_limits() -> None:
     ]
     cash = [{"amount": 1000 + i, "currency": f"C{i:03d}"} for i in range(3000)]
     settings = {f"setting-{i}": "v" * 100 for i in range(500)}
-    request = make_request(
+    request = stored_request(
         holdings=holdings,
         cash=cash,
         settings=settings,
@@ -286,7 +247,7 @@ def test_huge_settings_holdings_and_cash_stay_within_limits() -> None:
 
 def test_reject_modal_is_valid_and_carries_the_request() -> None:
     metadata = json.dumps({"request_id": "r-0001abcd", "channel_id": "CDEPLOY"})
-    view = reject_modal(make_request(), private_metadata=metadata)
+    view = reject_modal(stored_request(), private_metadata=metadata)
     assert view_errors(view) == []
     assert view["callback_id"] == Callback.REJECT_REASON
     assert view["blocks"][1]["block_id"] == Block.REJECT_REASON
@@ -295,7 +256,7 @@ def test_reject_modal_is_valid_and_carries_the_request() -> None:
 
 def test_preview_modal_shows_the_body_and_splits_a_long_one() -> None:
     body = {"projectId": 12345, "brokerage": {"id": "X", "ib-password": "********"}, "big": ["y" * 80] * 5000}
-    view = preview_modal(make_request(), model_name="Interactive Brokers", body=body)
+    view = preview_modal(stored_request(), model_name="Interactive Brokers", body=body)
     assert view_errors(view) == []
     assert view["callback_id"] == Callback.PREVIEW
     assert len(view["blocks"]) <= 100
@@ -305,7 +266,7 @@ def test_preview_modal_shows_the_body_and_splits_a_long_one() -> None:
 
 def test_preview_modal_lists_problems_when_no_body_can_be_built() -> None:
     view = preview_modal(
-        make_request(), model_name="Interactive Brokers", body=None, problems=["Trading mode is required."]
+        stored_request(), model_name="Interactive Brokers", body=None, problems=["Trading mode is required."]
     )
     assert view_errors(view) == []
     assert "Trading mode is required." in text_of(view["blocks"])

@@ -22,8 +22,8 @@ from bot.brokerages import (
 )
 from bot.brokerages.classification import classify_body, is_paper_body
 from bot.brokerages.data_providers import config_for
-from bot.brokerages.examples import EXAMPLE_PROFILES, example_cash
 from tests.fakes import qc_schema
+from tests.support.examples import EXAMPLE_PROFILES, example_cash
 
 MODELS = registry.all_models()
 # Real-money endpoints named by QuantConnect's spec, lean-cli and Lean's brokerage factories; the test also

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from bot.recovery import Recovery
 from bot.store import RequestStatus
-from tests.test_deployer_support import World, make_client, make_world, wait_until
+from tests.support.waiting import eventually
+from tests.support.world import World, make_client, make_world
 
 S = RequestStatus
 
@@ -42,7 +43,7 @@ def test_a_replica_starting_during_live_create_leaves_the_request_to_its_owner(w
     result: list[object] = []
     worker = threading.Thread(target=lambda: result.append(owner.deploy(request.id)))
     worker.start()
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.DEPLOYING)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.DEPLOYING, timeout=10)  # type: ignore[union-attr]
 
     starting = world.deployer(store=world.replica("replica-starting"))
     assert starting.resume() == []  # the owner is alive: nothing to take over
@@ -88,13 +89,14 @@ def test_a_failure_of_an_earlier_stage_never_overwrites_deploying(world: World) 
     settling = deployer.deploy(request.id)
     assert settling is not None and settling.is_settling
 
-    from bot.deployer import Failure
+    from bot.deploy_stages import Failure
 
-    late = deployer._fail(request.id, S.COMPILING, Failure("No live node", ["all busy"]), "node")
+    late = deployer.stages.fail(request.id, S.COMPILING, Failure("No live node", ["all busy"]), "node")
     assert late is not None and late.status is S.DEPLOYING
     other = world.deployer(store=world.replica("replica-other"))
     assert (
-        other._fail(request.id, S.COMPILING, Failure("Build failed", ["x"]), "compile").status is S.DEPLOYING
+        other.stages.fail(request.id, S.COMPILING, Failure("Build failed", ["x"]), "compile").status
+        is S.DEPLOYING
     )  # type: ignore[union-attr]
     assert "deploy_failed" not in actions(world, request.id)
 
@@ -122,7 +124,7 @@ def test_a_database_error_after_create_keeps_the_request_deploying_until_settled
 
     world.clock.advance(10)
     assert deployer.resume() == [request.id]
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
     assert "deploy_failed" not in actions(world, request.id)
     assert len(world.qc.calls_to("live/create")) == 1
 
@@ -171,7 +173,7 @@ def test_a_request_whose_worker_died_is_resumed_by_recovery(world: World) -> Non
     world.clock.advance(21)
     recovery.start()
     try:
-        assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+        eventually(lambda: world.store.get_request(request.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
     finally:
         recovery.stop()
     assert len(world.qc.calls_to("live/create")) == 1
@@ -197,7 +199,7 @@ def test_a_failure_the_database_refused_is_recorded_on_the_next_round(world: Wor
     assert stuck is not None and stuck.status is S.COMPILING and stuck.owner == world.store.replica_id
 
     assert deployer.resume() == [request.id]  # ours, and no worker runs it
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.FAILED)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.FAILED, timeout=10)  # type: ignore[union-attr]
     assert locked_by(world, request.project_id) is None
     assert world.qc.calls_to("live/create") == []
 
@@ -207,7 +209,7 @@ def test_a_stopping_replica_hands_a_compile_back(world: World) -> None:
     world.qc.compile_reads = 10_000  # the build never finishes while we watch
     deployer = world.deployer()
     deployer.submit(request.id)
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.COMPILING)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.COMPILING, timeout=10)  # type: ignore[union-attr]
     deployer.shutdown(wait=True, timeout=10)
     handed = world.store.get_request(request.id)
     assert handed is not None and handed.status is S.COMPILING and handed.owner is None
@@ -215,16 +217,21 @@ def test_a_stopping_replica_hands_a_compile_back(world: World) -> None:
     world.qc.compile_reads = 1
     successor = world.deployer(store=world.replica("replica-next"))
     assert successor.resume() == [request.id]  # at once: no lease to wait for
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
 
 
-def test_a_failed_request_quantconnect_shows_running_heals_to_live(world: World) -> None:
-    """Self-healing: a deployment that shows up after the settle window brings its request back to live."""
+@pytest.mark.parametrize("status", ["Running", "InQueue"])
+def test_a_failed_request_quantconnect_shows_running_heals_to_live(world: World, status: str) -> None:
+    """Self-healing: a deployment that shows up after the settle window brings its request back to live.
+
+    Still queued counts too: it is on its way to trading and needs its Stop button (the model test found a
+    late deployment that stayed InQueue and was never healed while healing only listed Running ones).
+    """
     request = world.request()
     world.qc.drop_connection("live/create", create_first=False)
     deployer = world.deployer()
     deployer.deploy(request.id)
-    world.clock.advance(deployer.settle_window.total_seconds() + 1)
+    world.clock.advance(deployer.stages.settle_window.total_seconds() + 1)
     failed = deployer.settle(request.id)
     assert failed is not None and failed.status is S.FAILED
     assert locked_by(world, request.project_id) is None
@@ -235,7 +242,7 @@ def test_a_failed_request_quantconnect_shows_running_heals_to_live(world: World)
     world.client.wait_for_compile(request.project_id, compile_id, first_delay=0.01)
     body = world.qc.calls_to("live/create")[0].body | {"compileId": compile_id}
     world.client.create_live(body)
-    world.qc.set_status(request.project_id, "Running")
+    world.qc.set_status(request.project_id, status)
 
     assert deployer.heal() == [request.id]
     healed = world.store.get_request(request.id)
@@ -244,7 +251,7 @@ def test_a_failed_request_quantconnect_shows_running_heals_to_live(world: World)
     assert locked_by(world, request.project_id) == request.id
     deployment = world.store.get_deployment(request.id)
     assert deployment is not None and deployment.is_active
-    assert any("running after all" in text for text in world.notifier.texts(request.id))
+    assert any(f"({status}) after all" in text for text in world.notifier.texts(request.id))
     assert deployer.heal() == []  # once
 
 

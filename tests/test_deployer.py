@@ -8,20 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.brokerages.examples import example_secret_values
 from bot.secrets import CredentialProfiles, EnvSecretStore
 from bot.store import RequestStatus
 from tests.fakes.qc_schema import validate_live_create
-from tests.harness import leaked_secrets
-from tests.test_deployer_support import (
-    IB,
-    World,
-    example_profile,
-    make_client,
-    make_world,
-    profile_environ,
-    wait_until,
-)
+from tests.support.examples import example_profile, example_secret_values, profile_env
+from tests.support.outbound import leaked_secrets
+from tests.support.waiting import eventually
+from tests.support.world import IB, World, make_client, make_world
 
 S = RequestStatus
 
@@ -155,7 +148,7 @@ def test_missing_credential_names_profile_and_field(world: World) -> None:
     brokerage, credentials = example_profile(IB)
     del credentials["ib-password"]
     world.profiles = CredentialProfiles(
-        EnvSecretStore(environ=profile_environ({"ib-partial": (brokerage, credentials)}))
+        EnvSecretStore(environ=profile_env({"ib-partial": (brokerage, credentials)}))
     )
     request = world.request(profile="ib-partial")
 
@@ -216,7 +209,7 @@ def test_recover_resumes_approved_and_compiling(world: World) -> None:
     deployer = world.deployer()
     assert sorted(deployer.recover()) == sorted([approved.id, compiling.id])
     for request in (approved, compiling):
-        assert wait_until(lambda r=request: world.store.get_request(r.id).status is S.LIVE)  # type: ignore[union-attr]
+        eventually(lambda r=request: world.store.get_request(r.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
     assert len(world.qc.calls_to("live/create")) == 2
 
 
@@ -236,9 +229,9 @@ def _crash_after(world: World, request_id: str, *, send: bool) -> None:
         owned=True,
     )
     assert moved is not None
-    compile_id = deployer._compile(moved)
-    node = deployer._choose_node(moved)
-    body = deployer._build_body(moved, compile_id, node)
+    compile_id = deployer.stages.compile(moved)
+    node = deployer.stages.choose_node(moved)
+    body = deployer.stages.body(moved, compile_id, node)
     now = world.clock()
     dead.transition(
         request_id,
@@ -251,7 +244,7 @@ def _crash_after(world: World, request_id: str, *, send: bool) -> None:
         compile_id=compile_id,
         node_used=node.label,
         deploying_since=now,
-        settle_deadline=now + deployer.settle_window,
+        settle_deadline=now + deployer.stages.settle_window,
     )
     if send:
         world.client.create_live(body)
@@ -263,7 +256,7 @@ def test_recover_settles_deploying_that_reached_quantconnect(world: World) -> No
     _crash_after(world, request.id, send=True)
     deployer = world.deployer()
     assert deployer.recover() == [request.id]
-    assert wait_until(lambda: world.store.get_request(request.id).status is S.LIVE)  # type: ignore[union-attr]
+    eventually(lambda: world.store.get_request(request.id).status is S.LIVE, timeout=10)  # type: ignore[union-attr]
     settled = world.store.get_request(request.id)
     assert settled is not None and settled.status is S.LIVE and settled.owner is None
     assert settled.deploy_id == world.qc.deployments(request.project_id)[0].deploy_id
@@ -280,7 +273,7 @@ def test_deploying_without_a_deployment_fails_only_after_the_settle_window(world
     assert waiting is not None and waiting.status is S.DEPLOYING and waiting.next_check_at is not None
     assert world.store.open_request_for_project(request.project_id) is not None  # still locked
 
-    world.clock.advance(deployer.settle_window.total_seconds() - 60)
+    world.clock.advance(deployer.stages.settle_window.total_seconds() - 60)
     assert deployer.settle(request.id).status is S.DEPLOYING  # type: ignore[union-attr]
     world.clock.advance(61)
     settled = deployer.settle(request.id)

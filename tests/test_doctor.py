@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.doctor import main
 from bot.store import NewRequest, Store
-from tests.conftest import REPO_ROOT
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import DEPLOY_CHANNEL, base_env, profile_env
+from tests.support.bot import DEPLOY_CHANNEL, base_env
+from tests.support.examples import EXAMPLE_PROFILES, profile_env
+from tests.support.paths import REPO_ROOT
 
 IB_SETTINGS, IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"]
 

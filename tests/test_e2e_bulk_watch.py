@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.ids import Action
-from bot.watcher import STATUS_REPLIES
-from tests.harness import DEPLOY_CHANNEL, BotHarness, eventually, running_bot
-from tests.test_audit import click
-from tests.test_home import IB_PROFILES, ask
+from tests.support.bot import DEPLOY_CHANNEL, BotHarness, running_bot
+from tests.support.examples import IB_PROFILES
+from tests.support.flows import ask, click
+from tests.support.waiting import eventually
 
 
 def thread_texts(bot: BotHarness, card_ts: str) -> list[str]:
@@ -37,7 +38,7 @@ def test_status_and_equity_reach_the_card_and_only_status_the_thread(tmp_path: P
         )
         card_ts = store.get_request(request.id).message_ts  # type: ignore[union-attr]
         assert card_ts is not None
-        eventually(lambda: thread_texts(bot, card_ts)[-1:] == [STATUS_REPLIES["Running"]], what="Running")
+        eventually(lambda: thread_texts(bot, card_ts)[-1:] == [LIVE_STATUS_TEXT["Running"]], what="Running")
 
         bot.qc.set_equity(request.project_id, 123456.789)
         eventually(
@@ -46,12 +47,12 @@ def test_status_and_equity_reach_the_card_and_only_status_the_thread(tmp_path: P
         )
         bot.qc.set_status(request.project_id, "PendingInput")
         eventually(
-            lambda: thread_texts(bot, card_ts)[-1:] == [STATUS_REPLIES["PendingInput"]], what="PendingInput"
+            lambda: thread_texts(bot, card_ts)[-1:] == [LIVE_STATUS_TEXT["PendingInput"]], what="PendingInput"
         )
         bot.services.notifier.flush()
         texts = thread_texts(bot, card_ts)
         assert not any("Equity " in text or "123,456" in text for text in texts)
-        assert sum(text.startswith(STATUS_REPLIES["PendingInput"]) for text in texts) == 1
+        assert sum(text.startswith(LIVE_STATUS_TEXT["PendingInput"]) for text in texts) == 1
         # The watcher listed; it read live/read only for the changes (LoggingIn, Initializing, Running,
         # PendingInput) and the deployer's own looks, never once per pass.
         lists = len(bot.qc.calls_to("live/list"))

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from bot.blocks.modal import ProjectOption
 from bot.ids import Callback
 from tests.fakes.slack_requests import new_trigger_id
-from tests.harness import APPROVERS, BotHarness, eventually, running_bot
-from tests.test_input_properties import ODD_DIGITS, TEXT
+from tests.support.bot import APPROVERS, BotHarness, running_bot
+from tests.support.text import ODD_DIGITS, TEXT
+from tests.support.waiting import eventually
 
 GENERIC = "Something went wrong"
 APPROVER, REQUESTER, OUTSIDER = APPROVERS[0], "UREQUESTER", "UOUTSIDER"
@@ -61,7 +62,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
 @pytest.fixture(scope="module")
 def unexpected() -> Iterator[Unexpected]:
     handler = Unexpected()
-    logger = logging.getLogger("bot.app")
+    logger = logging.getLogger("bot.errors")
     logger.addHandler(handler)
     yield handler
     logger.removeHandler(handler)

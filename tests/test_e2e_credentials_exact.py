@@ -17,8 +17,10 @@ import pytest
 from bot.secrets.env_store import env_name
 from bot.secrets.keys import BROKERAGE_FIELD, profile_key
 from tests.fakes.fake_vault import running_vault
-from tests.harness import BotHarness, eventually, running_bot
-from tests.test_e2e_deploy import ask, profile_name
+from tests.support.bot import BotHarness, running_bot
+from tests.support.examples import profile_name
+from tests.support.flows import ask_for_model
+from tests.support.waiting import eventually
 
 MODEL = "InteractiveBrokersSettings"
 PROFILE = profile_name(MODEL)
@@ -82,7 +84,7 @@ def _bot_with_profile_in(backend: str, tmp_path: Path) -> Iterator[BotHarness]:
 @pytest.mark.parametrize("backend", ["env", "dotenv", "dir-flat", "dir-nested", "vault"])
 def test_credentials_reach_live_create_byte_for_byte(backend: str, tmp_path: Path) -> None:
     with _bot_with_profile_in(backend, tmp_path) as bot:
-        request = ask(bot, MODEL, project=f"Exact {backend}")
+        request = ask_for_model(bot, MODEL, project=f"Exact {backend}")
         assert request.is_paper, "IB paper deploys at once, so the body goes out without an approval"
         call = eventually(lambda: bot.qc.calls_to("live/create"), what="live/create")[0]
         sent = call.body["brokerage"]

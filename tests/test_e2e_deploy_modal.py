@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 
 from bot.brokerages import registry
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import NODE_AUTO, Action, Block, Callback
 from bot.store import DeployRequest
-from tests.deploy_flow import (
+from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSIONS
+from tests.fakes.fake_slack import view_errors
+from tests.fakes.slack_requests import new_trigger_id
+from tests.support.bot import DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.support.deploy_flow import (
     block_of,
     choose_brokerage,
     choose_project,
@@ -23,10 +26,8 @@ from tests.deploy_flow import (
     view_update,
     with_state,
 )
-from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSIONS
-from tests.fakes.fake_slack import view_errors
-from tests.fakes.slack_requests import new_trigger_id
-from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
+from tests.support.examples import EXAMPLE_PROFILES
+from tests.support.waiting import eventually
 
 IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]
 TT_CREDENTIALS = EXAMPLE_PROFILES["TradingTechnologiesSettings"][1]
@@ -252,7 +253,8 @@ def test_expired_trigger_id_is_explained_instead_of_failing_silently(bot: BotHar
     bot.slack.expire_trigger(trigger)
     response = bot.sender.command("deploy", user_id="UEXPIRED", trigger_id=trigger, channel_id="CWORK")
     assert response.status_code == 200
-    bot.slack.wait_for("chat.postEphemeral", lambda c: c.body.get("user") == "UEXPIRED")
+    # Told through the command's response_url, which belongs to that person in that channel.
+    bot.slack.wait_for("response_url", lambda c: str(c.path).startswith("UEXPIRED/"))
     [told] = bot.slack.ephemerals("UEXPIRED")
     assert "3 seconds" in told["text"] and "/qc deploy" in told["text"]
     assert told["channel"] == "CWORK"

@@ -10,18 +10,18 @@ import pytest
 
 from bot.ids import Action
 from bot.store import DeployRequest, RequestStatus
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
-from tests.test_e2e_deploy import (
-    PROFILES,
-    arranged,
+from tests.support.bot import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.support.examples import example_profiles
+from tests.support.flows import (
     assert_no_secrets,
     card_text,
     quick,
+    running,
     story,
     thread_text,
     wait_for,
-    wait_live_status,
 )
+from tests.support.waiting import eventually
 
 S = RequestStatus
 APPROVER = APPROVERS[0]
@@ -30,15 +30,8 @@ OUTSIDER = "UOUTSIDER"
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[BotHarness]:
-    with running_bot(tmp_path, profiles=PROFILES) as harness:
+    with running_bot(tmp_path, profiles=example_profiles()) as harness:
         yield quick(harness)
-
-
-def running(bot: BotHarness, name: str = "Momentum") -> DeployRequest:
-    request = arranged(bot, name, lambda _pid: None)
-    wait_for(bot, request.id, {S.LIVE})
-    wait_live_status(bot, request.id, "Running")
-    return bot.services.store.get_request(request.id)  # type: ignore[return-value]
 
 
 def click(

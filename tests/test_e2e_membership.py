@@ -15,10 +15,10 @@ import pytest
 from bot.ids import Action, Callback
 from bot.store import DeployRequest, RequestStatus
 from tests.fakes.slack_requests import app_home_opened_event
-from tests.harness import DEPLOY_CHANNEL, BotHarness, eventually, running_bot
-from tests.test_e2e_deploy import PROFILES, quick, wait_for
-from tests.test_e2e_live_commands import running
-from tests.test_home import IB_PROFILES, ask
+from tests.support.bot import DEPLOY_CHANNEL, BotHarness, running_bot
+from tests.support.examples import IB_PROFILES, example_profiles
+from tests.support.flows import ask, quick, running, wait_for
+from tests.support.waiting import eventually
 
 S = RequestStatus
 GROUP = "SDESK"
@@ -32,7 +32,7 @@ ENV = {
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[BotHarness]:
-    with running_bot(tmp_path, profiles={**PROFILES, **IB_PROFILES}, env=ENV) as harness:
+    with running_bot(tmp_path, profiles={**example_profiles(), **IB_PROFILES}, env=ENV) as harness:
         harness.slack.set_usergroup(GROUP, [DESK, "UDESK2"])
         yield quick(harness)
 

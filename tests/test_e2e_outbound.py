@@ -23,16 +23,16 @@ import pytest
 
 from bot import audit_export
 from bot.brokerages import registry
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.forms import DeployForm
 from bot.ids import Action, Block, Callback
 from bot.logging_setup import JsonFormatter, TextFormatter
 from bot.store import DeployRequest, RequestStatus
 from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSION
 from tests.fakes.slack_requests import app_home_opened_event
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
-from tests.outbound_checks import call_bodies, foreign_sequences, leaked_spellings
-from tests.test_e2e_deploy import PROFILES, quick, wait_for, wait_live_status
+from tests.support.bot import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.support.examples import EXAMPLE_PROFILES, example_profiles
+from tests.support.flows import quick, wait_for, wait_live_status
+from tests.support.outbound import call_bodies, foreign_sequences, leaked_spellings
 
 S = RequestStatus
 APPROVER = APPROVERS[0]
@@ -47,7 +47,7 @@ USER_NAME = "trader.joe+1@desk"
 PASSWORD = 'c0rrect horse$battery "quoted"/é&<x>'
 ACCOUNT = "DU7654321"
 ECHO_PROFILES = {
-    **PROFILES,
+    **example_profiles(),
     "ib-echo": (
         "InteractiveBrokersBrokerage",
         {"ib-user-name": USER_NAME, "ib-password": PASSWORD, "ib-account": ACCOUNT},
@@ -103,7 +103,7 @@ def settled(bot: BotHarness) -> None:
 
 
 def test_user_and_quantconnect_text_never_becomes_a_mention_or_a_link(tmp_path: Path) -> None:
-    with running_bot(tmp_path, profiles=PROFILES) as bot:
+    with running_bot(tmp_path, profiles=example_profiles()) as bot:
         quick(bot)
         acks: list[dict[str, Any]] = []
         # Compile: a build log; deploy: live/create refused; after deploy: live/read's DeployError message.

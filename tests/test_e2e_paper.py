@@ -14,11 +14,12 @@ import pytest
 
 from bot.brokerages import registry
 from bot.brokerages.classification import is_paper_body
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.forms import DeployForm
 from bot.store import RequestStatus
-from tests.harness import REQUESTER, BotHarness, eventually, running_bot
-from tests.test_e2e_deploy import ask, profile_name
+from tests.support.bot import REQUESTER, BotHarness, running_bot
+from tests.support.examples import EXAMPLE_PROFILES, profile_name
+from tests.support.flows import ask_for_model
+from tests.support.waiting import eventually
 
 S = RequestStatus
 PROFILES = {
@@ -43,7 +44,9 @@ def _sent_body(bot: BotHarness, project_id: int) -> dict[str, Any]:
 
 def test_binance_paper_deploys_without_approval_onto_the_testnet(bot: BotHarness) -> None:
     assert "APPROVALS_PAPER" not in bot.env and bot.settings.policy.approvals_paper == 0
-    request = ask(bot, "BinanceSettings", settings={"binance-use-testnet": "paper"}, project="Testnet")
+    request = ask_for_model(
+        bot, "BinanceSettings", settings={"binance-use-testnet": "paper"}, project="Testnet"
+    )
     assert request.is_paper is True and request.approvals_needed == 0
     body = _sent_body(bot, request.project_id)
     for block in (body["brokerage"], *[p for p in body["dataProviders"].values() if len(p) > 1]):
@@ -61,13 +64,15 @@ def test_binance_paper_deploys_without_approval_onto_the_testnet(bot: BotHarness
 def test_the_live_choice_waits_for_an_approval(
     bot: BotHarness, model_key: str, settings: dict[str, str]
 ) -> None:
-    request = ask(bot, model_key, settings=settings, project=f"Live {model_key}")
+    request = ask_for_model(bot, model_key, settings=settings, project=f"Live {model_key}")
     assert request.is_paper is False and request.approvals_needed == 1 and request.status is S.PENDING
     assert not bot.qc.calls_to("live/create")
 
 
 def test_bybit_paper_sends_the_testnet_websocket_too(bot: BotHarness) -> None:
-    request = ask(bot, "BybitSettings", settings={"bybit-use-testnet": "paper"}, project="Bybit testnet")
+    request = ask_for_model(
+        bot, "BybitSettings", settings={"bybit-use-testnet": "paper"}, project="Bybit testnet"
+    )
     assert request.is_paper is True
     brokerage = _sent_body(bot, request.project_id)["brokerage"]
     assert brokerage["bybit-api-url"] == "https://api-testnet.bybit.com"

@@ -15,8 +15,10 @@ import pytest
 from bot.ids import Action, Callback
 from bot.store import DeployRequest, RequestStatus
 from tests.fakes.slack_requests import app_home_opened_event
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, BotHarness, eventually, running_bot
-from tests.test_home import IB_PROFILES, ask
+from tests.support.bot import APPROVERS, DEPLOY_CHANNEL, BotHarness, running_bot
+from tests.support.examples import IB_PROFILES
+from tests.support.flows import ask
+from tests.support.waiting import eventually
 
 S = RequestStatus
 APPROVER = APPROVERS[0]

@@ -21,24 +21,17 @@ import httpx
 import pytest
 
 from bot.app_token import AppTokenRefused
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import Action, Block
 from bot.store import DeployRequest, RequestStatus
-from tests.conftest import REPO_ROOT
-from tests.deploy_flow import choose_brokerage, choose_project, open_deploy_modal, submit_modal
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_socket_mode import SocketAnswer, SocketModeSender
-from tests.harness import (
-    APPROVERS,
-    DEPLOY_CHANNEL,
-    REQUESTER,
-    BotHarness,
-    base_env,
-    eventually,
-    leaked_secrets,
-    running_bot,
-)
+from tests.support.bot import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, base_env, running_bot
+from tests.support.deploy_flow import choose_brokerage, choose_project, open_deploy_modal, submit_modal
+from tests.support.examples import EXAMPLE_PROFILES
+from tests.support.outbound import leaked_secrets
+from tests.support.paths import REPO_ROOT
+from tests.support.waiting import eventually
 
 S = RequestStatus
 IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]

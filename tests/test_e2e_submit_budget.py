@@ -15,14 +15,15 @@ from typing import Any
 import pytest
 
 from bot.brokerages import registry
-from bot.brokerages.examples import EXAMPLE_PROFILES
 from bot.ids import Block
 from bot.store import DeployRequest
 from bot.submissions import Refused, Submission
-from tests.deploy_flow import choose_brokerage, choose_project, open_deploy_modal, submit_modal
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_vault import FakeVault, running_vault
-from tests.harness import DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
+from tests.support.bot import DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.support.deploy_flow import choose_brokerage, choose_project, open_deploy_modal, submit_modal
+from tests.support.examples import EXAMPLE_PROFILES
+from tests.support.waiting import eventually
 
 TRADERS = "STRADERS"
 IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]

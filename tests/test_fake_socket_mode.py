@@ -22,7 +22,7 @@ from tests.fakes.slack_requests import (
     slash_command_body,
     view_submission_body,
 )
-from tests.harness import eventually
+from tests.support.waiting import eventually
 
 VIEW = {
     "id": "V1",

@@ -6,21 +6,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.blocks.card import ACTIONS_BLOCK_ID, request_card
+from bot.blocks.card import request_card
 from bot.blocks.home import MAX_PENDING_SHOWN, MAX_RUNNING_SHOWN, PendingItem, RunningItem, home_view
-from bot.brokerages.examples import EXAMPLE_PROFILES
-from bot.forms import DeployForm
-from bot.ids import Action
+from bot.ids import Action, Block
 from bot.store import Deployment, DeployRequest, RequestStatus
 from tests.fakes.fake_slack import view_errors
 from tests.fakes.slack_requests import app_home_opened_event
-from tests.harness import BotHarness, running_bot
-from tests.test_card import make_request as card_request
+from tests.support.bot import BotHarness, running_bot
+from tests.support.examples import IB_PROFILES
+from tests.support.flows import ask
+from tests.support.requests import stored_request
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 S = RequestStatus
-IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"][1]
-IB_PROFILES = {"ib-main": ("InteractiveBrokersBrokerage", IB_CREDENTIALS)}
 
 
 def make_request(index: int = 1, **overrides: Any) -> DeployRequest:
@@ -36,7 +34,7 @@ def make_request(index: int = 1, **overrides: Any) -> DeployRequest:
         "updated_at": NOW,
         "expires_at": NOW + timedelta(minutes=60),
     }
-    return card_request(**{**values, **overrides})
+    return stored_request(**{**values, **overrides})
 
 
 def deployment(request: DeployRequest, status: str) -> Deployment:
@@ -83,11 +81,11 @@ def test_home_carries_the_cards_own_buttons_for_each_pending_request() -> None:
     assert view_errors(view) == []
     actions = action_blocks(view)
     assert [b["block_id"] for b in actions] == [
-        f"{ACTIONS_BLOCK_ID}:r-00000001",
-        f"{ACTIONS_BLOCK_ID}:r-00000002",
+        f"{Block.REQUEST_ACTIONS.value}:r-00000001",
+        f"{Block.REQUEST_ACTIONS.value}:r-00000002",
     ]
     _, card = request_card(pending[0].request, approvals=[], model_name="Interactive Brokers", now=NOW)
-    card_buttons = next(b for b in card if b.get("block_id") == ACTIONS_BLOCK_ID)["elements"]
+    card_buttons = next(b for b in card if b.get("block_id") == Block.REQUEST_ACTIONS)["elements"]
     by_id = {e["action_id"]: e for e in card_buttons}
     home_buttons = actions[0]["elements"]
     assert {e["action_id"] for e in home_buttons} == {Action.APPROVE, Action.REJECT, Action.PREVIEW}
@@ -162,28 +160,6 @@ def test_home_for_someone_who_is_not_an_approver_has_no_buttons() -> None:
 # -- through the running bot -----------------------------------------------------------------------------
 
 
-def ib_form(project_id: int, name: str, *, mode: str = "live") -> DeployForm:
-    """A deploy form for Interactive Brokers (live mode needs one approval by default)."""
-    settings = dict(EXAMPLE_PROFILES["InteractiveBrokersSettings"][0], **{"ib-trading-mode": mode})
-    return DeployForm(
-        model_key="InteractiveBrokersSettings",
-        profile="ib-main",
-        project_id=project_id,
-        project_name=name,
-        version_id="17202",
-        settings=settings,
-        reason="Quarterly rebalance",
-    )
-
-
-def ask(bot: BotHarness, name: str, requester: str = "UREQUESTER") -> DeployRequest:
-    """Create and announce a request for a new project in the fake QuantConnect, as the modal would."""
-    project_id = bot.qc.add_project(name)
-    request = bot.services.requests.create(ib_form(project_id, name), requester_id=requester)
-    bot.services.requests.announce(request)
-    return request
-
-
 def open_home(bot: BotHarness, user_id: str) -> dict[str, Any]:
     """Send app_home_opened for `user_id` and return the Home tab Slack then holds."""
     assert bot.sender is not None
@@ -206,7 +182,7 @@ def test_app_home_lists_pending_and_an_approve_click_from_home_counts(tmp_path: 
         text = view_text(home)
         assert "Alpha Momentum" in text
         # Their own request is not theirs to approve (self-approval is off by default).
-        assert [b["block_id"] for b in action_blocks(home)] == [f"{ACTIONS_BLOCK_ID}:{first.id}"]
+        assert [b["block_id"] for b in action_blocks(home)] == [f"{Block.REQUEST_ACTIONS.value}:{first.id}"]
 
         assert bot.sender is not None
         bot.sender.action(Action.APPROVE.value, first.id, user_id="UAPPROVER1", view=home)

@@ -24,28 +24,9 @@ from bot.projects import ProjectCatalog, ProjectNotFound
 from bot.quantconnect.client import QuantConnectClient
 from bot.store import Store
 from tests.fakes.fake_quantconnect import FakeQuantConnect
+from tests.support.text import ODD_DIGITS, TEXT
 
 FAST = settings(max_examples=80, deadline=None)
-# Any text a person could send (no lone surrogates: they cannot be encoded to reach the bot at all).
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)
-# Superscript two, circled one, Arabic-Indic three, full-width twelve, NKo one, Bengali four, Roman twelve.
-ODD_DIGITS = [
-    "\u00b2",
-    "\u2460",
-    "\u0663",
-    "\uff11\uff12",
-    "\u07c1",
-    "\u09ea",
-    "\u216b",
-    "\u0663\u0664",
-    "9" * 25,
-    "-7",
-    "+7",
-    "0",
-    "00",
-    " 42 ",
-    "4 2",
-]
 LINES = st.lists(TEXT, max_size=6).map("\n".join)
 
 

@@ -15,18 +15,19 @@ import pytest
 from bot.brokerages import (
     BrokerageSettings,
     LiveCreateRequest,
+    all_models,
     build_live_create_request,
     data_providers_for,
     get,
 )
 from bot.brokerages.data_providers import config_for
-from bot.brokerages.examples import EXAMPLE_PROFILES, example_cash
 from bot.quantconnect.client import QuantConnectClient
 from bot.quantconnect.errors import RequestRefused
 from tests.fakes import qc_schema
 from tests.fakes.fake_quantconnect import FakeQuantConnect
+from tests.support.examples import EXAMPLE_PROFILES, example_cash
 
-MODEL_KEYS = list(EXAMPLE_PROFILES)  # the 19 models and the older BaseLiveAlgorithmSettings shape
+MODEL_KEYS = list(EXAMPLE_PROFILES)  # every registry model and the older BaseLiveAlgorithmSettings shape
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +171,7 @@ def test_terminal_link_dapi_is_offered_by_the_seed_but_refused_by_the_current_sp
     assert qc_schema.validate_live_create(request.to_body()) == [
         "brokerage.terminal-link-connection-type: must be one of SAPI"
     ]
+
+
+def test_there_is_an_example_for_every_registry_model() -> None:
+    assert set(MODEL_KEYS) == {model.key for model in all_models()} | {"BaseLiveAlgorithmSettings"}

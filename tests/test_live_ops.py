@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot.blocks.common import MESSAGE_BLOCK_LIMIT
+from bot.blocks.live import liquidate_confirm_message, status_message, status_row_text
 from bot.ids import Action
-from bot.live_ops import LiveOps, LiveRow, LiveTarget, StatusReport, UnknownProject
+from bot.live_ops import LiveOps, UnknownProject
+from bot.live_report import LiveRow, LiveTarget, StatusReport
 from bot.policy import Policy
 from bot.store import DeployRequest, RequestStatus
 from bot.watcher import Watcher
-from handlers.live_commands import liquidate_confirm_message, status_message
-from tests.test_deployer_support import World, make_client, make_world
+from tests.support.world import World, make_client, make_world
 
 S = RequestStatus
 APPROVER = "UAPPROVER"
@@ -113,7 +114,7 @@ def test_status_lists_running_algorithms_with_who_asked(world: World) -> None:
         "UREQ",
         request.id,
     )
-    assert row.url.endswith(f"/project/{request.project_id}/live")
+    assert f"/project/{request.project_id}/live|live page>" in status_row_text(row)
     one = ops(world).status("Momentum")
     assert one.project is not None and one.rows[0].deploy_id == request.deploy_id
 

@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,17 +18,9 @@ from bot.projects import DEFAULT_FAILURE_TTL_SECONDS, ProjectCatalog, ProjectNot
 from bot.quantconnect.client import QuantConnectClient
 from bot.quantconnect.errors import QuantConnectError
 from tests.fakes.fake_quantconnect import FakeQuantConnect
-from tests.harness import REQUESTER, eventually, running_bot
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.support.bot import REQUESTER, running_bot
+from tests.support.clocks import ManualClock
+from tests.support.waiting import eventually
 
 
 def pool_threads(prefix: str) -> int:
@@ -111,7 +103,7 @@ def test_a_cold_catalog_waits_for_one_shared_load_within_each_callers_deadline(
 ) -> None:
     qc.add_project("Momentum")
     qc.delay("projects/read", 1.0)
-    catalog = ProjectCatalog(client, 60, Clock())
+    catalog = ProjectCatalog(client, 60, ManualClock())
     for _ in range(5):
         with pytest.raises(DeadlineExceeded):
             catalog.search("mom", timeout=0.05)
@@ -123,7 +115,7 @@ def test_a_failed_load_is_remembered_briefly_then_tried_again(
     qc: FakeQuantConnect, client: QuantConnectClient
 ) -> None:
     qc.add_project("Momentum")
-    clock = Clock()
+    clock = ManualClock()
     catalog = ProjectCatalog(client, 60, clock)
     qc.fail("projects/read", status=503)
     for _ in range(10):
@@ -137,7 +129,7 @@ def test_a_failed_load_is_remembered_briefly_then_tried_again(
 
 def test_odd_ids_are_names_not_crashes(qc: FakeQuantConnect, client: QuantConnectClient) -> None:
     qc.add_project("Momentum")
-    catalog = ProjectCatalog(client, 60, Clock())
+    catalog = ProjectCatalog(client, 60, ManualClock())
     for text in ("²", "①", "٣", "9" * 30, "-5", "0"):
         with pytest.raises(ProjectNotFound, match="No QuantConnect project is named"):
             catalog.find(text, timeout=5)

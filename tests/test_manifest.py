@@ -15,8 +15,8 @@ from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT7
 from slack_sdk import WebClient
 
-from tests.conftest import DATA_DIR, REPO_ROOT
 from tests.fakes.fake_slack import FakeSlack
+from tests.support.paths import DATA_DIR, REPO_ROOT
 
 SCHEMA_DIR = DATA_DIR / "slack" / "manifest-schema"
 

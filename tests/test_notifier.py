@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.notifier import Notifier
 from bot.store import DeployRequest, NewRequest, RequestStatus, Store
@@ -53,7 +54,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def client(slack: FakeSlack) -> WebClient:
-    # No retry handlers: the notifier's own 429 handling is what is under test.
+    # No retry handlers: a failed call fails at once (tests that want retries use retrying_client).
     return WebClient(token=slack.bot_token, base_url=slack.base_url, timeout=5)
 
 
@@ -155,21 +156,44 @@ def test_writes_in_one_channel_are_paced(slack: FakeSlack, client: WebClient, st
     notifier.close()
 
 
-def test_rate_limits_are_waited_out_and_the_update_is_not_lost(
-    slack: FakeSlack, client: WebClient, store: Store
+def retrying_client(slack: FakeSlack, retries: int) -> WebClient:
+    """A client that waits out 429s itself, as the bot's does (bot/app.py build_slack_client)."""
+    client = WebClient(token=slack.bot_token, base_url=slack.base_url, timeout=5)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=retries))
+    return client
+
+
+def test_rate_limits_are_waited_out_by_the_client_and_the_update_is_not_lost(
+    slack: FakeSlack, store: Store
 ) -> None:
-    sleep = RecordingSleep()
-    notifier = make_notifier(client, store, sleep=sleep)
+    notifier = make_notifier(retrying_client(slack, retries=2), store)
     request = new_request(store)
     ts = notifier.post_card(request)
     assert ts is not None
     store.add_approval(request.id, "UAPPROVER1", now=now())
-    slack.rate_limit("chat.update", times=2, retry_after=3)
+    slack.rate_limit("chat.update", times=2, retry_after=0)
     notifier.refresh_card(request.id)
     assert notifier.flush(5)
-    assert sleep.waits == [3.0, 3.0]
     assert "Approved" in card_text(slack, ts)
+    assert [call.status for call in slack.calls_to("chat.update", ok_only=False)] == [429, 429, 200]
     assert not [e for e in store.events(request_id=request.id) if e.action == "slack_error"]
+    notifier.close()
+
+
+def test_a_rate_limit_the_client_gives_up_on_is_one_failure_not_more_attempts(
+    slack: FakeSlack, store: Store
+) -> None:
+    notifier = make_notifier(retrying_client(slack, retries=2), store)
+    request = new_request(store)
+    assert notifier.post_card(request) is not None
+    slack.rate_limit("chat.update", times=10, retry_after=0)
+    notifier.refresh_card(request.id)
+    assert notifier.flush(5)
+    # The client's first call and its two retries; the notifier adds none of its own.
+    assert len(slack.calls_to("chat.update", ok_only=False)) == 3
+    errors = [e.detail for e in store.events(request_id=request.id) if e.action == "slack_error"]
+    assert errors == [{"method": "chat.update", "error": "ratelimited"}]
+    slack.clear_faults()
     notifier.close()
 
 

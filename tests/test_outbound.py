@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from bot.blocks.outbound import guard_mrkdwn, outbound_body, outbound_payload
 from bot.secrets.masking import DEFAULT_REGISTRY
 from bot.slack_client import OutboundWebClient, OutboundWebhookClient
 from tests.fakes.fake_slack import FakeSlack
-from tests.outbound_checks import foreign_sequences
+from tests.support.outbound import foreign_sequences
 
 SECRET = "s3cr3t-outbound-value"
 SEQUENCES = [
@@ -123,6 +124,33 @@ def test_response_url_posts_pass_the_filter() -> None:
     assert len(posted) == 3
     assert SECRET not in json.dumps(posted) and foreign_sequences(posted) == []
     assert posted[1]["response_type"] == "ephemeral" and posted[2]["replace_original"] is True
+
+
+def test_respond_reaches_the_person_when_there_is_no_response_url_or_it_fails() -> None:
+    """A click on the App Home has no response_url; an expired one refuses: the answer goes the other way."""
+    shown: list[tuple[object, ...]] = []
+
+    def show(*answer: object) -> None:
+        shown.append(answer)
+
+    with FakeSlack() as slack:
+        answered = OutboundRespond(response_url=slack.response_url("U1", "C1"), fallback=show)
+        answered("posted to the response_url")
+        assert slack.ephemerals("U1")[0]["text"] == "posted to the response_url" and shown == []
+        OutboundRespond(response_url=None, fallback=show)("no url", blocks=None)
+        closed = f"http://127.0.0.1:{_closed_port()}/response/gone"
+        OutboundRespond(response_url=closed, fallback=show)("unreachable")
+        refused = OutboundRespond(response_url=slack.response_url(), fallback=show)
+        refused("")  # no text: Slack answers 400
+    assert shown == [("no url", None), ("unreachable", None), ("", None)]
+    with pytest.raises(ValueError, match="no response_url"):
+        OutboundRespond(response_url=None)("nobody to tell")
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _command_request(text: str) -> BoltRequest:

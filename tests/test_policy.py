@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.config import PolicySettings
 from bot.policy import Policy
 from tests.fakes.fake_slack import FakeSlack
+from tests.support.clocks import ManualClock
 
 
 @dataclass(frozen=True)
@@ -20,16 +21,6 @@ class Req:
 
     requester_id: str
     is_paper: bool = False
-
-
-class Clock:
-    """A hand-moved clock."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -44,8 +35,8 @@ def client(slack: FakeSlack) -> WebClient:
     return WebClient(token=slack.bot_token, base_url=slack.base_url, timeout=5)
 
 
-def make_policy(client: WebClient, clock: Clock | None = None, **settings: object) -> Policy:
-    return Policy(PolicySettings(**settings), client, clock or Clock())  # type: ignore[arg-type]
+def make_policy(client: WebClient, clock: ManualClock | None = None, **settings: object) -> Policy:
+    return Policy(PolicySettings(**settings), client, clock or ManualClock())  # type: ignore[arg-type]
 
 
 def test_listed_user_is_an_approver_and_others_are_told_why_not(client: WebClient) -> None:
@@ -72,7 +63,7 @@ def test_group_members_are_approvers_and_the_refusal_names_the_groups(
 
 def test_group_membership_is_cached_for_group_cache_seconds(slack: FakeSlack, client: WebClient) -> None:
     slack.set_usergroup("SCACHE", ["UFIRST"])
-    clock = Clock()
+    clock = ManualClock()
     policy = make_policy(client, clock, approver_group_ids=frozenset({"SCACHE"}), group_cache_seconds=60)
     paper = Req("UREQ", is_paper=True)
     before = len(slack.calls_to("usergroups.users.list"))

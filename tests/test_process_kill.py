@@ -20,14 +20,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.ids import Action
 from bot.store import RequestStatus, Store
-from bot.watcher import STATUS_REPLIES
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import DEPLOY_CHANNEL, eventually, running_bot
-from tests.test_audit import click
-from tests.test_home import IB_PROFILES, ask
+from tests.support.bot import DEPLOY_CHANNEL, running_bot
+from tests.support.examples import IB_PROFILES
+from tests.support.flows import ask, click
+from tests.support.outbox import outbox_messages
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -85,7 +87,7 @@ def reported(slack: FakeSlack, card_ts: str) -> list[str]:
     for reply in slack.thread(DEPLOY_CHANNEL, card_ts):
         text = str(reply.get("text") or "")
         statuses += [
-            status for status, announcement in STATUS_REPLIES.items() if text.startswith(announcement)
+            status for status, announcement in LIVE_STATUS_TEXT.items() if text.startswith(announcement)
         ]
     return statuses
 
@@ -163,8 +165,8 @@ def _queued(env: dict[str, str], status: str) -> bool:
     store = Store(env["DATABASE_URL"], migrate=False)
     try:
         return any(
-            m.sent_at is None and str(m.payload.get("text") or "").startswith(STATUS_REPLIES[status])
-            for m in store.messages()
+            m.sent_at is None and str(m.payload.get("text") or "").startswith(LIVE_STATUS_TEXT[status])
+            for m in outbox_messages(store)
         )
     finally:
         store.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,19 +11,7 @@ from bot.projects import DEFAULT_FAILURE_TTL_SECONDS, ProjectCatalog, ProjectNot
 from bot.quantconnect.client import QuantConnectClient
 from bot.quantconnect.errors import QuantConnectError
 from tests.fakes.fake_quantconnect import FakeQuantConnect
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.support.clocks import ManualClock
 
 
 class ManualThreads:
@@ -56,7 +43,7 @@ def client(qc: FakeQuantConnect) -> Iterator[QuantConnectClient]:
 
 
 def _catalog(
-    client: QuantConnectClient, clock: FakeClock, threads: ManualThreads | None = None
+    client: QuantConnectClient, clock: ManualClock, threads: ManualThreads | None = None
 ) -> ProjectCatalog:
     return ProjectCatalog(client, 60, clock, node_ttl_seconds=10, start_thread=threads)
 
@@ -66,7 +53,7 @@ def test_many_searches_within_the_ttl_make_one_projects_read(
 ) -> None:
     for name in ("Momentum", "Mean Reversion", "Pairs Trading", "momentum-crypto"):
         qc.add_project(name)
-    clock = FakeClock()
+    clock = ManualClock()
     catalog = _catalog(client, clock)
     for text in ("", "mom", "pairs", "zzz", "Mean", "rev", "trad"):
         catalog.search(text)
@@ -87,7 +74,7 @@ def test_search_by_id_prefix_and_ranking(qc: FakeQuantConnect, client: QuantConn
     first = qc.add_project("Alpha", project_id=5551)
     qc.add_project("Beta alpha", project_id=7771)
     qc.add_project("Gammalpha", project_id=8881)
-    catalog = _catalog(client, FakeClock())
+    catalog = _catalog(client, ManualClock())
     assert [p.project_id for p in catalog.search("555")] == [first]
     # exact name, then a word starting with it, then anywhere in the name
     assert [p.name for p in catalog.search("alpha")] == ["Alpha", "Beta alpha", "Gammalpha"]
@@ -97,7 +84,7 @@ def test_stale_cache_answers_at_once_and_refreshes_in_the_background(
     qc: FakeQuantConnect, client: QuantConnectClient
 ) -> None:
     qc.add_project("Momentum")
-    clock, threads = FakeClock(), ManualThreads()
+    clock, threads = ManualClock(), ManualThreads()
     catalog = _catalog(client, clock, threads)
     assert [p.name for p in catalog.search("")] == ["Momentum"]
     qc.add_project("Breakout")
@@ -115,7 +102,7 @@ def test_stale_cache_answers_at_once_and_refreshes_in_the_background(
 
 def test_real_background_thread_refreshes(qc: FakeQuantConnect, client: QuantConnectClient) -> None:
     qc.add_project("Momentum")
-    clock = FakeClock()
+    clock = ManualClock()
     catalog = ProjectCatalog(client, 60, clock)
     catalog.search("")
     qc.add_project("Breakout")
@@ -133,7 +120,7 @@ def test_failed_background_refresh_keeps_the_stale_list(
     qc: FakeQuantConnect, client: QuantConnectClient
 ) -> None:
     qc.add_project("Momentum")
-    clock, threads = FakeClock(), ManualThreads()
+    clock, threads = ManualClock(), ManualThreads()
     catalog = _catalog(client, clock, threads)
     catalog.search("")
     clock.advance(61)
@@ -151,7 +138,7 @@ def test_failed_background_refresh_keeps_the_stale_list(
 
 def test_first_load_failure_is_a_plain_error(qc: FakeQuantConnect, client: QuantConnectClient) -> None:
     qc.fail("projects/read", status=500)
-    catalog = _catalog(client, FakeClock())
+    catalog = _catalog(client, ManualClock())
     with pytest.raises(QuantConnectError, match="projects/read"):
         catalog.search("x")
 
@@ -159,7 +146,7 @@ def test_first_load_failure_is_a_plain_error(qc: FakeQuantConnect, client: Quant
 def test_concurrent_first_requests_share_one_read(qc: FakeQuantConnect, client: QuantConnectClient) -> None:
     qc.add_project("Momentum")
     qc.delay("projects/read", 0.2)
-    catalog = _catalog(client, FakeClock())
+    catalog = _catalog(client, ManualClock())
     results: list[int] = []
     threads = [threading.Thread(target=lambda: results.append(len(catalog.search("")))) for _ in range(8)]
     for thread in threads:
@@ -174,7 +161,7 @@ def test_get_reads_one_new_project_without_reloading_all(
     qc: FakeQuantConnect, client: QuantConnectClient
 ) -> None:
     qc.add_project("Momentum")
-    catalog = _catalog(client, FakeClock())
+    catalog = _catalog(client, ManualClock())
     catalog.search("")
     new_id = qc.add_project("Created just now")
     project = catalog.get(new_id)
@@ -190,7 +177,7 @@ def test_find_by_id_exact_name_and_unique_part(qc: FakeQuantConnect, client: Qua
     momentum = qc.add_project("Momentum")
     qc.add_project("Momentum v2")
     qc.add_project("Pairs Trading")
-    catalog = _catalog(client, FakeClock())
+    catalog = _catalog(client, ManualClock())
     assert catalog.find(str(momentum)).project_id == momentum
     assert catalog.find(" momentum ").project_id == momentum
     assert catalog.find("pairs").name == "Pairs Trading"
@@ -202,7 +189,7 @@ def test_find_by_id_exact_name_and_unique_part(qc: FakeQuantConnect, client: Qua
 
 def test_nodes_are_cached_for_the_node_ttl(qc: FakeQuantConnect, client: QuantConnectClient) -> None:
     project_id = qc.add_project("Momentum")
-    clock = FakeClock()
+    clock = ManualClock()
     catalog = _catalog(client, clock)
     nodes = catalog.nodes(project_id)
     assert [n.name for n in nodes] == ["Live CPU 1", "Live CPU 2", "Live GPU"]
@@ -218,7 +205,7 @@ def test_nodes_are_cached_for_the_node_ttl(qc: FakeQuantConnect, client: QuantCo
 def test_lean_versions_are_cached_for_the_ttl_newest_first(
     qc: FakeQuantConnect, client: QuantConnectClient
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     catalog = _catalog(client, clock)
     first = catalog.lean_versions()
     assert [v.id for v in first] == sorted((v["id"] for v in qc.lean_versions), reverse=True)
@@ -234,7 +221,7 @@ def test_lean_versions_are_cached_for_the_ttl_newest_first(
 def test_a_failed_lean_versions_read_is_raised_and_not_cached(
     qc: FakeQuantConnect, client: QuantConnectClient
 ) -> None:
-    catalog = _catalog(client, FakeClock())
+    catalog = _catalog(client, ManualClock())
     qc.refuse("lean/versions/read", ["Lean versions are unavailable"])
     with pytest.raises(QuantConnectError) as caught:
         catalog.lean_versions()

@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -30,23 +29,8 @@ from bot.quantconnect import (
 )
 from tests.fakes import qc_schema
 from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSIONS, FakeQuantConnect
-
-IB_PASSWORD = "ib-pa55word-never-logged"
-
-
-class FakeClock:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.support.clocks import SleepingClock
+from tests.support.qc_bodies import IB_PASSWORD, ready_body
 
 
 @pytest.fixture
@@ -61,12 +45,12 @@ def project_id(qc: FakeQuantConnect) -> int:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> SleepingClock:
+    return SleepingClock()
 
 
 @pytest.fixture
-def client(qc: FakeQuantConnect, clock: FakeClock) -> Iterator[QuantConnectClient]:
+def client(qc: FakeQuantConnect, clock: SleepingClock) -> Iterator[QuantConnectClient]:
     with QuantConnectClient(
         qc.user_id,
         SecretStr(qc.api_token),
@@ -76,35 +60,6 @@ def client(qc: FakeQuantConnect, clock: FakeClock) -> Iterator[QuantConnectClien
         clock=clock,
     ) as qc_client:
         yield qc_client
-
-
-def compiled(client: QuantConnectClient, project_id: int) -> str:
-    """A BuildSuccess compile id of the project."""
-    return client.wait_for_compile(project_id, client.create_compile(project_id).compile_id).compile_id
-
-
-def ib_body(project_id: int, compile_id: str, node_id: str) -> dict[str, Any]:
-    """A valid live/create body for Interactive Brokers (paper)."""
-    return {
-        "projectId": project_id,
-        "compileId": compile_id,
-        "nodeId": node_id,
-        "versionId": "-1",
-        "brokerage": {
-            "id": "InteractiveBrokersBrokerage",
-            "ib-user-name": "trader1",
-            "ib-account": "DU123456",
-            "ib-password": IB_PASSWORD,
-            "ib-trading-mode": "paper",
-            "ib-weekly-restart-utc-time": "21:00:00",
-        },
-        "dataProviders": {"QuantConnectBrokerage": {"id": "QuantConnectBrokerage"}},
-        "automaticRedeploy": False,
-    }
-
-
-def ready_body(client: QuantConnectClient, project_id: int) -> dict[str, Any]:
-    return ib_body(project_id, compiled(client, project_id), client.choose_node(project_id, None).id)
 
 
 # ---- happy paths ----------------------------------------------------------------------------------
@@ -257,7 +212,7 @@ def test_stale_timestamp_gets_http_401(qc: FakeQuantConnect) -> None:
 
 
 def test_reads_retry_server_errors(
-    client: QuantConnectClient, qc: FakeQuantConnect, clock: FakeClock, project_id: int
+    client: QuantConnectClient, qc: FakeQuantConnect, clock: SleepingClock, project_id: int
 ) -> None:
     qc.fail("projects/read", status=500, times=2)
     assert [p.project_id for p in client.read_projects()] == [project_id]
@@ -403,7 +358,7 @@ def test_find_deployment_since(client: QuantConnectClient, qc: FakeQuantConnect,
 
 
 def test_wait_for_compile_polls_fast_then_slow(
-    client: QuantConnectClient, qc: FakeQuantConnect, clock: FakeClock, project_id: int
+    client: QuantConnectClient, qc: FakeQuantConnect, clock: SleepingClock, project_id: int
 ) -> None:
     qc.compile_reads = 4
     compile_id = client.create_compile(project_id).compile_id
@@ -429,7 +384,7 @@ def test_wait_for_compile_build_error_carries_logs(
 
 
 def test_wait_for_compile_times_out(
-    client: QuantConnectClient, qc: FakeQuantConnect, clock: FakeClock, project_id: int
+    client: QuantConnectClient, qc: FakeQuantConnect, clock: SleepingClock, project_id: int
 ) -> None:
     qc.compile_reads = 10_000
     compile_id = client.create_compile(project_id).compile_id

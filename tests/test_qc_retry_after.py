@@ -12,7 +12,8 @@ from bot.quantconnect import QuantConnectClient
 from bot.quantconnect.errors import LiveCreateUncertain, Unavailable
 from bot.quantconnect.live_list import LiveSummary
 from tests.fakes.fake_quantconnect import FakeQuantConnect
-from tests.test_qc_client import FakeClock, ready_body
+from tests.support.clocks import SleepingClock
+from tests.support.qc_bodies import ready_body
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def qc() -> Iterator[FakeQuantConnect]:
         yield fake
 
 
-def client_for(qc: FakeQuantConnect, clock: FakeClock, **kwargs: object) -> QuantConnectClient:
+def client_for(qc: FakeQuantConnect, clock: SleepingClock, **kwargs: object) -> QuantConnectClient:
     return QuantConnectClient(
         qc.user_id,
         qc.api_token,
@@ -35,7 +36,7 @@ def client_for(qc: FakeQuantConnect, clock: FakeClock, **kwargs: object) -> Quan
 @pytest.mark.parametrize("status", [429, 503])
 def test_retry_after_seconds_are_waited_out_before_the_retry(qc: FakeQuantConnect, status: int) -> None:
     project_id = qc.add_project("Momentum")
-    clock = FakeClock()
+    clock = SleepingClock()
     qc.fail("live/read", status=status, retry_after=7)
     with client_for(qc, clock) as client:
         assert client.read_live(project_id).status == "Undefined"
@@ -47,7 +48,7 @@ def test_retry_after_seconds_are_waited_out_before_the_retry(qc: FakeQuantConnec
 
 def test_retry_after_as_an_http_date_is_honoured(qc: FakeQuantConnect) -> None:
     project_id = qc.add_project("Momentum")
-    clock = FakeClock()
+    clock = SleepingClock()
     when = datetime.fromtimestamp(int(clock.now) + 12, UTC)
     qc.fail("projects/read", status=503, retry_after=format_datetime(when, usegmt=True))
     with client_for(qc, clock, rand=lambda: 0.0) as client:
@@ -58,7 +59,7 @@ def test_retry_after_as_an_http_date_is_honoured(qc: FakeQuantConnect) -> None:
 
 def test_a_retry_after_longer_than_the_cap_is_left_to_the_caller(qc: FakeQuantConnect) -> None:
     project_id = qc.add_project("Momentum")
-    clock = FakeClock()
+    clock = SleepingClock()
     qc.fail("live/list", status=429, retry_after=300)
     with client_for(qc, clock, max_retry_after=30) as client, pytest.raises(Unavailable) as caught:
         client.live_summaries()
@@ -71,7 +72,7 @@ def test_a_retry_after_longer_than_the_cap_is_left_to_the_caller(qc: FakeQuantCo
 def test_backoff_without_retry_after_is_exponential_with_jitter(qc: FakeQuantConnect) -> None:
     qc.add_project("Momentum")
     draws = iter([0.0, 1.0, 0.5])
-    clock = FakeClock()
+    clock = SleepingClock()
     qc.fail("projects/read", status=500, times=3)
     with client_for(qc, clock, rand=lambda: next(draws)) as client:
         client.read_projects()
@@ -83,7 +84,7 @@ def test_two_clients_back_off_apart(qc: FakeQuantConnect) -> None:
     qc.add_project("Momentum")
     delays = []
     for seed in (0.1, 0.9):
-        clock = FakeClock()
+        clock = SleepingClock()
         qc.fail("projects/read", status=503, times=1)
         with client_for(qc, clock, rand=lambda seed=seed: seed) as client:
             client.read_projects()
@@ -93,7 +94,7 @@ def test_two_clients_back_off_apart(qc: FakeQuantConnect) -> None:
 
 def test_live_create_is_never_retried_even_with_retry_after(qc: FakeQuantConnect) -> None:
     project_id = qc.add_project("Momentum")
-    clock = FakeClock()
+    clock = SleepingClock()
     with client_for(qc, clock) as client:
         body = ready_body(client, project_id)
         qc.fail("live/create", status=503, retry_after=1)
@@ -103,7 +104,7 @@ def test_live_create_is_never_retried_even_with_retry_after(qc: FakeQuantConnect
 
 
 def test_live_summaries_read_every_deployment_in_one_call(qc: FakeQuantConnect) -> None:
-    clock = FakeClock()
+    clock = SleepingClock()
     first, second = qc.add_project("Alpha"), qc.add_project("Beta")
     with client_for(qc, clock) as client:
         for project_id in (first, second):
@@ -142,7 +143,7 @@ def test_unreadable_list_items_are_skipped_not_fatal() -> None:
 
 def test_retry_after_in_the_past_means_at_once(qc: FakeQuantConnect) -> None:
     qc.add_project("Momentum")
-    clock = FakeClock()
+    clock = SleepingClock()
     past = datetime.fromtimestamp(int(clock.now), UTC) - timedelta(minutes=5)
     qc.fail("projects/read", status=503, retry_after=format_datetime(past, usegmt=True))
     with client_for(qc, clock, rand=lambda: 0.0) as client:

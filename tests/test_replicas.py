@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.ids import Action
-from bot.watcher import STATUS_REPLIES
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import DEPLOY_CHANNEL, BotHarness, eventually, running_bot
-from tests.pg import BACKENDS, database_url
-from tests.test_audit import card_message, status_of
-from tests.test_home import IB_PROFILES, ask
+from tests.support.bot import DEPLOY_CHANNEL, BotHarness, running_bot
+from tests.support.examples import IB_PROFILES
+from tests.support.flows import ask, card_message, status_of
+from tests.support.pg import BACKENDS, database_url
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(params=BACKENDS)
@@ -49,13 +50,13 @@ def two_replicas(
         yield first, second, slack, qc
 
 
-def click_on(bot: BotHarness, action: Action, request_id: str, user_id: str, card: dict) -> None:
-    """Deliver one button click to this replica."""
+def click_on(bot: BotHarness, action: Action, request_id: str, user_id: str, card: dict) -> int:
+    """Deliver one button click to this replica; the HTTP status it answered."""
     assert bot.sender is not None
     response = bot.sender.action(
         action.value, request_id, user_id=user_id, channel_id=DEPLOY_CHANNEL, message=card
     )
-    assert response.status_code == 200
+    return response.status_code
 
 
 def status_replies(slack: FakeSlack, message_ts: str) -> Counter[str]:
@@ -63,7 +64,7 @@ def status_replies(slack: FakeSlack, message_ts: str) -> Counter[str]:
     counts: Counter[str] = Counter()
     for reply in slack.thread(DEPLOY_CHANNEL, message_ts):
         text = str(reply.get("text") or "")
-        for status, announcement in STATUS_REPLIES.items():
+        for status, announcement in LIVE_STATUS_TEXT.items():
             if announcement in text:
                 counts[status] += 1
     return counts
@@ -79,7 +80,7 @@ def test_a_dead_replicas_deployment_is_taken_over_with_no_status_lost_or_repeate
 def take_over(first: BotHarness, second: BotHarness, slack: FakeSlack, qc: FakeQuantConnect) -> None:
     """Kill the replica watching a running deployment; the other one carries on."""
     request = ask(first, "Alpha Momentum")
-    click_on(first, Action.APPROVE, request.id, "UAPPROVER1", card_message(first, request.id))
+    assert click_on(first, Action.APPROVE, request.id, "UAPPROVER1", card_message(first, request.id)) == 200
     store = second.services.store
     eventually(
         lambda: (d := store.get_deployment(request.id)) is not None and d.status == "Running",
@@ -131,14 +132,18 @@ def same_click(first: BotHarness, second: BotHarness, qc: FakeQuantConnect) -> N
     card = card_message(first, request.id)
 
     def both_at_once(user_id: str) -> None:
-        clicks = [
-            threading.Thread(target=click_on, args=(bot, Action.APPROVE, request.id, user_id, card))
-            for bot in (first, second)
-        ]
+        answers: list[int] = []
+
+        def click(bot: BotHarness) -> None:
+            answers.append(click_on(bot, Action.APPROVE, request.id, user_id, card))
+
+        clicks = [threading.Thread(target=click, args=(bot,)) for bot in (first, second)]
         for thread in clicks:
             thread.start()
         for thread in clicks:
             thread.join(timeout=10)
+        # Checked here: an assert inside a thread would only warn.
+        assert answers == [200, 200]
 
     store = first.services.store
     both_at_once("UAPPROVER1")

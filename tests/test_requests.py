@@ -6,40 +6,32 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from slack_sdk import WebClient
 
 from bot.config import PolicySettings, Settings
 from bot.errors import BotError
 from bot.forms import DeployForm
+from bot.live_create import COMPILE_PLACEHOLDER, NODE_PLACEHOLDER
 from bot.notifier import Notifier
 from bot.policy import Policy
-from bot.request_body import COMPILE_PLACEHOLDER, NODE_PLACEHOLDER
 from bot.requests import RequestRejected, RequestService
 from bot.secrets.env_store import EnvSecretStore
 from bot.secrets.profiles import CredentialProfiles
 from bot.store import RequestStatus, Store
 from bot.sweeper import ExpirySweeper
 from tests.fakes.fake_slack import FakeSlack
-from tests.harness import profile_env
+from tests.support.clocks import ManualClock
+from tests.support.examples import profile_env
 
 S = RequestStatus
 CHANNEL = "CDEPLOY"
 IB_SECRETS = {"ib-user-name": "trader-joe-77", "ib-password": "hunter2-Sup3rSecret", "ib-account": "U7654321"}
-
-
-class Clock:
-    """A clock tests move by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -48,7 +40,7 @@ class World:
 
     slack: FakeSlack
     store: Store
-    clock: Clock
+    clock: ManualClock
     notifier: Notifier
     service: RequestService
     submitted: list[str] = field(default_factory=list)
@@ -61,7 +53,7 @@ def slack() -> Iterator[FakeSlack]:
 
 
 def build(slack: FakeSlack, tmp_path: Path, **policy: Any) -> World:
-    clock = Clock()
+    clock = ManualClock()
     store = Store(f"sqlite:///{tmp_path / 'requests.sqlite3'}")
     client = WebClient(token=slack.bot_token, base_url=slack.base_url, timeout=5)
     env = profile_env(
@@ -77,8 +69,7 @@ def build(slack: FakeSlack, tmp_path: Path, **policy: Any) -> World:
     profiles = CredentialProfiles(EnvSecretStore(env))
     policy.setdefault("approver_user_ids", frozenset({"UAPPROVER1", "UAPPROVER2"}))
     settings = Settings(
-        slack_bot_token=None,  # type: ignore[arg-type]  # never read by the service
-        slack_signing_secret=None,  # type: ignore[arg-type]
+        slack_bot_token=SecretStr("xoxb-unused"),  # never read by the service
         slack_app_token=None,
         deploy_channel_id=CHANNEL,
         policy=PolicySettings(**policy),

@@ -16,7 +16,8 @@ from bot.forms import DeployForm
 from bot.ids import Action
 from bot.requests import RequestRejected
 from tests.fakes.slack_requests import new_trigger_id
-from tests.harness import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, eventually, running_bot
+from tests.support.bot import APPROVERS, DEPLOY_CHANNEL, REQUESTER, BotHarness, running_bot
+from tests.support.waiting import eventually
 
 IB_PROFILES = {
     "ib-main": (
@@ -76,12 +77,16 @@ def test_debouncer_merges_a_burst_into_few_runs() -> None:
 
     debouncer = Debouncer(callback, interval=0.2)
     try:
-        for _ in range(200):
+        debouncer.trigger()
+        assert done.wait(5), "the first trigger runs at once"
+        done.clear()
+        for _ in range(199):
             debouncer.trigger()
-        assert done.wait(5)
+        # The burst is one more run, an interval after the first, and nothing after it.
+        assert done.wait(5), "the burst runs once"
         time.sleep(0.5)
-        # The first trigger runs at once; the other 199 collapse into at most one more run.
-        assert 1 <= len(runs) <= 2
+        assert len(runs) == 2
+        assert runs[1] - runs[0] >= 0.2
     finally:
         debouncer.close()
 
@@ -175,3 +180,16 @@ def test_stopping_lets_a_listener_finish_its_slack_call(
         assert len(opened) == 1
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
+
+
+def test_settings_read_a_dotenv_file_under_the_environment(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "SLACK_BOT_TOKEN='xoxb-from-file$NOT_EXPANDED'\nDEPLOY_CHANNEL_ID=CFILE\nAPPROVER_USER_IDS=UFILE\n"
+        "HTTP_THREADS=3\n"
+    )
+    settings = Settings.from_env({"DEPLOY_CHANNEL_ID": "CENV"}, mode="cli", dotenv_path=dotenv)
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-file$NOT_EXPANDED"  # taken literally
+    assert settings.deploy_channel_id == "CENV"  # the real environment wins over the file
+    assert settings.http_threads == 3 and settings.policy.approver_user_ids == frozenset({"UFILE"})
+    assert settings.environ["HTTP_THREADS"] == "3"  # the secret backends read the same mapping

@@ -17,6 +17,10 @@ from bot.secrets import (
     VaultSecretStore,
     build_secret_store,
 )
+from bot.secrets.backends import backend, names
+from bot.secrets.dir_store import DirectorySettings
+from bot.secrets.env_store import EnvBackendSettings
+from bot.secrets.vault_store import VaultSettings
 from tests.fakes.fake_vault import running_vault
 
 
@@ -35,9 +39,21 @@ class _DownStore:
 def test_defaults_use_the_environment_only() -> None:
     settings = SecretSettings.from_env({})
     assert settings.backends == ("env",)
-    assert settings.secrets_dir == Path("/run/secrets")
-    assert (settings.vault_mount, settings.vault_path) == ("secret", "qc-bot")
     assert isinstance(build_secret_store(settings, environ={}), EnvSecretStore)
+    everything = {"SECRET_BACKENDS": "env,dir,vault", "VAULT_ADDR": "http://vault:8200", "VAULT_TOKEN": "t"}
+    defaults = SecretSettings.from_env(everything)
+    assert defaults.of("dir") == DirectorySettings(secrets_dir=Path("/run/secrets"))
+    vault = defaults.of("vault")
+    assert isinstance(vault, VaultSettings) and (vault.mount, vault.path) == ("secret", "qc-bot")
+
+
+def test_each_backend_registers_its_own_settings_model() -> None:
+    assert names() == ["env", "dir", "vault"]
+    assert {name: backend(name).settings for name in names()} == {
+        "env": EnvBackendSettings,
+        "dir": DirectorySettings,
+        "vault": VaultSettings,
+    }
 
 
 def test_every_malformed_setting_is_listed_without_values() -> None:
@@ -93,8 +109,9 @@ def test_builds_the_chain_in_the_configured_order(tmp_path: Path) -> None:
             "QC_USER_ID": "2222",
         }
         settings = SecretSettings.from_env(environ)
-        assert settings.vault_path == "team"
-        assert settings.vault_token is not None and "t-build" not in repr(settings)
+        vault = settings.of("vault")
+        assert isinstance(vault, VaultSettings) and vault.path == "team"
+        assert vault.token is not None and "t-build" not in repr(settings)
         store = build_secret_store(settings, environ=environ)
         assert isinstance(store, ChainedSecretStore)
         assert [type(s) for s in store.stores] == [EnvSecretStore, DirectorySecretStore, VaultSecretStore]

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import DATA_DIR, REPO_ROOT
-from tests.outside_guard import OutsideReadGuard
+from tests.support.outside_guard import OutsideReadGuard
+from tests.support.paths import DATA_DIR, REPO_ROOT
 
 # Files of the project itself (not the virtualenv, caches or local databases).
 _SKIPPED_DIRS = {

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
 from bot.errors import BotError
+from bot.statuses import OPEN, TERMINAL
 from bot.store import (
-    OPEN,
-    TERMINAL,
-    NewRequest,
     ProjectLocked,
     RequestNotFound,
     RequestStatus,
@@ -24,35 +21,9 @@ from bot.store import (
     migrations,
     normalize_url,
 )
+from tests.support.requests import NOW, new_request
 
-NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 S = RequestStatus
-
-
-def new_request(**overrides: Any) -> NewRequest:
-    """A valid live IB request needing one approval; override any field."""
-    values: dict[str, Any] = {
-        "project_id": 101,
-        "project_name": "Momentum",
-        "model_key": "InteractiveBrokersSettings",
-        "brokerage_id": "InteractiveBrokersBrokerage",
-        "profile": "ib-main",
-        "version_id": "-1",
-        "node_id": None,
-        "settings": {"ib-trading-mode": "live", "ib-weekly-restart-utc-time": "21:00:00"},
-        "holdings": [],
-        "cash": [{"amount": 1000, "currency": "USD"}],
-        "data_providers": ("InteractiveBrokersBrokerage", "QuantConnectBrokerage"),
-        "automatic_redeploy": True,
-        "reason": "rebalance",
-        "requester_id": "U-REQ",
-        "is_paper": False,
-        "approvals_needed": 1,
-        "channel_id": "C-DEPLOY",
-        "expires_at": NOW + timedelta(hours=1),
-    }
-    values.update(overrides)
-    return NewRequest(**values)
 
 
 def actions(store: Store, request_id: str) -> list[tuple[str, str]]:

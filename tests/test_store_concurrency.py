@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store import ProjectLocked, RequestStatus, Store
-from tests.test_store import NOW, new_request
+from tests.support.requests import NOW, new_request
 
 S = RequestStatus
 T = TypeVar("T")

@@ -9,11 +9,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bot import audit_export
-from bot.audit_export import event_line
+from bot.blocks.audit import event_line
 from bot.secrets import DEFAULT_REGISTRY
 from bot.store import RequestStatus, Store
 from bot.store.models import AuditEvent
-from tests.test_store import NOW, new_request
+from tests.support.requests import NOW, new_request
 
 S = RequestStatus
 SECRET = "echoed-broker-pass-91"

@@ -13,14 +13,22 @@ import pytest
 import sqlalchemy as sa
 
 from bot.blocks.card import request_card
-from bot.notifier import card_notice
+from bot.notices import card_notice
 from bot.store import RequestStatus, Store, migrations
-from bot.store.watching import POLLER
-from tests.test_store_leases import _V1_METADATA, approved
+from bot.store.roles import POLLER
+from tests.support.outbox import outbox_messages
+from tests.support.requests import NOW as CREATED_AT
+from tests.support.requests import new_request
+from tests.support.schema_v1 import V1_METADATA
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LEASE = 15.0
 S = RequestStatus
+
+
+def approved(store: Store, project_id: int = 101) -> str:
+    """An approved request (no approvals needed) for the project."""
+    return store.create_request(new_request(project_id=project_id, approvals_needed=0), now=CREATED_AT).id
 
 
 def later(seconds: float) -> datetime:
@@ -134,8 +142,8 @@ def test_equity_is_written_with_its_card_refresh_only_while_watched(pair: tuple[
     assert written == [ours]
     deployment = a.get_deployment(ours)
     assert deployment is not None and deployment.equity == 1234.56 and deployment.equity_at == later(1)
-    assert [m.kind for m in a.messages(ours)] == ["card"]
-    assert a.messages(theirs) == [] and b.get_deployment(theirs).equity is None  # type: ignore[union-attr]
+    assert [m.kind for m in outbox_messages(a, ours)] == ["card"]
+    assert outbox_messages(a, theirs) == [] and b.get_deployment(theirs).equity is None  # type: ignore[union-attr]
     # A replica whose lease ran out writes nothing (its work may be another's now).
     assert a.record_equity([(ours, 1.0)], now=later(LEASE + 1), notices=[card_notice()]) == []
 
@@ -143,7 +151,7 @@ def test_equity_is_written_with_its_card_refresh_only_while_watched(pair: tuple[
 def test_version_1_databases_get_equity_and_roles(store_url: str) -> None:
     engine = sa.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as connection:
-        _V1_METADATA.create_all(connection)
+        V1_METADATA.create_all(connection)
         connection.execute(
             sa.text(
                 "INSERT INTO schema_version (version, description, applied_at) "

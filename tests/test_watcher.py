@@ -10,7 +10,8 @@ import pytest
 
 from bot.store import DeployRequest, RequestStatus
 from bot.watcher import UNKNOWN_STATUS, Watcher
-from tests.test_deployer_support import World, make_client, make_settings, make_world, wait_until
+from tests.support.waiting import eventually
+from tests.support.world import World, make_client, make_settings, make_world
 
 S = RequestStatus
 
@@ -180,7 +181,7 @@ def test_background_thread_reports_until_running(world: World) -> None:
     w = Watcher(world.store, world.client, world.notifier, fast, lambda: datetime.now(UTC))
     w.start()
     try:
-        assert wait_until(lambda: world.store.get_deployment(request.id).status == "Running")  # type: ignore[union-attr]
+        eventually(lambda: world.store.get_deployment(request.id).status == "Running", timeout=10)  # type: ignore[union-attr]
     finally:
         w.stop()
     assert status_replies(world, request.id)[-1].startswith("🟢 Running")

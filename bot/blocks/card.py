@@ -22,14 +22,14 @@ from bot.blocks.common import (
     section,
     truncate,
 )
+from bot.blocks.live_status import live_status_text
 from bot.ids import VERSION_LATEST, Action, Callback
 from bot.ids import Block as BlockId
-from bot.store.models import Deployment, DeployRequest, RequestStatus
+from bot.statuses import IN_QUEUE, RequestStatus
+from bot.store.models import Deployment, DeployRequest
 
 S = RequestStatus
 
-ACTIONS_BLOCK_ID = "request_actions"
-LIVE_ACTIONS_BLOCK_ID = "live_actions"
 # Room for settings/holdings/cash lines inside one section, leaving space for the label and the "more" line.
 LIST_TEXT_BUDGET = 2600
 CONFIRM_TEXT_LIMIT = 300
@@ -38,25 +38,6 @@ ONE_LINE_LIMIT = 300
 QC_LIVE_URL = "https://www.quantconnect.com/project/{project_id}/live"
 # QuantConnect's live/create description: -1 "can create problems with live deployments".
 MASTER_WARNING = ":warning: Lean master (-1): QuantConnect advises against master for live trading."
-
-# What each QuantConnect live status means to a trader reading the card.
-LIVE_STATUS_TEXT: dict[str, str] = {
-    "InQueue": "⏳ InQueue: waiting for the live node to pick it up",
-    "LoggingIn": "🔑 LoggingIn: logging in to the brokerage",
-    "Initializing": "⚙️ Initializing: the algorithm is starting",
-    "History": "📚 History: loading historical data",
-    "Running": "🟢 Running",
-    "PendingInput": "✋ PendingInput: the brokerage is waiting for input (e.g. 2FA)",
-    "Idle": "💤 Idle",
-    "Stopped": "⏹️ Stopped",
-    "Liquidated": "⏹️ Liquidated and stopped",
-    "Completed": "🏁 Completed",
-    "Deleted": "🗑️ Deleted",
-    "RuntimeError": "❌ RuntimeError",
-    "DeployError": "❌ DeployError",
-    "Invalid": "❌ Invalid",
-    "Undefined": "❔ Undefined: QuantConnect reports no deployment",
-}
 
 
 def slack_date(moment: datetime) -> str:
@@ -177,11 +158,11 @@ def _status_line(
     if status is S.DEPLOYING:
         return "🚀 *Deploying* — sending the algorithm to QuantConnect"
     if status is S.LIVE:
-        qc = deployment.status if deployment else "InQueue"
-        return f"*Live* — QuantConnect status: {LIVE_STATUS_TEXT.get(qc, escape(qc))}"
+        qc = deployment.status if deployment else IN_QUEUE
+        return f"*Live* — QuantConnect status: {live_status_text(qc)}"
     if status is S.ENDED:
         qc = deployment.status if deployment else "Stopped"
-        return f"*Ended* — QuantConnect status: {LIVE_STATUS_TEXT.get(qc, escape(qc))}"
+        return f"*Ended* — QuantConnect status: {live_status_text(qc)}"
     if status is S.FAILED:
         first = request.errors[0] if request.errors else "no reason was given"
         one_line = truncate(" ".join(first.split()), ONE_LINE_LIMIT)
@@ -309,7 +290,7 @@ def _phase_blocks(
         blocks.append(
             {
                 "type": "actions",
-                "block_id": ACTIONS_BLOCK_ID,
+                "block_id": BlockId.REQUEST_ACTIONS.value,
                 "elements": [
                     _button(
                         "Approve",
@@ -346,7 +327,7 @@ def _phase_blocks(
         blocks.append(
             {
                 "type": "actions",
-                "block_id": LIVE_ACTIONS_BLOCK_ID,
+                "block_id": BlockId.LIVE_ACTIONS.value,
                 "elements": [
                     _button(
                         "Stop",

@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.card import (
-    ACTIONS_BLOCK_ID,
-    LIVE_STATUS_TEXT,
     money_label,
     request_card,
     slack_date,
@@ -31,8 +29,11 @@ from bot.blocks.common import (
     section,
     truncate,
 )
+from bot.blocks.live_status import live_status_text
 from bot.ids import Action
-from bot.store.models import Deployment, DeployRequest, RequestStatus
+from bot.ids import Block as BlockId
+from bot.statuses import IN_QUEUE, RequestStatus
+from bot.store.models import Deployment, DeployRequest
 
 S = RequestStatus
 
@@ -81,12 +82,16 @@ def card_buttons(item: PendingItem, now: datetime) -> Block | None:
     _, blocks = request_card(
         item.request, approvals=item.approvals, model_name=item.model_name, now=now, deployment=None
     )
-    actions = next((b for b in blocks if b.get("block_id") == ACTIONS_BLOCK_ID), None)
+    actions = next((b for b in blocks if b.get("block_id") == BlockId.REQUEST_ACTIONS), None)
     if actions is None:
         return None
     elements = [e for e in actions["elements"] if e.get("action_id") in HOME_BUTTONS]
     # Block ids must be unique within a view; the handlers match on action_id and value only.
-    return {"type": "actions", "block_id": f"{ACTIONS_BLOCK_ID}:{item.request.id}", "elements": elements}
+    return {
+        "type": "actions",
+        "block_id": f"{BlockId.REQUEST_ACTIONS.value}:{item.request.id}",
+        "elements": elements,
+    }
 
 
 def _pending_summary(item: PendingItem) -> str:
@@ -105,8 +110,8 @@ def _pending_summary(item: PendingItem) -> str:
 def _running_line(item: RunningItem) -> str:
     request = item.request
     if request.status is S.LIVE:
-        qc = item.deployment.status if item.deployment is not None else "InQueue"
-        status = LIVE_STATUS_TEXT.get(qc, escape(qc))
+        qc = item.deployment.status if item.deployment is not None else IN_QUEUE
+        status = live_status_text(qc)
     else:
         status = f"{STATUS_ICONS.get(request.status, '')} {request.status.value}".strip()
     deploy = f" · deploy `{escape(request.deploy_id)}`" if request.deploy_id else ""

@@ -16,6 +16,7 @@ from bot.brokerages.data_providers import (
     DataProviderConfig,
     DataProviderOption,
     find_option,
+    resolve_option,
 )
 from bot.brokerages.errors import FieldErrors, UnknownBrokerage
 from bot.brokerages.fields import Support
@@ -125,12 +126,9 @@ def _check_items(
 def _option_for(
     config: DataProviderConfig, brokerage_model: type[BrokerageSettings]
 ) -> DataProviderOption | None:
-    # Without a model key, an id shared by several models (BinanceBrokerage) means the brokerage's own.
-    if config.model_key is None and config.provider_id == brokerage_model.brokerage_id:
-        own = find_option(config.provider_id, brokerage_model.key)
-        if own is not None:
-            return own
-    return find_option(config.provider_id, config.model_key)
+    if config.model_key is not None:
+        return find_option(config.provider_id, config.model_key)
+    return resolve_option(config.provider_id, brokerage_model.key)
 
 
 def _provider_entry(

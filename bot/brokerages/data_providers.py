@@ -101,6 +101,19 @@ def find_option(provider_id: str, model_key: str | None = None) -> DataProviderO
     return None
 
 
+def resolve_option(entry: str, brokerage_model_key: str | None = None) -> DataProviderOption | None:
+    """The offered option an entry names: a model key, or a provider id; None when none is offered.
+
+    The Binance models share one provider id: by that id, the brokerage's own model is meant (then the
+    first one offered). This is the one place that decides which provider a stored or chosen entry means.
+    """
+    by_key = next((option for option in OFFERED if option.model_key == entry), None)
+    if by_key is not None:
+        return by_key
+    own = find_option(entry, brokerage_model_key) if brokerage_model_key is not None else None
+    return own or find_option(entry)
+
+
 def config_for(
     option: DataProviderOption, credentials: dict[str, SecretStr] | None = None
 ) -> DataProviderConfig:

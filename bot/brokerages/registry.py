@@ -58,7 +58,7 @@ _LEGACY: dict[str, type[BrokerageSettings]] = {LegacyLiveAlgorithmSettings.key: 
 
 
 def all_models() -> tuple[type[BrokerageSettings], ...]:
-    """The 19 brokerage settings models of the seed, in display order (QuantConnect paper first)."""
+    """Every brokerage settings model of the seed, in display order (QuantConnect paper first)."""
     return _MODELS
 
 
@@ -68,6 +68,12 @@ def get(key: str) -> type[BrokerageSettings]:
     if model is None:
         raise UnknownBrokerage(key, _BY_KEY)
     return model
+
+
+def display_name(key: str) -> str:
+    """The model's display name, or the key itself when unknown (a renamed model must not crash a card)."""
+    model = _BY_KEY.get(key) or _LEGACY.get(key)
+    return key if model is None else model.display_name
 
 
 def models_for_brokerage_id(brokerage_id: str) -> tuple[type[BrokerageSettings], ...]:

@@ -16,9 +16,6 @@ from bot.quantconnect.errors import (
     UnknownNode,
 )
 from bot.quantconnect.models import (
-    FAILURE_STATUSES,
-    TERMINAL_STATUSES,
-    UNDEFINED_STATUS,
     Compile,
     LeanVersion,
     LiveAlgorithm,
@@ -30,9 +27,6 @@ from bot.quantconnect.models import (
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "FAILURE_STATUSES",
-    "TERMINAL_STATUSES",
-    "UNDEFINED_STATUS",
     "AuthenticationError",
     "BuildFailed",
     "Compile",

@@ -11,7 +11,7 @@ import math
 from typing import Any, NamedTuple
 
 from bot.quantconnect.errors import QuantConnectError
-from bot.quantconnect.models import UNDEFINED_STATUS
+from bot.statuses import UNDEFINED
 
 
 class LiveSummary(NamedTuple):
@@ -61,7 +61,7 @@ def parse_live_list(payload: dict[str, Any]) -> list[LiveSummary]:
             LiveSummary(
                 project_id=project_id,
                 deploy_id=deploy_id,
-                status=_text(item.get("status")) or UNDEFINED_STATUS,
+                status=_text(item.get("status")) or UNDEFINED,
                 error=_text(item.get("error")),
                 equity=_equity(item.get("equity")),
             )

@@ -8,14 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-# Live statuses after which the algorithm no longer runs and its node is free again.
-TERMINAL_STATUSES = frozenset(
-    {"DeployError", "Stopped", "Liquidated", "Deleted", "Completed", "RuntimeError", "Invalid"}
-)
-# Live statuses that mean something went wrong rather than a deliberate stop.
-FAILURE_STATUSES = frozenset({"DeployError", "RuntimeError", "Invalid"})
-# What live/read answers for a project that has never been deployed.
-UNDEFINED_STATUS = "Undefined"
+from bot.statuses import LIVE_TERMINAL, UNDEFINED
 
 
 class QCModel(BaseModel):
@@ -126,7 +119,7 @@ class LiveAlgorithm(QCModel):
 
     project_id: int | None = None
     deploy_id: str | None = None
-    status: str = UNDEFINED_STATUS
+    status: str = UNDEFINED
     launched: datetime | None = None
     stopped: datetime | None = None
     brokerage: str | None = None
@@ -141,7 +134,7 @@ class LiveAlgorithm(QCModel):
     @field_validator("status", mode="before")
     @classmethod
     def _status(cls, value: Any) -> Any:
-        return UNDEFINED_STATUS if value in (None, "") else value
+        return UNDEFINED if value in (None, "") else value
 
     @field_validator("launched", "stopped")
     @classmethod
@@ -151,12 +144,12 @@ class LiveAlgorithm(QCModel):
     @property
     def exists(self) -> bool:
         """True when QuantConnect reports a deployment (not the Undefined placeholder)."""
-        return self.deploy_id is not None and self.status != UNDEFINED_STATUS
+        return self.deploy_id is not None and self.status != UNDEFINED
 
     @property
     def is_terminal(self) -> bool:
         """True once the algorithm no longer runs."""
-        return self.status in TERMINAL_STATUSES
+        return self.status in LIVE_TERMINAL
 
     @property
     def problem(self) -> str | None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pydantic import Field
+
+from bot.env_settings import EnvSettings
+from bot.secrets.backends import SecretBackend, register
 from bot.secrets.errors import SecretBackendError
 from bot.secrets.keys import is_secret_key, is_valid_key, normalize_prefix, secret_label, split_key
 from bot.secrets.redaction import DEFAULT_REGISTRY, SecretRegistry
@@ -94,3 +98,19 @@ class DirectorySecretStore:
                 if is_valid_key(key) and key.split("/")[: len(wanted)] == wanted:
                     keys.add(key)
         return sorted(keys)
+
+
+class DirectorySettings(EnvSettings):
+    """The dir backend's settings: where the secret files are (SECRETS_DIR)."""
+
+    secrets_dir: Path = Field(Path("/run/secrets"), validation_alias="SECRETS_DIR")
+
+
+register(
+    SecretBackend(
+        "dir",
+        DirectorySettings,
+        lambda settings, _environ: DirectorySecretStore(settings.secrets_dir),
+        rank=1,
+    )
+)

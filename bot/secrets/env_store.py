@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values
+from pydantic import Field
 
+from bot.env_settings import EnvSettings
+from bot.secrets.backends import SecretBackend, register
 from bot.secrets.errors import SecretBackendError
 from bot.secrets.keys import (
     QC_API_TOKEN_KEY,
@@ -102,3 +105,19 @@ class EnvSecretStore:
             if key is not None and value and key.split("/")[: len(wanted)] == wanted:
                 keys.add(key)
         return sorted(keys)
+
+
+class EnvBackendSettings(EnvSettings):
+    """The env backend's settings: a .env file (DOTENV_PATH) under the environment, if any."""
+
+    dotenv_path: Path | None = Field(None, validation_alias="DOTENV_PATH")
+
+
+register(
+    SecretBackend(
+        "env",
+        EnvBackendSettings,
+        lambda settings, environ: EnvSecretStore(environ=environ, dotenv_path=settings.dotenv_path),
+        rank=0,
+    )
+)

@@ -6,9 +6,12 @@ import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlparse
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
+from bot.env_settings import EnvSettings, problem, problem_line
+from bot.secrets.backends import SecretBackend, register
 from bot.secrets.errors import SecretBackendError
 from bot.secrets.keys import (
     is_secret_key,
@@ -263,3 +266,81 @@ class VaultSecretStore:
                 self._collect([*segments, name], keys, depth + 1)
             else:
                 self._add_fields([*segments, name], keys)
+
+
+class VaultSettings(EnvSettings):
+    """The vault backend's settings (VAULT_*): where Vault is and how the bot logs in."""
+
+    addr: str | None = Field(None, validation_alias="VAULT_ADDR", validate_default=True)
+    token: SecretStr | None = Field(None, validation_alias="VAULT_TOKEN")
+    role_id: SecretStr | None = Field(None, validation_alias="VAULT_ROLE_ID")
+    secret_id: SecretStr | None = Field(None, validation_alias="VAULT_SECRET_ID", validate_default=True)
+    mount: str = Field("secret", validation_alias="VAULT_MOUNT", validate_default=True)
+    path: str = Field("qc-bot", validation_alias="VAULT_PATH")
+    namespace: str | None = Field(None, validation_alias="VAULT_NAMESPACE")
+    timeout: float = Field(5.0, validation_alias="VAULT_TIMEOUT")
+
+    @field_validator("addr")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str:
+        if value is None:
+            raise problem("required when SECRET_BACKENDS includes vault.")
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise problem("must be an http:// or https:// address, e.g. https://vault:8200.")
+        return value
+
+    @field_validator("secret_id")
+    @classmethod
+    def _one_way_to_log_in(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        token, role_id = info.data.get("token"), info.data.get("role_id")
+        if token and (role_id or value):
+            raise problem_line(
+                "VAULT_TOKEN and VAULT_ROLE_ID/VAULT_SECRET_ID: set one way to log in, not both."
+            )
+        if not token and not (role_id and value):
+            if role_id or value:
+                missing = "VAULT_SECRET_ID" if role_id else "VAULT_ROLE_ID"
+                raise problem_line(f"{missing}: AppRole login needs both VAULT_ROLE_ID and VAULT_SECRET_ID.")
+            raise problem_line("VAULT_TOKEN: set it, or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole login.")
+        return value
+
+    @field_validator("mount")
+    @classmethod
+    def _a_mount(cls, value: str) -> str:
+        if not value.strip("/"):
+            raise problem("must name the KV v2 mount, e.g. secret.")
+        return value.strip("/")
+
+    @field_validator("path")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> Any:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise problem("must be a positive number of seconds.") from None
+        if seconds <= 0:
+            raise problem("must be a positive number of seconds.")
+        return seconds
+
+
+def _vault_store(settings: VaultSettings, _environ: Any) -> VaultSecretStore:
+    assert settings.addr is not None, "VaultSettings requires VAULT_ADDR"
+    return VaultSecretStore(
+        settings.addr,
+        token=settings.token,
+        role_id=settings.role_id,
+        secret_id=settings.secret_id,
+        mount=settings.mount,
+        path_prefix=settings.path,
+        timeout=settings.timeout,
+        namespace=settings.namespace,
+    )
+
+
+register(SecretBackend("vault", VaultSettings, _vault_store, rank=2))

@@ -4,13 +4,10 @@ audit trail (SQLAlchemy Core)."""
 from bot.store.base import new_replica_id
 from bot.store.engine import DEFAULT_DATABASE_URL, normalize_url
 from bot.store.errors import ProjectLocked, RequestNotFound, SecretRejected, StoreError
+from bot.store.facade import Store
 from bot.store.leases import LeaseClaim
 from bot.store.models import (
     ALLOWED_TRANSITIONS,
-    IN_FLIGHT,
-    OPEN,
-    TERMINAL,
-    TERMINAL_LIVE_STATUSES,
     ApprovalOutcome,
     AuditEvent,
     Deployment,
@@ -21,15 +18,11 @@ from bot.store.models import (
     Replica,
     RequestStatus,
 )
-from bot.store.repository import Store, new_request_id
+from bot.store.requests import new_request_id
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "DEFAULT_DATABASE_URL",
-    "IN_FLIGHT",
-    "OPEN",
-    "TERMINAL",
-    "TERMINAL_LIVE_STATUSES",
     "ApprovalOutcome",
     "AuditEvent",
     "DeployRequest",

@@ -1,13 +1,15 @@
-"""Append-only audit trail: the one place that writes and reads audit_events."""
+"""The audit aggregate: the append-only trail, the one place that writes and reads audit_events."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from bot.secrets.masking import redact_data
+from bot.store.base import StoreBase, aware
 from bot.store.jsonsafe import json_safe
 from bot.store.models import AuditEvent
 from bot.store.tables import audit_events
@@ -89,3 +91,74 @@ def _matching(
     if until is not None:
         conditions.append(audit_events.c.at < until)
     return conditions
+
+
+class AuditStore(StoreBase):
+    """Append and read audit events (there is deliberately no way to change or delete one)."""
+
+    def add_event(
+        self,
+        actor: str,
+        action: str,
+        *,
+        request_id: str | None = None,
+        project_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+        now: datetime,
+    ) -> AuditEvent:
+        """Append one audit event (there is deliberately no way to change or delete one)."""
+        aware(now)
+        with self._writing() as connection:
+            return write_event(
+                connection,
+                actor,
+                action,
+                request_id=request_id,
+                project_id=project_id,
+                detail=detail,
+                now=now,
+            )
+
+    def events(
+        self,
+        *,
+        request_id: str | None = None,
+        project_id: int | None = None,
+        since: datetime | None = None,
+        limit: int = 200,
+    ) -> list[AuditEvent]:
+        """The newest `limit` matching audit events, oldest first."""
+        with self._reader.begin() as connection:
+            return read_events(
+                connection, request_id=request_id, project_id=project_id, since=since, limit=limit
+            )
+
+    def iter_events(
+        self,
+        *,
+        request_id: str | None = None,
+        project_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[AuditEvent]:
+        """Every matching audit event, oldest first (`until` exclusive), read a page at a time.
+
+        Keyset paging on the event number: a long export never holds a transaction open or loads it all.
+        """
+        last_id = 0
+        while True:
+            with self._reader.begin() as connection:
+                page = read_events_after(
+                    connection,
+                    last_id,
+                    request_id=request_id,
+                    project_id=project_id,
+                    since=since,
+                    until=until,
+                    limit=page_size,
+                )
+            yield from page
+            if len(page) < page_size:
+                return
+            last_id = page[-1].id

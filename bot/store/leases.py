@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot.statuses import IN_FLIGHT, LIVE_TERMINAL
 from bot.store.base import StoreBase, aware
 from bot.store.models import (
-    IN_FLIGHT,
-    TERMINAL_LIVE_STATUSES,
     Deployment,
     DeployRequest,
     HeldRequest,
@@ -40,9 +39,7 @@ def unfinished() -> sa.ColumnElement[bool]:
     poll ends the request instead of leaving it live, locked and unwatched forever.
     """
     still_live = sa.select(requests.c.id).where(requests.c.status == "live")
-    return sa.or_(
-        deployments.c.status.not_in(TERMINAL_LIVE_STATUSES), deployments.c.request_id.in_(still_live)
-    )
+    return sa.or_(deployments.c.status.not_in(LIVE_TERMINAL), deployments.c.request_id.in_(still_live))
 
 
 @dataclass(frozen=True)

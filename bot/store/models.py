@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.statuses import LIVE_TERMINAL, OPEN, TERMINAL, RequestStatus
 from bot.store.jsonsafe import json_safe
 
-
-class RequestStatus(StrEnum):
-    """Where a deploy request stands in its life."""
-
-    PENDING = "pending"
-    APPROVED = "approved"
-    COMPILING = "compiling"
-    DEPLOYING = "deploying"
-    LIVE = "live"
-    ENDED = "ended"
-    FAILED = "failed"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-
 _S = RequestStatus
-
-TERMINAL: frozenset[RequestStatus] = frozenset({_S.ENDED, _S.FAILED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED})
-OPEN: frozenset[RequestStatus] = frozenset({_S.PENDING, _S.APPROVED, _S.COMPILING, _S.DEPLOYING, _S.LIVE})
-# Work a replica owns (and another takes over when the owner's lease expires).
-IN_FLIGHT: frozenset[RequestStatus] = frozenset({_S.APPROVED, _S.COMPILING, _S.DEPLOYING})
 
 # The only moves the store accepts; anything else is a programming error, not a race.
 ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
@@ -44,11 +23,6 @@ ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     # Self-healing: QuantConnect shows a deployment of a request the bot had recorded as failed.
     _S.FAILED: frozenset({_S.LIVE}),
 }
-
-# QuantConnect live statuses after which nothing more will happen to a deployment.
-TERMINAL_LIVE_STATUSES: frozenset[str] = frozenset(
-    {"DeployError", "RuntimeError", "Stopped", "Liquidated", "Deleted", "Completed", "Invalid"}
-)
 
 
 class _Frozen(BaseModel):
@@ -176,7 +150,7 @@ class Deployment(_Frozen):
     @property
     def is_active(self) -> bool:
         """True until QuantConnect reports a status after which nothing more happens."""
-        return self.status not in TERMINAL_LIVE_STATUSES
+        return self.status not in LIVE_TERMINAL
 
 
 class HeldRequest(_Frozen):

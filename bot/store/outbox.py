@@ -148,14 +148,6 @@ class OutboxStore(StoreBase):
         with self._reader.begin() as connection:
             return int(connection.execute(query).scalar_one())
 
-    def messages(self, request_id: str | None = None) -> list[OutboxMessage]:
-        """Queued and delivered messages (of one request), oldest first."""
-        query = sa.select(outbox).order_by(outbox.c.id)
-        if request_id is not None:
-            query = query.where(outbox.c.request_id == request_id)
-        with self._reader.begin() as connection:
-            return [message_of(row) for row in connection.execute(query)]
-
     def prune_outbox(self, delivered_before: datetime) -> int:
         """Delete messages delivered before the given time; returns how many."""
         aware(delivered_before, "delivered_before")

@@ -6,7 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.store.errors import RequestNotFound
 from bot.store.models import Deployment, DeployRequest, OutboxMessage
+from bot.store.tables import deployments, requests
 
 
 def request_of(row: sa.Row[Any]) -> DeployRequest:
@@ -22,3 +24,17 @@ def deployment_of(row: sa.Row[Any]) -> Deployment:
 def message_of(row: sa.Row[Any]) -> OutboxMessage:
     """An outbox row as an OutboxMessage."""
     return OutboxMessage.model_validate(row._asdict())
+
+
+def read_request(connection: sa.Connection, request_id: str) -> DeployRequest:
+    """The request inside the caller's transaction; RequestNotFound when there is none."""
+    row = connection.execute(sa.select(requests).where(requests.c.id == request_id)).first()
+    if row is None:
+        raise RequestNotFound(request_id)
+    return request_of(row)
+
+
+def read_deployment(connection: sa.Connection, request_id: str) -> Deployment | None:
+    """The deployment of a request inside the caller's transaction, or None."""
+    row = connection.execute(sa.select(deployments).where(deployments.c.request_id == request_id)).first()
+    return None if row is None else deployment_of(row)

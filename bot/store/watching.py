@@ -1,10 +1,9 @@
-"""Watching every deployment from one replica: leader roles, the watcher's working set, and equity.
+"""Watching every deployment from one replica: the poller's working set, and each deployment's equity.
 
-One replica at a time holds a role (the live/list poller) for as long as its heartbeat lease lives; when that
-lease expires any live replica may take the role over, exactly like the work a dead replica held. The role's
-holder watches every unfinished deployment: it claims the free ones and takes over those of dead replicas
-(due at once), while other replicas hand theirs to it. Status changes still go through `record_status`
-(compare-and-set, reports in the same transaction), so a change is reported once whoever sees it first.
+The replica holding the poller role (bot/store/roles.py) watches every unfinished deployment: it claims the
+free ones and takes over those of dead replicas (due at once), while other replicas hand theirs to it. Status
+changes still go through `record_status` (compare-and-set, reports in the same transaction), so a change is
+reported once whoever sees it first.
 """
 
 from __future__ import annotations
@@ -20,11 +19,8 @@ from bot.store.base import StoreBase, aware
 from bot.store.leases import unfinished
 from bot.store.models import Notice
 from bot.store.outbox import queue_notices
-from bot.store.ownership import alive_replicas, claimable, is_alive, since
-from bot.store.tables import deployments, leaders, replicas
-
-# The role of the replica that polls QuantConnect's live/list for every deployment.
-POLLER = "live-poller"
+from bot.store.ownership import alive_replicas, is_alive
+from bot.store.tables import deployments
 
 
 class WatchedDeployment(NamedTuple):
@@ -59,64 +55,7 @@ _WATCHED_COLUMNS = (
 
 
 class WatchStore(StoreBase):
-    """Leader roles held under replica leases, the poller's deployments, and their last equity."""
-
-    # -- leader roles ---------------------------------------------------------------------------------
-
-    def claim_role(self, role: str, now: datetime) -> bool:
-        """Hold `role` if it is free, ours, or held by a replica whose lease expired; True when ours now.
-
-        A read first: the holder asks every few seconds, and holding on needs no write (its heartbeat keeps
-        its lease, and with it the role). Only a change of holder writes.
-        """
-        aware(now)
-        me = self.replica_id
-        with self._reader.begin() as connection:
-            row = connection.execute(
-                sa.select(leaders.c.owner, replicas.c.lease_expires_at)
-                .select_from(leaders.outerjoin(replicas, replicas.c.id == leaders.c.owner))
-                .where(leaders.c.role == role)
-            ).first()
-        if row is not None and row.owner == me:
-            return True
-        if row is not None and row.lease_expires_at is not None and row.lease_expires_at > now:
-            return False  # a live replica holds it
-        try:
-            with self._writing() as connection:
-                if row is None:
-                    connection.execute(sa.insert(leaders), {"role": role, "owner": None, "owned_since": None})
-                connection.execute(
-                    sa.update(leaders)
-                    .where(leaders.c.role == role, claimable(leaders.c.owner, me, now), is_alive(me, now))
-                    .values(owner=me, owned_since=since(leaders.c.owned_since, leaders.c.owner, me, now))
-                )
-                owner = connection.execute(
-                    sa.select(leaders.c.owner).where(leaders.c.role == role)
-                ).scalar_one_or_none()
-        except sa.exc.IntegrityError:
-            return False  # another replica created the row at the same moment, and holds the role
-        return owner == me
-
-    def release_role(self, role: str) -> bool:
-        """Give the role up (a graceful stop): another replica takes it at its next look, without waiting."""
-        with self._writing() as connection:
-            return (
-                connection.execute(
-                    sa.update(leaders)
-                    .where(leaders.c.role == role, leaders.c.owner == self.replica_id)
-                    .values(owner=None, owned_since=None)
-                ).rowcount
-                == 1
-            )
-
-    def role_holder(self, role: str, now: datetime) -> str | None:
-        """The live replica holding the role, or None (free, or its holder's lease expired)."""
-        aware(now)
-        query = sa.select(leaders.c.owner).where(
-            leaders.c.role == role, leaders.c.owner.in_(alive_replicas(now))
-        )
-        with self._reader.begin() as connection:
-            return connection.execute(query).scalar_one_or_none()
+    """The poller's deployments, and their last equity."""
 
     # -- the poller's deployments ---------------------------------------------------------------------
 

@@ -73,13 +73,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+from bot.statuses import LIVE_TERMINAL
 from tests.fakes.qc_schema import validate_live_create
 
 AUTH_WINDOW_SECONDS = 7200
 DEFAULT_STATUS_WALK = ("InQueue", "LoggingIn", "Initializing", "Running")
-TERMINAL_STATUSES = frozenset(
-    {"DeployError", "Stopped", "Liquidated", "Deleted", "Completed", "RuntimeError", "Invalid"}
-)
 LIST_STATUS_FILTERS = ("Running", "Stopped", "RuntimeError", "Liquidated")
 FAKE_LEAN_VERSION = 17202
 # lean/versions/read as QuantConnect answers it (LeanVersion of the OpenAPI file), oldest first; the newest is
@@ -181,7 +179,7 @@ class FakeDeployment:
     @property
     def active(self) -> bool:
         """True while the algorithm occupies its node."""
-        return self.status not in TERMINAL_STATUSES
+        return self.status not in LIVE_TERMINAL
 
 
 @dataclass
@@ -724,7 +722,7 @@ class FakeQuantConnect:
         deployment.status = status
         if message is not None:
             deployment.message = message
-        if status in TERMINAL_STATUSES:
+        if status in LIVE_TERMINAL:
             deployment.stopped = deployment.stopped or self._now()
             for node in project.nodes:
                 if node.id == deployment.node_id:

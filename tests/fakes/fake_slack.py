@@ -26,8 +26,11 @@ Surface state (what a user would see):
     ``write_times(channel)`` monotonic times of accepted ``chat.postMessage``/``chat.update`` for pacing
     checks. Posting to a user id (``U...``) lands in the DM channel ``D`` + the rest of the id.
 
-Response URLs: ``response_url()`` mints ``http://127.0.0.1:PORT/response/<key>``; posts there are recorded
-as calls with method ``"response_url"`` (``path`` holds the key) and listed by ``responses(key=None)``.
+Response URLs: ``response_url(user_id=None, channel_id=None)`` mints ``http://127.0.0.1:PORT/response/<key>``;
+posts there are recorded as calls with method ``"response_url"`` (``path`` holds the key) and listed by
+``responses(key=None)``. Like Slack's, a response URL belongs to the person who acted and their channel (the
+key starts ``<user>/<channel>/``, see ``response_key``): an ephemeral post to it (the default response type,
+without ``replace_original``) is shown to that person in ``ephemerals(user_id)`` too.
 
 Failure injection (each consumed by the next matching calls, in order of injection):
     ``rate_limit(method, times=1, retry_after=1)`` HTTP 429 + ``Retry-After``, body ``ratelimited``;
@@ -270,9 +273,9 @@ class FakeSlack:
         """Prefix of response URLs served by this fake."""
         return f"{self.root_url}response/"
 
-    def response_url(self) -> str:
-        """A fresh response_url whose posts this fake records."""
-        return f"{self.response_url_base}{secrets.token_hex(8)}"
+    def response_url(self, user_id: str | None = None, channel_id: str | None = None) -> str:
+        """A fresh response_url whose posts this fake records (shown to `user_id` when given)."""
+        return f"{self.response_url_base}{response_key(user_id, channel_id)}"
 
     # -- directory -------------------------------------------------------------------------------------
 
@@ -466,10 +469,27 @@ class FakeSlack:
         return reply
 
     def handle_response_url(self, key: str, body: dict[str, Any]) -> _Reply:
-        """Record a post to a response_url."""
+        """Record a post to a response_url; an ephemeral one is shown to the person the URL belongs to."""
         reply = _Reply(200, {"ok": True})
+        user, channel = _response_owner(key)
+        shown = user and body.get("response_type", "ephemeral") == "ephemeral"
+        try:
+            _check_message_content(body, check_blocks=self.check_blocks)
+        except SlackApiFailure as exc:
+            reply, shown = _Reply(400, exc.payload()), False
         with self._cond:
             self._responses.append((key, body))
+            if shown and not body.get("replace_original") and not body.get("delete_original"):
+                self._ephemerals.setdefault(user, []).append(
+                    {
+                        "channel": channel,
+                        "message_ts": self._next_ts(),
+                        "text": body.get("text", ""),
+                        "blocks": _with_block_ids(body.get("blocks") or []),
+                        "attachments": body.get("attachments") or [],
+                        "thread_ts": None,
+                    }
+                )
             self.calls.append(
                 SlackCall("response_url", None, body, time.monotonic(), 200, reply.body, path=key)
             )
@@ -825,6 +845,20 @@ class FakeSlack:
 
 
 # -- validation ----------------------------------------------------------------------------------------
+
+
+def response_key(user_id: str | None = None, channel_id: str | None = None) -> str:
+    """The path of a fresh response URL: `<user>/<channel>/<random>` when it belongs to someone."""
+    token = secrets.token_hex(8)
+    return f"{user_id}/{channel_id or '-'}/{token}" if user_id else token
+
+
+def _response_owner(key: str) -> tuple[str, str]:
+    """(user, channel) a response URL key belongs to; empty strings for an anonymous one."""
+    parts = key.split("/")
+    if len(parts) != 3:
+        return "", ""
+    return parts[0], "" if parts[1] == "-" else parts[1]
 
 
 def _check_message_content(body: dict[str, Any], *, check_blocks: bool = True) -> None:

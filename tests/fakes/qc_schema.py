@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.conftest import DATA_DIR
+from tests.support.paths import DATA_DIR
 
 SPEC_URI = "urn:quantconnect:platform-2.0.0"
 _SCHEMAS_POINTER = "#/components/schemas/"

@@ -481,20 +481,23 @@ class SlackTraffic(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _response_url(self) -> str | None:
+    def _response_url(self, user_id: str, channel_id: str) -> str | None:
+        """A response URL of the fake Slack that belongs to this user and channel, as Slack's do."""
         if self.response_url_base is None:
             return None
-        return f"{self.response_url_base}{secrets.token_hex(8)}"
+        # The fake Slack's key format (fake_slack.response_key): `<user>/<channel>/<random>`.
+        return f"{self.response_url_base}{user_id}/{channel_id}/{secrets.token_hex(8)}"
 
     def command(self, text: str = "", **kw: Any) -> Answer:
         """Send ``/qc <text>`` (keywords as for ``slash_command_body``)."""
-        kw.setdefault("response_url", self._response_url())
+        kw.setdefault("response_url", self._response_url(kw.get("user_id", "U1"), kw.get("channel_id", "C1")))
         return self.send(slash_command_body(text=text, **kw))
 
     def action(self, action_id: str, value: str | None = None, **kw: Any) -> Answer:
         """Send a block_actions click (keywords as for ``block_actions_body``)."""
         if kw.get("view") is None:
-            kw.setdefault("response_url", self._response_url())
+            url = self._response_url(kw["user_id"], kw.get("channel_id") or "C1")
+            kw.setdefault("response_url", url)
         return self.send(block_actions_body(action_id, value, **kw))
 
     def submit(self, view: dict[str, Any], values: Mapping[str, Mapping[str, object]], **kw: Any) -> Answer:

@@ -74,3 +74,16 @@ def spellings(value: str) -> set[str]:
 def leaked_spellings(secrets: Iterable[str], text: str) -> list[str]:
     """Every spelling of every secret that occurs in `text`."""
     return sorted({form for secret in secrets for form in spellings(secret) if form in text})
+
+
+def leaked_secrets(secrets: Iterable[str], text: str) -> list[str]:
+    """The secrets that occur in `text` as whole values, not inside a longer run of letters and digits.
+
+    A short fake value such as a year of birth ("1985") turns up by chance inside random hex ids and
+    memory addresses in a debug log; a real leak stands on its own, between quotes, spaces or punctuation.
+    """
+    return [
+        secret
+        for secret in secrets
+        if re.search(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", text) is not None
+    ]

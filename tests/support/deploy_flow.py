@@ -13,7 +13,7 @@ from typing import Any
 from bot.ids import Action, Block
 from tests.fakes.fake_slack import SlackCall
 from tests.fakes.slack_requests import new_trigger_id, state_from_view, state_values
-from tests.harness import REQUESTER, BotHarness
+from tests.support.bot import REQUESTER, BotHarness
 
 
 def block_of(view: dict[str, Any], block_id: str) -> dict[str, Any]:

@@ -1,10 +1,17 @@
-"""A complete, valid (settings, credentials) pair per model, for tests and demos. Every credential is fake."""
+"""A complete, valid (settings, credentials) pair per model, and the credential profiles that hold them.
+
+For tests and benches only: every credential here is fake.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from bot.brokerages import registry
 from bot.brokerages.holdings import BrokerageHolding, CashAmount
+from bot.secrets.env_store import env_name
+from bot.secrets.keys import BROKERAGE_FIELD, profile_key
 
 Settings = dict[str, Any]
 Credentials = dict[str, str]
@@ -143,3 +150,33 @@ def example_cash(model_key: str) -> tuple[CashAmount, ...]:
 def example_secret_values() -> set[str]:
     """Every fake credential value, for tests that check secrets never leak."""
     return {value for _, credentials in EXAMPLE_PROFILES.values() for value in credentials.values()}
+
+
+ProfileSpec = tuple[str, Mapping[str, str]]
+IB_SETTINGS, IB_CREDENTIALS = EXAMPLE_PROFILES["InteractiveBrokersSettings"]
+IB_PROFILES: dict[str, ProfileSpec] = {"ib-main": ("InteractiveBrokersBrokerage", IB_CREDENTIALS)}
+
+
+def profile_name(model_key: str) -> str:
+    """The name of a model's example profile, e.g. `interactivebrokers`."""
+    return model_key.removesuffix("Settings").lower()
+
+
+def example_profile(model_key: str) -> tuple[str, dict[str, str]]:
+    """(brokerage id, credentials) of the example profile of a model."""
+    return registry.get(model_key).brokerage_id, dict(EXAMPLE_PROFILES[model_key][1])
+
+
+def example_profiles() -> dict[str, ProfileSpec]:
+    """One profile per registry model, named after it (`profile_name`)."""
+    return {profile_name(model.key): example_profile(model.key) for model in registry.all_models()}
+
+
+def profile_env(profiles: Mapping[str, ProfileSpec]) -> dict[str, str]:
+    """Environment variables that store credential profiles in the env secret backend."""
+    env: dict[str, str] = {}
+    for name, (brokerage_id, credentials) in profiles.items():
+        env[env_name(profile_key(name, BROKERAGE_FIELD))] = brokerage_id
+        for field_name, value in credentials.items():
+            env[env_name(profile_key(name, field_name))] = str(value)
+    return env

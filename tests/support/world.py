@@ -1,4 +1,5 @@
-"""Shared pieces for the deployer, watcher and live-ops unit tests: a recording notifier and a wired world."""
+"""A wired world for the deployer, watcher and live-ops tests: fake QuantConnect, real client and store,
+example profiles, a recording notifier, a hand-moved clock."""
 
 from __future__ import annotations
 
@@ -6,25 +7,25 @@ import html
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
 from bot.brokerages import registry
-from bot.brokerages.examples import EXAMPLE_PROFILES, example_cash
 from bot.config import PolicySettings, Settings
 from bot.deployer import Deployer
-from bot.notifier import card_notice, error_notices, thread_notice
+from bot.notices import card_notice, error_notices, thread_notice
 from bot.quantconnect.client import QuantConnectClient
 from bot.secrets import CredentialProfiles, EnvSecretStore
-from bot.secrets.env_store import env_name
-from bot.secrets.keys import BROKERAGE_FIELD, profile_key
 from bot.store import DeployRequest, NewRequest, Store
 from tests.fakes.fake_quantconnect import FakeQuantConnect
+from tests.support.clocks import ManualClock
+from tests.support.examples import EXAMPLE_PROFILES, example_cash, example_profiles, profile_env, profile_name
+from tests.support.outbox import outbox_messages
 
 IB = "InteractiveBrokersSettings"
 
@@ -58,14 +59,14 @@ class RecordingNotifier:
     @property
     def cards(self) -> list[str]:
         """The request id of every queued card refresh, in order."""
-        return [m.request_id or "" for m in self.store.messages() if m.kind == "card"]
+        return [m.request_id or "" for m in outbox_messages(self.store) if m.kind == "card"]
 
     @property
     def threads(self) -> list[tuple[str, str]]:
         """(request id, text) of every thread reply that is not part of an error list."""
         return [
             (m.request_id or "", str(m.payload["text"]))
-            for m in self.store.messages()
+            for m in outbox_messages(self.store)
             if m.kind == "thread" and not _error_list_errors(m.payload)
         ]
 
@@ -73,7 +74,7 @@ class RecordingNotifier:
     def error_lists(self) -> list[tuple[str, str, list[str]]]:
         """(request id, title, errors) of every error list (a list split in parts counts once)."""
         lists: list[tuple[str, str, list[str]]] = []
-        for m in self.store.messages():
+        for m in outbox_messages(self.store):
             errors = _error_list_errors(m.payload) if m.kind == "thread" else None
             if errors is None:
                 continue
@@ -87,7 +88,7 @@ class RecordingNotifier:
     def texts(self, request_id: str | None = None) -> list[str]:
         """Every thread reply, and every error list's title and lines, optionally of one request."""
         out: list[str] = []
-        for m in self.store.messages(request_id):
+        for m in outbox_messages(self.store, request_id):
             if m.kind != "thread":
                 continue
             errors = _error_list_errors(m.payload)
@@ -119,20 +120,6 @@ def _error_list_errors(payload: dict[str, Any]) -> list[str] | None:
     return [html.unescape(line.removeprefix("• ")) for line in lines]
 
 
-class FixedClock:
-    """A settable UTC clock."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
-
-
 def make_settings(**overrides: Any) -> Settings:
     """Settings with fast intervals for tests."""
     values: dict[str, Any] = {
@@ -150,21 +137,6 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def profile_environ(profiles: Mapping[str, tuple[str, Mapping[str, str]]]) -> dict[str, str]:
-    """Environment variables holding credential profiles for the env secret store."""
-    env: dict[str, str] = {}
-    for name, (brokerage_id, credentials) in profiles.items():
-        env[env_name(profile_key(name, BROKERAGE_FIELD))] = brokerage_id
-        for field_name, value in credentials.items():
-            env[env_name(profile_key(name, field_name))] = value
-    return env
-
-
-def example_profile(model_key: str) -> tuple[str, dict[str, str]]:
-    """(brokerage id, credentials) of the example profile of a model."""
-    return registry.get(model_key).brokerage_id, dict(EXAMPLE_PROFILES[model_key][1])
-
-
 @dataclass
 class World:
     """A fake QuantConnect, a real client and SQLite store, profiles and a recording notifier."""
@@ -175,7 +147,7 @@ class World:
     profiles: CredentialProfiles
     notifier: RecordingNotifier
     settings: Settings
-    clock: FixedClock
+    clock: ManualClock
     deployers: list[Deployer] = field(default_factory=list)
     stores: list[Store] = field(default_factory=list)
 
@@ -225,7 +197,7 @@ class World:
                 project_name=project,
                 model_key=model_key,
                 brokerage_id=model.brokerage_id,
-                profile=profile or _profile_name(model_key),
+                profile=profile or profile_name(model_key),
                 version_id="17202",
                 node_id=node_id,
                 settings=model.validate_settings(chosen),
@@ -237,19 +209,6 @@ class World:
             ),
             now=self.clock(),
         )
-
-
-def _profile_name(model_key: str) -> str:
-    return model_key.removesuffix("Settings").lower()
-
-
-def example_profiles() -> dict[str, tuple[str, dict[str, str]]]:
-    """One profile per model, named after it (e.g. `interactivebrokers`)."""
-    return {
-        _profile_name(key): example_profile(key)
-        for key in EXAMPLE_PROFILES
-        if key != "BaseLiveAlgorithmSettings"
-    }
 
 
 def make_client(qc: FakeQuantConnect, **overrides: Any) -> QuantConnectClient:
@@ -271,10 +230,10 @@ def make_world(tmp_path: Path) -> Iterator[World]:
     with FakeQuantConnect() as qc:
         client = make_client(qc)
         store = Store(f"sqlite:///{tmp_path / 'bot.sqlite3'}", replica_id="replica-test")
-        clock = FixedClock()
+        clock = ManualClock()
         # A lease that outlives the test, as the heartbeat would keep it.
         store.heartbeat(clock(), 24 * 3600)
-        profiles = CredentialProfiles(EnvSecretStore(environ=profile_environ(example_profiles())))
+        profiles = CredentialProfiles(EnvSecretStore(environ=profile_env(example_profiles())))
         built = World(qc, client, store, profiles, RecordingNotifier(store), make_settings(), clock)
         try:
             yield built
@@ -284,13 +243,3 @@ def make_world(tmp_path: Path) -> Iterator[World]:
             client.close()
             for opened in (store, *built.stores):
                 opened.dispose()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll `predicate` until it holds or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()

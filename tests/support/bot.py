@@ -19,90 +19,34 @@ Each `running_bot` starts its own fakes unless given some, so tests stay indepen
 from __future__ import annotations
 
 import logging
-import re
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from bot.backoff import Backoff
 from bot.config import Settings
 from bot.runtime import BotRuntime, SocketModeService
-from bot.secrets.env_store import env_name
-from bot.secrets.keys import BROKERAGE_FIELD, profile_key
 from bot.server import BotWsgiApp, make_server, shutdown_server
 from bot.services import Services
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.fake_socket_mode import SocketModeSender
 from tests.fakes.slack_requests import SlackSender, SlackTraffic
+from tests.support.clocks import OffsetClock
+from tests.support.examples import ProfileSpec, profile_env
 
 SIGNING_SECRET = "test-signing-secret-8f2b1c"
 DEPLOY_CHANNEL = "CDEPLOY"
 APPROVERS = ("UAPPROVER1", "UAPPROVER2")
 REQUESTER = "UREQUESTER"
 
-ProfileSpec = tuple[str, Mapping[str, str]]
 Mode = Literal["http", "socket"]
 
 # Reconnect at once and often: tests drop the socket on purpose and wait for the bot to come back.
 TEST_BACKOFF = Backoff(initial=0.05, maximum=0.5, jitter=0.0)
-
-
-class OffsetClock:
-    """Real UTC time plus an offset that tests can advance (expiry, leases) while fakes keep real time."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta()
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return datetime.now(UTC) + self._offset
-
-    def advance(self, delta: timedelta | None = None, **kwargs: float) -> None:
-        """Move the bot's clock forward by `delta` or timedelta(**kwargs)."""
-        with self._lock:
-            self._offset += delta if delta is not None else timedelta(**kwargs)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy and return it (the bot works on other threads)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def leaked_secrets(secrets: Iterable[str], text: str) -> list[str]:
-    """The secrets that occur in `text` as whole values, not inside a longer run of letters and digits.
-
-    A short fake value such as a year of birth ("1985") turns up by chance inside random hex ids and
-    memory addresses in a debug log; a real leak stands on its own, between quotes, spaces or punctuation.
-    """
-    return [
-        secret
-        for secret in secrets
-        if re.search(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", text) is not None
-    ]
-
-
-def profile_env(profiles: Mapping[str, ProfileSpec]) -> dict[str, str]:
-    """Environment variables that store credential profiles in the env secret backend."""
-    env: dict[str, str] = {}
-    for name, (brokerage_id, credentials) in profiles.items():
-        env[env_name(profile_key(name, BROKERAGE_FIELD))] = brokerage_id
-        for field_name, value in credentials.items():
-            env[env_name(profile_key(name, field_name))] = str(value)
-    return env
 
 
 def base_env(tmp_path: Path, slack: FakeSlack, qc: FakeQuantConnect) -> dict[str, str]:
