@@ -132,6 +132,11 @@ class Watcher(PeriodicWorker):
             request_id, live.status, now + timedelta(seconds=self._interval_for(live.status))
         ):
             return True  # unchanged (checked against the store, not our snapshot): next poll set
+        terminal = live.status in LIVE_TERMINAL
+        # A terminal status of a live request: the card is refreshed with the request's move (_finish), once.
+        # Queued here too, a sender starting that first refresh between the two transactions would render
+        # the same card twice (or the live status first and the end a moment later).
+        ends_request = terminal and request is not None and request.status is S.LIVE
         changed = self.store.record_status(
             request_id,
             live.status,
@@ -139,9 +144,9 @@ class Watcher(PeriodicWorker):
             now=now,
             launched=live.launched,
             stopped=live.stopped,
-            notices=[card_notice(), *self._report(deployment, request, live)],
+            notices=[*([] if ends_request else [card_notice()]), *self._report(deployment, request, live)],
         )
-        if live.status in LIVE_TERMINAL:
+        if terminal:
             self._finish(deployment, request, live, changed, now)
             return True
         self._schedule(request_id, now, self._interval_for(live.status))
@@ -180,7 +185,7 @@ class Watcher(PeriodicWorker):
         """
         request_id = deployment.request_id
         failed = live.status in LIVE_FAILURE
-        self.store.transition(
+        moved = self.store.transition(
             request_id,
             from_statuses={S.LIVE},
             to=S.FAILED if failed else S.ENDED,
@@ -195,6 +200,10 @@ class Watcher(PeriodicWorker):
                 else {}
             ),
         )
+        if moved is None and changed and request is not None and request.status is S.LIVE:
+            # The request moved on meanwhile (its own move queued a refresh, perhaps before this status was
+            # stored): the card shows the deployment's end too.
+            self.notifier.refresh_card(request_id)
         # Terminal deployments are never due again (due_deployments skips them): nothing to schedule.
         self._failures.pop(request_id, None)
         self.store.release_lease(request_id)
