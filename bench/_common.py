@@ -7,6 +7,7 @@ the repository root goes on sys.path here. Everything listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import json
 import logging
@@ -35,6 +36,7 @@ import httpx  # noqa: E402
 from slack_bolt import Ack, App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
+from bot.quantconnect.errors import QuantConnectError  # noqa: E402
 from bot.server import BotWsgiApp, make_server  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.store.models import DeployRequest, NewRequest, RequestStatus  # noqa: E402
@@ -294,10 +296,128 @@ class TimedFakeQuantConnect(FakeQuantConnect):
 # ---- the bare Bolt app ------------------------------------------------------------------------------
 
 
-def bare_bolt_server(signing_secret: str, slack_api_url: str, bot_token: str, port: int = 0) -> Any:
-    """A Bolt app whose listeners only ack(), on waitress exactly like the bot (bound, not yet running).
+_BARE_MODAL = {
+    "type": "modal",
+    "callback_id": "bare",
+    "title": {"type": "plain_text", "text": "Deploy"},
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "A bare modal"}}],
+}
+_BARE_CARD = [{"type": "section", "text": {"type": "mrkdwn", "text": "A bare card"}}]
+
+
+class SameCalls:
+    """After its ack, the bare app makes the Slack and QuantConnect calls the bot makes for that request.
+
+    Counted from the fakes during an ack_latency run (per request): `/qc deploy` views.open on the listener,
+    then projects/nodes/read and views.update on two after-ack threads; a brokerage change views.update; a
+    submission chat.postMessage (the card), chat.getPermalink and chat.postEphemeral on two announcer
+    threads; an approval, on four deploy threads, compile/create, compile/read, projects/nodes/read,
+    live/read and live/create (refused: the bare body names no compile, which costs the same round trip),
+    then the card's chat.update and two thread replies. Slack writes are paced per channel like the bot's
+    (SLACK_CHANNEL_INTERVAL_SECONDS). Same transports as the bot (pooled http.client for Slack, the bot's
+    QuantConnect client); none of the bot's own work (store, policy, masking, Block Kit building).
+    Not mirrored: the watcher's calls for the deployments the approvals start (they are not per request).
+    """
+
+    def __init__(self, slack_api_url: str, bot_token: str, environ: Mapping[str, str]) -> None:
+        from bot.quantconnect.client import QuantConnectClient
+        from bot.slack_transport import PooledWebClient
+
+        self.slack = PooledWebClient(token=bot_token, base_url=slack_api_url, timeout=15)
+        self.qc = QuantConnectClient(
+            environ["QC_USER_ID"], environ["QC_API_TOKEN"], base_url=environ["QC_API_URL"], timeout=30
+        )
+        self.channel = environ.get("DEPLOY_CHANNEL_ID", "CDEPLOY")
+        self.project_id = int(environ["BARE_PROJECT_ID"])
+        self.pace_seconds = float(environ.get("SLACK_CHANNEL_INTERVAL_SECONDS", "1"))
+        self.after_ack = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bare-after-ack")
+        self.announcer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bare-announcer")
+        self.deploys = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bare-deploy")
+        self._pace_lock = threading.Lock()
+        self._next_slot = 0.0
+        self._scratch: str | None = None
+        self._triggers = 0
+
+    def _pace(self) -> None:
+        with self._pace_lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.pace_seconds
+        if slot > now:
+            time.sleep(slot - now)
+
+    def _open(self, trigger_id: str) -> str:
+        # Never the bot's trigger: a trigger works once, and the bot gets the same bodies after this app.
+        opened = self.slack.views_open(trigger_id=f"{trigger_id}-bare", view=_BARE_MODAL)
+        return str(opened["view"]["id"])
+
+    def command(self, body: Mapping[str, Any]) -> None:
+        """`/qc deploy <project>`: open a modal now, fill it in after the ack."""
+        words = str(body.get("text") or "").split()
+        if not words or words[0] != "deploy":
+            return  # /qc help: answered in the ack, nothing after it
+        project_id = int(words[1]) if len(words) > 1 and words[1].isdigit() else self.project_id
+        view_id = self._open(str(body.get("trigger_id")))
+
+        def fill_in() -> None:
+            self.qc.read_nodes(project_id)
+            self.slack.views_update(view_id=view_id, view=_BARE_MODAL)
+
+        self.after_ack.submit(fill_in)
+
+    def brokerage(self) -> None:
+        """A brokerage change: the modal rebuilt and sent (to this app's own view, not the bot's)."""
+        with self._pace_lock:
+            if self._scratch is None:
+                self._triggers += 1
+                self._scratch = self._open(f"bare-scratch-{self._triggers}")
+            view_id = self._scratch
+        self.slack.views_update(view_id=view_id, view=_BARE_MODAL)
+
+    def submission(self, user_id: str) -> None:
+        """A submission: the card posted (paced), its permalink, an ephemeral with the link."""
+
+        def announce() -> None:
+            self._pace()
+            posted = self.slack.chat_postMessage(channel=self.channel, text="A bare card", blocks=_BARE_CARD)
+            self.slack.chat_getPermalink(channel=self.channel, message_ts=str(posted["ts"]))
+            self.slack.chat_postEphemeral(channel=self.channel, user=user_id, text="Posted")
+
+        self.announcer.submit(announce)
+
+    def approval(self, channel: str, message_ts: str | None) -> None:
+        """An approval: a deployment's QuantConnect calls, then the card update and two replies (paced)."""
+
+        def deploy() -> None:
+            compiled = self.qc.create_compile(self.project_id)
+            self.qc.read_compile(self.project_id, compiled.compile_id)
+            self.qc.read_nodes(self.project_id)
+            self.qc.read_live(self.project_id)
+            with contextlib.suppress(QuantConnectError):  # refused by the fake, as intended
+                self.qc.create_live({"projectId": self.project_id})
+            if message_ts:
+                self._pace()
+                self.slack.chat_update(channel=channel, ts=message_ts, text="A bare card", blocks=_BARE_CARD)
+                for text in ("Compiling", "Deploying"):
+                    self._pace()
+                    self.slack.chat_postMessage(channel=channel, thread_ts=message_ts, text=text)
+
+        self.deploys.submit(deploy)
+
+
+def bare_bolt_server(
+    signing_secret: str,
+    slack_api_url: str,
+    bot_token: str,
+    port: int = 0,
+    *,
+    same_calls: SameCalls | None = None,
+) -> Any:
+    """A Bolt app whose listeners ack(), on waitress exactly like the bot (bound, not yet running).
 
     It gets the same (valid) bot token as the bot, so Bolt's one-time auth.test succeeds and is cached.
+    With `same_calls`, each listener then makes the Slack and QuantConnect calls the bot makes for that
+    request (SameCalls), so that a comparison with the bot isolates the bot's own work.
     """
     app = App(
         client=WebClient(token=bot_token, base_url=slack_api_url),
@@ -309,20 +429,29 @@ def bare_bolt_server(signing_secret: str, slack_api_url: str, bot_token: str, po
     )
 
     @app.command("/qc")
-    def command(ack: Ack) -> None:
+    def command(ack: Ack, body: dict[str, Any]) -> None:
         ack()
+        if same_calls is not None:
+            same_calls.command(body)
 
     @app.view("deploy")
-    def submission(ack: Ack) -> None:
+    def submission(ack: Ack, body: dict[str, Any]) -> None:
         ack()
+        if same_calls is not None:
+            same_calls.submission(str(body.get("user", {}).get("id") or ""))
 
     @app.action("approve")
-    def approve(ack: Ack) -> None:
+    def approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
+        if same_calls is not None:
+            channel = str((body.get("channel") or {}).get("id") or same_calls.channel)
+            same_calls.approval(channel, (body.get("message") or {}).get("ts"))
 
     @app.action("brokerage_select")
     def brokerage(ack: Ack) -> None:
         ack()
+        if same_calls is not None:
+            same_calls.brokerage()
 
     return make_server(
         BotWsgiApp(app, lambda: {"ok": True}), host="127.0.0.1", port=port, threads=SERVER_THREADS
@@ -564,9 +693,24 @@ def seed_live(
     store.schedule_poll(request.id, next_poll_at)
 
 
-# The test harness speeds the bot up for tests; benchmarks measure the defaults an operator gets.
-TEST_SPEEDUPS = ("HOME_REFRESH_SECONDS", "SLACK_CHANNEL_INTERVAL_SECONDS")
-DEFAULTS = {"HOME_REFRESH_SECONDS": 30.0, "SLACK_CHANNEL_INTERVAL_SECONDS": 1.0}
+# The test harness speeds the bot up for tests; benchmarks measure the defaults an operator gets. (Until
+# issue 12 the heartbeat and recovery speed-ups stayed in: benches ran with 0.2 s beats and recovery passes.)
+TEST_SPEEDUPS = (
+    "HOME_REFRESH_SECONDS",
+    "SLACK_CHANNEL_INTERVAL_SECONDS",
+    "HEARTBEAT_SECONDS",
+    "RECOVERY_INTERVAL_SECONDS",
+    "WATCH_INTERVAL_SECONDS",
+    "WATCH_RUNNING_INTERVAL_SECONDS",
+)
+DEFAULTS = {
+    "HOME_REFRESH_SECONDS": 30.0,
+    "SLACK_CHANNEL_INTERVAL_SECONDS": 1.0,
+    "HEARTBEAT_SECONDS": 5.0,
+    "RECOVERY_INTERVAL_SECONDS": 5.0,
+    "WATCH_INTERVAL_SECONDS": 10.0,
+    "WATCH_RUNNING_INTERVAL_SECONDS": 60.0,
+}
 
 
 def production_defaults(env: dict[str, str]) -> dict[str, str]:

@@ -327,7 +327,7 @@ def _database(kind: str) -> str | None:
     """A fresh PostgreSQL database for `postgresql`, else None (a SQLite file per scenario)."""
     if kind != "postgresql":
         return None
-    from tests import pg
+    from tests.support import pg
 
     return pg.fresh_database()
 

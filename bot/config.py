@@ -41,6 +41,7 @@ from bot.errors import BotError
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_QC_API_URL = "https://www.quantconnect.com/api/v2/"
 DEFAULT_DATABASE_URL = "sqlite:///qc-bot.sqlite3"
+DEFAULT_WATCH_LIST_INTERVAL_SECONDS = 5.0
 
 Mode = Literal["socket", "http", "cli"]
 
@@ -144,6 +145,17 @@ class Settings(EnvSettings):
         300.0, validation_alias="STATISTICS_REFRESH_SECONDS"
     )
     digest_time_utc: str | None = Field(None, validation_alias="DIGEST_TIME_UTC")
+    # bulk: one live/list for every deployment per interval; per-deployment: live/read of each (the former
+    # way, kept for comparison and as a fallback).
+    watch_mode: Annotated[Literal["bulk", "per-deployment"], choice(("bulk", "per-deployment"))] = Field(
+        "bulk", validation_alias="WATCH_MODE"
+    )
+    # Unless set, never slower than WATCH_INTERVAL_SECONDS: a faster watch speeds up the list too.
+    watch_list_interval_seconds: Annotated[float, number(0.05)] = Field(
+        None,  # type: ignore[assignment]  # filled in by _list_interval_from_watch_interval
+        validation_alias="WATCH_LIST_INTERVAL_SECONDS",
+        validate_default=True,
+    )
     project_cache_seconds: Annotated[float, number(0)] = Field(
         300.0, validation_alias="PROJECT_CACHE_SECONDS"
     )
@@ -229,6 +241,13 @@ class Settings(EnvSettings):
         if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", text):
             raise problem(f"{text!r} is not a time of day like 21:30 (HH:MM, UTC)")
         return text
+
+    @field_validator("watch_list_interval_seconds", mode="before")
+    @classmethod
+    def _list_interval_from_watch_interval(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return min(DEFAULT_WATCH_LIST_INTERVAL_SECONDS, info.data.get("watch_interval_seconds", 10.0))
+        return value
 
     @field_validator("heartbeat_seconds")
     @classmethod

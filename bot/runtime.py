@@ -40,6 +40,7 @@ def build_services(
     """Wire every service from settings; nothing starts running here."""
     from bot.audit_trail import AuditTrail
     from bot.book_reader import BookReader
+    from bot.bulk_watcher import make_watcher
     from bot.deployer import Deployer
     from bot.digest import DailyDigest
     from bot.fills import FillFollower
@@ -64,7 +65,6 @@ def build_services(
     from bot.stop_all import StopAll
     from bot.store import Store
     from bot.sweeper import ExpirySweeper
-    from bot.watcher import Watcher
 
     env = dict(settings.environ if environ is None else environ)
     # Log records are masked whoever configured logging (python -m bot does too; an embedding app may not).
@@ -108,7 +108,7 @@ def build_services(
         notifier=notifier,
         requests=requests,
         deployer=deployer,
-        watcher=Watcher(store, qc, notifier, settings, clock, lease=heartbeat),
+        watcher=make_watcher(store, qc, notifier, settings, clock, lease=heartbeat),
         live_ops=live_ops,
         orders=LiveOrdersQuery(store, qc, policy, live_ops),
         sweeper=ExpirySweeper(

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bot.notifier import Notifier
     from bot.policy import Decision, Policy
     from bot.quantconnect.client import QuantConnectClient
-    from bot.quantconnect.live_summary import LiveSummary
+    from bot.quantconnect.live_list import LiveSummary
     from bot.store import Store
 
 log = logging.getLogger("bot.stop_all")
@@ -60,12 +60,12 @@ class StopAll:
 
     def targets(self) -> list[StopTarget]:
         """Every deployment QuantConnect reports running; QuantConnectError when it cannot say."""
-        return [self._target(item) for item in self.qc.list_live_summaries(RUNNING)]
+        return [self._target(item) for item in self.qc.live_summaries(RUNNING)]
 
     def _target(self, item: LiveSummary) -> StopTarget:
         # Paper only when the bot's own request for that very deployment says so; anything else: real money.
         known = self.store.list_requests(project_id=item.project_id, limit=5)
-        ours = next((r for r in known if item.deploy_id and r.deploy_id == item.deploy_id), None)
+        ours = next((r for r in known if r.deploy_id == item.deploy_id), None)
         name = item.description or (known[0].project_name if known else f"project {item.project_id}")
         return StopTarget(
             project_id=item.project_id,

@@ -57,8 +57,9 @@ class Watcher(PeriodicWorker):
         batch_size: int = 50,
         tick_seconds: float | None = None,
     ) -> None:
-        self.interval = settings.watch_interval_seconds
-        super().__init__(tick_seconds if tick_seconds is not None else min(self.interval, 1.0))
+        # Not `self.interval`: that is how often the thread wakes (PeriodicWorker), which is shorter.
+        self.poll_interval = settings.watch_interval_seconds
+        super().__init__(tick_seconds if tick_seconds is not None else min(self.poll_interval, 1.0))
         self.store = store
         self.qc = qc
         self.notifier = notifier
@@ -116,19 +117,19 @@ class Watcher(PeriodicWorker):
             polled += 1
         return polled
 
-    def poll(self, deployment: Deployment, now: datetime) -> None:
-        """Read one deployment's status from QuantConnect and report it if it changed."""
+    def poll(self, deployment: Deployment, now: datetime) -> bool:
+        """Read one deployment's status from QuantConnect and report it if it changed; False if not read."""
         request_id = deployment.request_id
         request = self.store.get_request(request_id)
         if request is not None and request.status is S.DEPLOYING:
             # The deployer has not marked the request live yet; report nothing before it has.
-            self._schedule(request_id, now, self.interval)
-            return
+            self._schedule(request_id, now, self.poll_interval)
+            return False
         try:
             live = self.qc.read_live(deployment.project_id, deployment.deploy_id)
         except QuantConnectError as exc:
             self._unreachable(deployment, request, exc, now)
-            return
+            return True
         self._failures.pop(request_id, None)
         if live.status == RUNNING and live.runtime_statistics:
             # Equity and P&L ride on the same live/read: the card shows them, refreshed every few minutes.
@@ -138,7 +139,12 @@ class Watcher(PeriodicWorker):
         if live.status not in LIVE_TERMINAL and self.store.schedule_if_status(
             request_id, live.status, now + timedelta(seconds=self._interval_for(live.status))
         ):
-            return  # unchanged (checked against the store, not our snapshot): next poll set, nothing to say
+            return True  # unchanged (checked against the store, not our snapshot): next poll set
+        terminal = live.status in LIVE_TERMINAL
+        # A terminal status of a live request: the card is refreshed with the request's move (_finish), once.
+        # Queued here too, a sender starting that first refresh between the two transactions would render
+        # the same card twice (or the live status first and the end a moment later).
+        ends_request = terminal and request is not None and request.status is S.LIVE
         changed = self.store.record_status(
             request_id,
             live.status,
@@ -147,20 +153,21 @@ class Watcher(PeriodicWorker):
             launched=live.launched,
             stopped=live.stopped,
             notices=[
-                card_notice(),
+                *([] if ends_request else [card_notice()]),
                 *self._report(deployment, request, live),
                 # The alert commits with the change it reports: once per change, on any replica.
                 *alerts_for(self.store, deployment, request, live.status, live.problem, self.policy),
             ],
         )
-        if live.status in LIVE_TERMINAL:
+        if terminal:
             self._finish(deployment, request, live, changed, now)
-            return
+            return True
         self._schedule(request_id, now, self._interval_for(live.status))
+        return True
 
     def _interval_for(self, status: str) -> float:
         """Seconds until the next poll: Running rarely changes, every other status is watched closely."""
-        return self.running_interval if status == RUNNING else self.interval
+        return self.running_interval if status == RUNNING else self.poll_interval
 
     # -- outcomes ------------------------------------------------------------------------------------
 
@@ -191,7 +198,7 @@ class Watcher(PeriodicWorker):
         """
         request_id = deployment.request_id
         failed = live.status in LIVE_FAILURE
-        self.store.transition(
+        moved = self.store.transition(
             request_id,
             from_statuses={S.LIVE},
             to=S.FAILED if failed else S.ENDED,
@@ -206,6 +213,10 @@ class Watcher(PeriodicWorker):
                 else {}
             ),
         )
+        if moved is None and changed and request is not None and request.status is S.LIVE:
+            # The request moved on meanwhile (its own move queued a refresh, perhaps before this status was
+            # stored): the card shows the deployment's end too.
+            self.notifier.refresh_card(request_id)
         # Terminal deployments are never due again (due_deployments skips them): nothing to schedule.
         self._failures.pop(request_id, None)
         self.store.release_lease(request_id)
@@ -243,7 +254,7 @@ class Watcher(PeriodicWorker):
     def _backoff(self, request_id: str) -> float:
         failures = self._failures.get(request_id, 0) + 1
         self._failures[request_id] = failures
-        return min(self.interval * 2**failures, self.max_backoff)
+        return min(self.poll_interval * 2**failures, self.max_backoff)
 
     def _reply(self, deployment: Deployment, live: LiveAlgorithm) -> str:
         text = live_status_text(live.status)

@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -31,8 +30,7 @@ from bot.quantconnect import (
 from tests.fakes import qc_schema
 from tests.fakes.fake_quantconnect import FAKE_LEAN_VERSIONS, FakeQuantConnect
 from tests.support.clocks import SleepingClock
-
-IB_PASSWORD = "ib-pa55word-never-logged"
+from tests.support.qc_bodies import IB_PASSWORD, ready_body
 
 
 @pytest.fixture
@@ -62,35 +60,6 @@ def client(qc: FakeQuantConnect, clock: SleepingClock) -> Iterator[QuantConnectC
         clock=clock,
     ) as qc_client:
         yield qc_client
-
-
-def compiled(client: QuantConnectClient, project_id: int) -> str:
-    """A BuildSuccess compile id of the project."""
-    return client.wait_for_compile(project_id, client.create_compile(project_id).compile_id).compile_id
-
-
-def ib_body(project_id: int, compile_id: str, node_id: str) -> dict[str, Any]:
-    """A valid live/create body for Interactive Brokers (paper)."""
-    return {
-        "projectId": project_id,
-        "compileId": compile_id,
-        "nodeId": node_id,
-        "versionId": "-1",
-        "brokerage": {
-            "id": "InteractiveBrokersBrokerage",
-            "ib-user-name": "trader1",
-            "ib-account": "DU123456",
-            "ib-password": IB_PASSWORD,
-            "ib-trading-mode": "paper",
-            "ib-weekly-restart-utc-time": "21:00:00",
-        },
-        "dataProviders": {"QuantConnectBrokerage": {"id": "QuantConnectBrokerage"}},
-        "automaticRedeploy": False,
-    }
-
-
-def ready_body(client: QuantConnectClient, project_id: int) -> dict[str, Any]:
-    return ib_body(project_id, compiled(client, project_id), client.choose_node(project_id, None).id)
 
 
 # ---- happy paths ----------------------------------------------------------------------------------
@@ -248,7 +217,9 @@ def test_reads_retry_server_errors(
     qc.fail("projects/read", status=500, times=2)
     assert [p.project_id for p in client.read_projects()] == [project_id]
     assert len(qc.calls_to("projects/read")) == 3
-    assert clock.sleeps == [0.5, 1.0]
+    # Exponential (0.5 s, then 1 s) plus up to half of each delay at random.
+    first, second = clock.sleeps
+    assert 0.5 <= first <= 0.75 and 1.0 <= second <= 1.5
 
 
 def test_reads_give_up_after_max_retries(

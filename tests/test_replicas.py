@@ -95,6 +95,7 @@ def take_over(first: BotHarness, second: BotHarness, slack: FakeSlack, qc: FakeQ
 
     # Death, not a clean shutdown: the process stops beating and never hands its work back.
     dead.services.store.release_lease = lambda *args, **kwargs: False  # type: ignore[method-assign]
+    dead.services.store.hand_back_deployments = lambda: 0  # type: ignore[method-assign]
     dead.services.store.retire = lambda: None  # type: ignore[method-assign]
     dead.stop()
     qc.set_status(request.project_id, "Stopped")

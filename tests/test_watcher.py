@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.store import DeployRequest, RequestStatus
 from bot.watcher import UNKNOWN_STATUS, Watcher
+from tests.support.outbox import outbox_messages
 from tests.support.waiting import eventually
 from tests.support.world import World, make_client, make_settings, make_world
 
@@ -114,6 +116,38 @@ def test_stopped_ends_the_request(world: World) -> None:
     # Nobody stopped it through the bot: the requester is alerted.
     assert "stopped outside this bot" in replies[-1]
     assert [e.action for e in world.store.events(request_id=request.id)][-1] == "ended"
+
+
+@pytest.mark.parametrize("status", ["Stopped", "RuntimeError"])
+def test_an_end_refreshes_the_card_once_even_if_a_refresh_starts_in_between(
+    world: World, monkeypatch: pytest.MonkeyPatch, status: str
+) -> None:
+    request = deployed(world)
+    w = watcher(world)
+    for _ in range(3):
+        w.run_once(world.clock.advance(10))
+    store = world.store
+    record_status = store.record_status
+
+    def then_the_sender_starts(*args: Any, **kwargs: Any) -> bool:
+        """The sender starts every queued card refresh right after the status is stored (before the move)."""
+        changed = record_status(*args, **kwargs)
+        for message in store.claim_outbox(world.clock(), limit=100):
+            if message.kind == "card":
+                store.start_message(message.id, world.clock())
+        return changed
+
+    for message in store.claim_outbox(world.clock(), limit=100):  # everything so far delivered
+        store.start_message(message.id, world.clock())
+        store.finish_message(message.id, world.clock())
+    monkeypatch.setattr(store, "record_status", then_the_sender_starts)
+    cards_before = sum(1 for m in outbox_messages(store, request.id) if m.kind == "card")
+    world.qc.set_status(request.project_id, status, "Division by zero" if status == "RuntimeError" else None)
+    w.run_once(world.clock.advance(10))
+    ended = store.get_request(request.id)
+    assert ended is not None and ended.status in (S.ENDED, S.FAILED)
+    cards = [m for m in outbox_messages(store, request.id) if m.kind == "card"]
+    assert len(cards) - cards_before == 1, "one refresh, queued with the request's move"
 
 
 def test_outage_backs_off_records_unknown_once_and_never_fails(world: World) -> None:

@@ -283,7 +283,7 @@ def request_card(
     blocks.append(section("*Reason*\n" + escape(truncate(reason, 2000))))
     blocks += changes_blocks(changes)
     if request.status is S.LIVE:
-        blocks.extend(equity_blocks(statistics, slack_date))
+        blocks.extend(equity_blocks(statistics, slack_date, deployment))
     blocks.extend(_phase_blocks(request, deployment, model_name, now))
     links = redeploy_links(request, redeployed_as)
     if links:

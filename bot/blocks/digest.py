@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.blocks.common import Block, chunk_lines, context, escape, header, section, truncate
+from bot.blocks.equity import listed_equity
 from bot.store.models import Deployment, DeployRequest
 from bot.store.statistics import LiveStatistics
 
@@ -28,7 +29,10 @@ def digest_line(row: DigestRow) -> str:
     money = "paper" if request.is_paper else "*real money*"
     parts = [f"*{escape(truncate(request.project_name, 120))}* (`{request.project_id}`)", money]
     parts.append(escape(row.deployment.status))
-    values = row.statistics.statistics if row.statistics is not None else {}
+    values = dict(row.statistics.statistics) if row.statistics is not None else {}
+    listed = listed_equity(row.statistics, row.deployment)  # the equity the card shows
+    if listed is not None:
+        values["Equity"] = listed
     for label, key in (("equity", "Equity"), ("total P&L", "Net Profit"), ("unrealised", "Unrealized")):
         if values.get(key):
             parts.append(f"{label} {escape(truncate(values[key], 40))}")
@@ -44,5 +48,9 @@ def digest_message(day: str, rows: Sequence[DigestRow]) -> tuple[str, list[Block
         lines.append(f"…and {len(rows) - MAX_LINES} more")
     blocks: list[Block] = [header(title)]
     blocks += [section(chunk) for chunk in chunk_lines(lines)]
-    blocks.append(context("Equity and P&L as the cards last showed them (QuantConnect runtime statistics)."))
+    blocks.append(
+        context(
+            "Equity and P&L as the cards last showed them (QuantConnect's live list and runtime statistics)."
+        )
+    )
     return title, blocks

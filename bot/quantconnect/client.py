@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -27,7 +29,7 @@ from bot.quantconnect.errors import (
     Timeout,
     Unavailable,
 )
-from bot.quantconnect.live_summary import LiveSummary
+from bot.quantconnect.live_list import LiveSummary, parse_live_list
 from bot.quantconnect.models import (
     Compile,
     LeanVersion,
@@ -42,6 +44,8 @@ from bot.quantconnect.orders import LiveOrdersPage
 from bot.quantconnect.portfolio import LivePortfolio
 
 DEFAULT_BASE_URL = "https://www.quantconnect.com/api/v2/"
+# Retries wait their exponential delay plus up to this fraction of it at random.
+JITTER = 0.5
 
 log = logging.getLogger("bot.quantconnect")
 
@@ -70,6 +74,8 @@ class QuantConnectClient(Auth0Endpoints):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         recovery_skew: float = 120.0,
+        max_retry_after: float = 30.0,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self.user_id = str(user_id)
         token = api_token if isinstance(api_token, SecretStr) else SecretStr(api_token)
@@ -77,6 +83,10 @@ class QuantConnectClient(Auth0Endpoints):
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
+        # A Retry-After longer than this is not slept through inside a call: the caller gets Unavailable (with
+        # retry_after) and schedules its own next attempt, instead of a worker thread blocking for minutes.
+        self.max_retry_after = max_retry_after
+        self._rand = rand
         # Our clock and QuantConnect's may disagree: a deployment launched this much before the call counts.
         self.recovery_skew = timedelta(seconds=recovery_skew)
         self._sleep = sleep
@@ -216,17 +226,22 @@ class QuantConnectClient(Auth0Endpoints):
             return LiveOrdersPage(loading=True)
         return _parse(LiveOrdersPage, {"orders": payload.get("orders") or []}, "live/orders/read")
 
-    def list_live_summaries(self, status: str | None = None) -> list[LiveSummary]:
-        """`live/list` items as the spec's LiveAlgorithmSummary (with equity), for the stop-all list."""
-        payload = self._post("live/list", {"status": status} if status else {}, retry=True)
-        return [_parse(LiveSummary, item, "live/list") for item in payload.get("live") or []]
-
     def read_portfolio(self, project_id: int) -> LivePortfolio:
         """The live algorithm's holdings and cash as of QuantConnect's last snapshot (about every 10 min)."""
         payload = self._post(
             "live/portfolio/read", {"projectId": project_id}, retry=True, context=f"project {project_id}"
         )
         return LivePortfolio.from_response(payload, datetime.now(UTC))
+
+    def live_summaries(self, status: str | None = None) -> list[LiveSummary]:
+        """Every deployment of the account in one call (live/list), as light summaries for the watcher.
+
+        QuantConnect's live/list takes no paging parameters (OpenAPI ListLiveAlgorithmsRequest: projectId,
+        status): one answer lists everything. Items are read field by field, not through a model, because
+        the watcher reads thousands of them every few seconds.
+        """
+        body: dict[str, Any] = {} if status is None else {"status": status}
+        return parse_live_list(self._post("live/list", body, retry=True))
 
     def stop_live(self, project_id: int) -> None:
         """Stop the project's live algorithm (positions stay open)."""
@@ -297,7 +312,8 @@ class QuantConnectClient(Auth0Endpoints):
     def _post(
         self, endpoint: str, body: dict[str, Any], *, retry: bool, context: str | None = None
     ) -> dict[str, Any]:
-        """POST with auth; reads retry transient failures with exponential backoff."""
+        """POST with auth; reads retry transient failures with jittered exponential backoff, and never
+        sooner than a Retry-After QuantConnect sent."""
         attempts = self.max_retries + 1 if retry else 1
         for attempt in range(attempts):
             try:
@@ -305,7 +321,17 @@ class QuantConnectClient(Auth0Endpoints):
             except Unavailable as exc:
                 if attempt + 1 >= attempts:
                     raise
-                delay = self.backoff_base * 2**attempt
+                if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
+                    raise
+                if exc.retry_after is not None:
+                    # Waited out exactly, plus a little at random so that replicas told the same do not return
+                    # in the same instant.
+                    delay = exc.retry_after + self.backoff_base * self._rand()
+                else:
+                    # Up to half again at random, so replicas that failed together retry apart; never less
+                    # than the plain exponential delay, which callers budget for (a submission's look-ups
+                    # before its ack must outlast Slack's 3 s when QuantConnect keeps failing).
+                    delay = self.backoff_base * 2**attempt * (1 + JITTER * self._rand())
                 log.info(
                     "%s failed (%s); retry %d of %d in %.2f s",
                     endpoint,
@@ -357,6 +383,7 @@ class QuantConnectClient(Auth0Endpoints):
                 f"QuantConnect is having trouble (HTTP {status}) answering {endpoint}{about}. "
                 "Try again in a few minutes.",
                 endpoint=endpoint,
+                retry_after=self._retry_after(response),
             )
         try:
             payload = response.json()
@@ -375,6 +402,23 @@ class QuantConnectClient(Auth0Endpoints):
         if payload.get("success") is False or status >= 400:
             self._raise_refusal(endpoint, about, status, errors)
         return payload
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds from Retry-After (delta-seconds or an HTTP date); None when absent or unreadable."""
+        value = (response.headers.get("Retry-After") or "").strip()
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, moment.timestamp() - self._clock())
 
     def _raise_refusal(self, endpoint: str, about: str, status: int, errors: list[str]) -> None:
         """Raise AuthenticationError for credential problems, else RequestRefused in QuantConnect's words."""

@@ -32,7 +32,16 @@ class RequestRefused(QuantConnectError):
 
 
 class Unavailable(QuantConnectError):
-    """QuantConnect could not be reached or answered with a server error (5xx)."""
+    """QuantConnect could not be reached or answered with a server error (5xx) or a rate limit (429).
+
+    `retry_after` is QuantConnect's Retry-After in seconds, when it sent one: do not ask again sooner.
+    """
+
+    def __init__(
+        self, user_message: str, *, endpoint: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(user_message, endpoint=endpoint)
+        self.retry_after = retry_after
 
 
 class Timeout(Unavailable):

@@ -12,7 +12,9 @@ from bot.store.leases import LeaseStore
 from bot.store.outbox import OutboxStore
 from bot.store.reminders import ReminderStore
 from bot.store.requests import RequestStore
+from bot.store.roles import RoleStore
 from bot.store.statistics import StatisticsStore
+from bot.store.watching import WatchStore
 
 
 class Store(
@@ -21,6 +23,8 @@ class Store(
     DeploymentStore,
     AuditStore,
     LeaseStore,
+    RoleStore,
+    WatchStore,
     OutboxStore,
     FillStore,
     StatisticsStore,
@@ -30,6 +34,7 @@ class Store(
 ):
     """Persistent state of the bot; one transaction per call, never a secret.
 
-    Requests and their approvals, deployments, the audit trail, replica leases and ownership, and the Slack
-    outbox each live in a module of their own (bot/store/*.py); this class only puts them together.
+    Requests and their approvals, deployments, the audit trail, replica leases and ownership, leader roles,
+    the poller's watching and equity, and the Slack outbox each live in a module of their own
+    (bot/store/*.py); this class only puts them together.
     """

@@ -87,6 +87,16 @@ def _emergency_stops(connection: sa.Connection) -> None:
     tables.emergency_stops.create(connection)
 
 
+def _equity_and_leaders(connection: sa.Connection) -> None:
+    """The last equity of each deployment (and when it was read), and the leader roles (live/list poller)."""
+    add = "ALTER TABLE deployments ADD COLUMN {column}"
+    postgresql = connection.dialect.name == "postgresql"
+    timestamp = "TIMESTAMP WITH TIME ZONE" if postgresql else "DATETIME"
+    connection.exec_driver_sql(add.format(column="equity DOUBLE PRECISION" if postgresql else "equity FLOAT"))
+    connection.exec_driver_sql(add.format(column=f"equity_at {timestamp}"))
+    tables.leaders.create(connection)
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
@@ -96,6 +106,7 @@ STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(6, "the request a request redeploys", _redeploy_of),
     MigrationStep(7, "when a pending request's approvers were reminded", _reminded_at),
     MigrationStep(8, "the emergency stop-all claim", _emergency_stops),
+    MigrationStep(9, "deployment equity, leader roles (live/list poller)", _equity_and_leaders),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

@@ -156,6 +156,8 @@ class Deployment(_Frozen):
     next_poll_at: datetime | None
     lease_owner: str | None
     lease_since: datetime | None
+    equity: float | None = None
+    equity_at: datetime | None = None
 
     @property
     def is_active(self) -> bool:

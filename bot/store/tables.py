@@ -170,6 +170,9 @@ deployments = sa.Table(
     # The replica watching the deployment; its claim lasts as long as that replica's lease.
     sa.Column("lease_owner", sa.String(200), nullable=True),
     sa.Column("lease_since", UTCDateTime, nullable=True),
+    # The last equity live/list reported that the card shows, and when it was read (migration step 9).
+    sa.Column("equity", sa.Float, nullable=True),
+    sa.Column("equity_at", UTCDateTime, nullable=True),
     sa.Index("ix_deployments_status_poll", "status", "next_poll_at"),
 )
 
@@ -196,6 +199,16 @@ replicas = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("heartbeat_at", UTCDateTime, nullable=False),
     sa.Column("lease_expires_at", UTCDateTime, nullable=False),
+)
+
+# Work one replica does for all (e.g. polling QuantConnect's live/list): a row per role naming the replica
+# that holds it, for as long as that replica's lease lives; then any live replica may take it over.
+leaders = sa.Table(
+    "leaders",
+    metadata,
+    sa.Column("role", sa.String(50), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=True),
+    sa.Column("owned_since", UTCDateTime, nullable=True),
 )
 
 # Slack messages written in the same transaction as the change they report, delivered by the owner replica.

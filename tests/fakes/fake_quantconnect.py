@@ -19,11 +19,18 @@ State (thread-safe, in memory):
 - deployments: live/create validates the body with `qc_schema.validate_live_create`, then checks the compile
   (a BuildSuccess compile of that project), the node (a free live node of that project) and that nothing else
   runs on the project; any problem answers `success: false` naming it and creates nothing. A deployment
-  walks `status_walk` (default InQueue -> LoggingIn -> Initializing -> Running), one step per live/read of it.
+  walks `status_walk` (default InQueue -> LoggingIn -> Initializing -> Running), one step each time the fake
+  shows it: a live/read of it, or a live/list of its project without a status filter; a step a live/list
+  showed is shown again (not stepped on) by the next live/read and by further lists until a live/read, as a
+  watcher confirms it.
   `set_status(project_id, status, message=None)` pins a status;
   `deploy_error_after(project_id, reads, message)` and `runtime_error_after(...)` end the current (or next)
   deployment after that many reads. live/update/stop -> Stopped, live/update/liquidate -> Liquidated;
   terminal statuses free the node. live/read of a project never deployed answers status "Undefined".
+  live/list takes the spec's filters (`status`: Running, Stopped, RuntimeError or Liquidated; `projectId`)
+  and, as the OpenAPI file has no paging parameters, lists every deployment in one answer, newest first,
+  with `equity` (`set_equity(project_id, value)`, default 100000). `hide_from_list(project_id)` leaves the
+  latest deployment out of live/list answers (as a lagging list would) while live/read still shows it.
   `legacy_create_response = True` answers live/create in the older flat shape. `deployments(project_id)`
   returns snapshots of what was created.
 - Lean versions: lean/versions/read answers `lean_versions` (a list of LeanVersion objects as the spec shapes
@@ -36,7 +43,8 @@ State (thread-safe, in memory):
 
 Failure injection, consumed first-in first-out by the next calls of that endpoint (endpoint names have no
 leading slash, e.g. "live/create"):
-- `fail(endpoint, status=500, times=1)`: answer that HTTP status.
+- `fail(endpoint, status=500, times=1, retry_after=None)`: answer that HTTP status (with a Retry-After header
+  when `retry_after` is given, as QuantConnect's servers may on 429 and 503).
 - `delay(endpoint, seconds, times=1)`: sleep first, then handle normally (a delayed live/create still deploys,
   which is how a client timeout on a create that really happened is simulated). `stop()` interrupts the sleep.
 - `refuse(endpoint, errors, times=1)`: answer `{"success": false, "errors": errors}` with HTTP 200.
@@ -167,7 +175,10 @@ class FakeDeployment:
     reads: int = 0
     pinned: bool = False
     outcome: tuple[int, str, str] | None = None
-    equity: float | None = None  # live/list's `equity` (LiveAlgorithmSummary), when set
+    equity: float = 100000.0
+    hidden: bool = False
+    # The last look at it was a live/list that stepped it: the next live/read shows that same step.
+    listed: bool = False
 
     @property
     def active(self) -> bool:
@@ -204,6 +215,7 @@ class FakeProject:
 class _Fault:
     kind: str
     status: int = 500
+    retry_after: str | None = None
     seconds: float = 0.0
     errors: tuple[str, ...] = ()
     create_first: bool = True
@@ -430,6 +442,14 @@ class FakeQuantConnect:
             deployment.pinned = True
             self._set(project, deployment, status, message)
 
+    def hide_from_list(self, project_id: int, hidden: bool = True) -> None:
+        """Leave the project's latest deployment out of live/list answers (live/read still shows it)."""
+        with self._lock:
+            deployment = self._project(project_id).latest()
+            if deployment is None:
+                raise ValueError(f"project {project_id} has no deployment in the fake")
+            deployment.hidden = hidden
+
     def deploy_error_after(self, project_id: int, reads: int, message: str) -> None:
         """The current (or next) deployment turns DeployError with `message` on its `reads`-th live/read."""
         self._script(project_id, (reads, "DeployError", message))
@@ -449,9 +469,12 @@ class FakeQuantConnect:
 
     # ---- failure injection ----------------------------------------------------------------------
 
-    def fail(self, endpoint: str, status: int = 500, times: int = 1) -> None:
-        """The next `times` calls of `endpoint` answer HTTP `status`."""
-        self._add_fault(endpoint, _Fault("fail", status=status), times)
+    def fail(
+        self, endpoint: str, status: int = 500, times: int = 1, retry_after: float | str | None = None
+    ) -> None:
+        """The next `times` calls of `endpoint` answer HTTP `status` (with Retry-After when given)."""
+        header = None if retry_after is None else str(retry_after)
+        self._add_fault(endpoint, _Fault("fail", status=status, retry_after=header), times)
 
     def delay(self, endpoint: str, seconds: float, times: int = 1) -> None:
         """The next `times` calls of `endpoint` sleep `seconds` before being handled normally."""
@@ -758,7 +781,10 @@ class FakeQuantConnect:
             deployment = project.latest()
         if deployment is None:
             return _ok(deployId="", status="Undefined", launched=None, stopped=None, brokerage="", message="")
-        self._advance(project, deployment)
+        if deployment.listed:
+            deployment.listed = False
+        else:
+            self._advance(project, deployment)
         return _ok(**self._live_json(deployment))
 
     def _live_list(self, body: dict[str, Any]) -> _Answer:
@@ -769,6 +795,13 @@ class FakeQuantConnect:
             projects = [self._project(body["projectId"])]
         else:
             projects = list(self._projects.values())
+        for project in projects:
+            for deployment in project.deployments:
+                # One step per step confirmed: a step a list showed waits for a live/read of it. A list
+                # filtered by status (self-healing, /qc status) only looks: it moves nothing on.
+                if status is None and deployment.active and not deployment.pinned and not deployment.listed:
+                    self._advance(project, deployment)
+                    deployment.listed = True
         items = [
             {
                 "projectId": d.project_id,
@@ -780,11 +813,11 @@ class FakeQuantConnect:
                 "subscription": "Strategy Equity",
                 "description": p.name,
                 "error": d.message or "",
-                **({"equity": d.equity} if d.equity is not None else {}),
+                "equity": d.equity,
             }
             for p in projects
             for d in p.deployments
-            if status is None or d.status == status
+            if (status is None or d.status == status) and not d.hidden
         ]
         items.sort(key=lambda item: item["launched"] or "", reverse=True)
         return _ok(live=items)
@@ -874,7 +907,10 @@ class _Handler(BaseHTTPRequestHandler):
         self, fake: FakeQuantConnect, fault: _Fault | None, endpoint: str, body: Any, headers: dict[str, str]
     ) -> None:
         if fault is not None and fault.kind == "fail":
-            self._write(_Answer(fault.status, {"success": False, "errors": ["Internal server error"]}))
+            headers = {} if fault.retry_after is None else {"Retry-After": fault.retry_after}
+            self._write(
+                _Answer(fault.status, {"success": False, "errors": ["Internal server error"]}, headers)
+            )
             return
         if fault is not None and fault.kind == "refuse":
             self._write(_Answer(200, {"success": False, "errors": list(fault.errors)}))

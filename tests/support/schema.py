@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-# What each step after 2 added, oldest first: (columns of `requests`, indexes, tables); new steps append.
+# What each step after 2 added, oldest first: (columns as "table.column", indexes, tables); new steps append.
 ADDED_AFTER_VERSION_2: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
-    (("notify_events", "notify_targets"), (), ()),  # 3
+    (("requests.notify_events", "requests.notify_targets"), (), ()),  # 3
     ((), (), ("fill_cursors", "live_statistics", "digest_claims")),  # 4
-    (("book_source",), (), ()),  # 5
-    (("redeploy_of",), ("ix_requests_redeploy_of",), ()),  # 6
-    (("reminded_at",), (), ()),  # 7
+    (("requests.book_source",), (), ()),  # 5
+    (("requests.redeploy_of",), ("ix_requests_redeploy_of",), ()),  # 6
+    (("requests.reminded_at",), (), ()),  # 7
     ((), (), ("emergency_stops",)),  # 8
+    (("deployments.equity", "deployments.equity_at"), (), ("leaders",)),  # 9
 )
 
 
@@ -20,8 +21,9 @@ def back_to_version_2(connection: sa.Connection) -> None:
     for columns, indexes, tables in reversed(ADDED_AFTER_VERSION_2):
         for index in indexes:
             connection.exec_driver_sql(f"DROP INDEX {index}")
-        for column in columns:
-            connection.exec_driver_sql(f"ALTER TABLE requests DROP COLUMN {column}")
+        for qualified in columns:
+            table, column = qualified.split(".")
+            connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
         for table in tables:
             connection.exec_driver_sql(f"DROP TABLE {table}")
     connection.exec_driver_sql("DELETE FROM schema_version WHERE version > 2")
