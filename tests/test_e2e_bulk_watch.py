@@ -42,20 +42,25 @@ def test_status_and_equity_reach_the_card_and_only_status_the_thread(tmp_path: P
 
         bot.qc.set_equity(request.project_id, 123456.789)
         eventually(
-            lambda: any("Equity 123,456.79 (read <!date^" in blocks for blocks in card_updates(bot, card_ts)),
+            lambda: any(
+                "123,456.79" in blocks and "Equity from QuantConnect's live list as of <!date^" in blocks
+                for blocks in card_updates(bot, card_ts)
+            ),
             what="the equity on the card",
         )
         bot.qc.set_status(request.project_id, "PendingInput")
+        # PendingInput needs a person: its reply is followed by an alert (issue 13) in the same thread.
         eventually(
-            lambda: thread_texts(bot, card_ts)[-1:] == [LIVE_STATUS_TEXT["PendingInput"]], what="PendingInput"
+            lambda: LIVE_STATUS_TEXT["PendingInput"] in thread_texts(bot, card_ts), what="PendingInput"
         )
         bot.services.notifier.flush()
         texts = thread_texts(bot, card_ts)
         assert not any("Equity " in text or "123,456" in text for text in texts)
         assert sum(text.startswith(LIVE_STATUS_TEXT["PendingInput"]) for text in texts) == 1
-        # The watcher listed; it read live/read only for the changes (LoggingIn, Initializing, Running,
-        # PendingInput) and the deployer's own looks, never once per pass.
+        # The watcher listed; it read live/read for the changes (LoggingIn, Initializing, Running,
+        # PendingInput), the deployer's own looks and the runtime statistics (at most one per
+        # STATISTICS_REFRESH_SECONDS, here 0.5 s), never once per pass (the list runs every 0.05 s here;
+        # tests/test_bulk_watcher.py counts the reads exactly on a manual clock).
         lists = len(bot.qc.calls_to("live/list"))
         reads = [call for call in bot.qc.calls_to("live/read") if call.body.get("deployId")]
         assert lists > len(reads)
-        assert len(reads) <= 6
