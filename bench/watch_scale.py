@@ -2,7 +2,8 @@
 
     python bench/watch_scale.py [--deployments N] [--mode both|bulk|per-deployment] [--replicas R]
                                 [--database sqlite|postgresql] [--window S] [--change-rate R] [--drain S]
-                                [--equity-every S] [--time-cap S] [--seed K] [--json FILE]
+                                [--equity-every S] [--fill-rate F] [--fills-idle-max S] [--time-cap S]
+                                [--seed K] [--json FILE]
 
 For each mode (both by default, the same seed, so the same changes at the same moments), on fresh fakes and a
 fresh database: N requests walked to `live`, each with a card posted to the fake Slack, a deployment row whose
@@ -28,6 +29,12 @@ is missed, with more than one duplicated. Status updates or replies for a deploy
 stray. Equity refreshes are counted apart (never a thread reply; at most one per card per
 STATISTICS_REFRESH_SECONDS), so they neither count as strays nor break the per-change accounting.
 
+Fill following (issue 14) runs in the bot with its defaults (FILLS_INTERVAL_SECONDS=60,
+FILLS_IDLE_MAX_SECONDS=300 unless `--fills-idle-max` is given); with `--fill-rate F` > 0, F bursts per second
+(1 to 5 filled orders each) land during the window on random deployments that keep running, and every order
+must be counted exactly once in its deployment's thread. Fill messages are counted apart from status replies.
+Runtime statistics (live/read) are seeded and move with the equity.
+
 Reported per mode: QuantConnect calls per minute by endpoint, change-to-reply delay (p50, p95, max), Slack
 writes per change, missed, duplicated and stray reports, equity refreshes, CPU share of one core and peak RSS
 (VmHWM) of each bot process from the moment it answers /healthz to the end of the drain.
@@ -36,11 +43,9 @@ writes per change, missed, duplicated and stray reports, equity refreshes, CPU s
 from __future__ import annotations
 
 import random
-import re
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,12 +71,14 @@ from _common import (
     wait_until,
     write_json,
 )
+from _watch_parts import _EQUITY_TEXT, EquityDrift, statistics_of, tally
 from slack_sdk import WebClient
 
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
 from tests.support.bot import DEPLOY_CHANNEL, REQUESTER, base_env
 from tests.support.examples import EXAMPLE_PROFILES, profile_env
+from tests.support.fills import counted, fill_messages, listed_ids
 
 NEW_STATUSES = ("PendingInput", "Idle", "History", "Stopped", "RuntimeError", "Liquidated")
 RUNNING_INTERVAL = 60.0
@@ -81,9 +88,6 @@ TARGET_P95_S = 10.0
 TARGET_QC_CALLS_PER_MINUTE = 15.0
 TARGET_CPU_SHARE = 0.05
 TARGET_RSS_MB = 150.0
-# The card's equity section is a fields section: `*Equity*` then the value (live/list's, or the statistics').
-_EQUITY = re.compile(r"\*Equity\*\\n\$?([0-9,]+\.[0-9]{2})")
-_EQUITY_TEXT = re.compile(r"Equity\W+\$?[0-9,]+\.[0-9]{2}")
 
 
 @dataclass
@@ -93,53 +97,6 @@ class Seeded:
     request_id: str
     project_id: int
     card_ts: str
-
-
-@dataclass
-class SlackTally:
-    """What the fake Slack got for the cards, classified (see the module docstring)."""
-
-    status_updates: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
-    equity_updates: dict[str, list[float]] = field(default_factory=dict)
-    unchanged_updates: dict[str, int] = field(default_factory=dict)
-    replies: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
-    failed_calls: int = 0
-    other_calls: int = 0
-
-
-def shown(call: Any) -> tuple[str, str | None]:
-    """What a chat.update of a card shows: its status (end of the notification text) and its equity."""
-    text = str(call.body.get("text") or "")
-    equity = _EQUITY.search(str(call.body.get("blocks") or ""))
-    return text.rsplit(": ", 1)[-1], equity.group(1) if equity else None
-
-
-def tally(calls: list[Any], cards: dict[str, str]) -> SlackTally:
-    """Classify every Slack call of the measured window."""
-    result = SlackTally()
-    state = {ts: ("live (Running)", None) for ts in cards}
-    for call in calls:
-        if not call.ok:
-            result.failed_calls += 1
-            continue
-        if call.method == "chat.update" and call.body.get("ts") in cards:
-            ts = call.body["ts"]
-            request_id = cards[ts]
-            status, equity = shown(call)
-            before_status, before_equity = state[ts]
-            if status != before_status:
-                result.status_updates.setdefault(request_id, []).append((call.at, status))
-            elif equity != before_equity:
-                result.equity_updates.setdefault(request_id, []).append(call.at)
-            else:
-                result.unchanged_updates[request_id] = result.unchanged_updates.get(request_id, 0) + 1
-            state[ts] = (status, equity)
-        elif call.method == "chat.postMessage" and call.body.get("thread_ts") in cards:
-            request_id = cards[call.body["thread_ts"]]
-            result.replies.setdefault(request_id, []).append((call.at, str(call.body.get("text") or "")))
-        else:
-            result.other_calls += 1
-    return result
 
 
 def seed(store: Store, slack: FakeSlack, qc: TimedFakeQuantConnect, count: int) -> list[Seeded]:
@@ -168,41 +125,6 @@ def seed(store: Store, slack: FakeSlack, qc: TimedFakeQuantConnect, count: int) 
     return seeded
 
 
-def statistics_of(equity: float) -> dict[str, str]:
-    """live/read's runtime statistics of a deployment at `equity` (it started at 100,000)."""
-    return {"Equity": f"${equity:,.2f}", "Net Profit": f"${equity - 100_000:,.2f}", "Fees": "$0.00"}
-
-
-class EquityDrift:
-    """Moves every deployment's equity in the fake every `every` seconds, on a thread."""
-
-    def __init__(self, qc: TimedFakeQuantConnect, deployments: list[Seeded], every: float, seed: int) -> None:
-        self.qc, self.deployments, self.every = qc, deployments, every
-        self.rng = random.Random(seed)
-        self.values = {d.project_id: 100_000.0 for d in deployments}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="equity-drift", daemon=True)
-
-    def start(self) -> None:
-        """Start moving."""
-        if self.every > 0:
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop moving."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            for deployment in self.deployments:
-                value = self.values[deployment.project_id] * (1 + self.rng.uniform(-0.002, 0.002))
-                self.values[deployment.project_id] = value
-                self.qc.set_equity(deployment.project_id, round(value, 2))
-                self.qc.runtime_statistics[deployment.project_id] = statistics_of(value)
-
-
 def run_mode(mode: str, args: Any) -> dict[str, Any]:
     """One complete run of a mode on fresh fakes and a fresh database."""
     rng = random.Random(args.seed)
@@ -216,6 +138,7 @@ def run_mode(mode: str, args: Any) -> dict[str, Any]:
             **production_defaults(base_env(tmp, slack, qc)),
             **profile_env({"tradier-main": ("TradierBrokerage", credentials)}),
             "WATCH_MODE": mode,
+            **({"FILLS_IDLE_MAX_SECONDS": str(args.fills_idle_max)} if args.fills_idle_max else {}),
             "LOG_LEVEL": "WARNING",
             **({"DATABASE_URL": database_url} if database_url else {}),
             **bot_env(args),
@@ -252,7 +175,18 @@ def run_mode(mode: str, args: Any) -> dict[str, Any]:
             window_end = time.monotonic() + args.window
             gap = 1.0 / args.change_rate if args.change_rate > 0 else args.window
             next_change = time.monotonic()
-            while time.monotonic() < window_end and untouched:
+            # Orders land only on deployments that keep running (status changes never reach these).
+            fill_targets = untouched[: max(1, len(untouched) // 2)] if args.fill_rate > 0 else []
+            fills_added: dict[str, int] = {}
+            fill_gap = 1.0 / args.fill_rate if args.fill_rate > 0 else float("inf")
+            next_fill = time.monotonic()
+            while time.monotonic() < window_end and len(untouched) > len(fill_targets):
+                if fill_targets and time.monotonic() >= next_fill:
+                    target = rng.choice(fill_targets)
+                    burst = rng.randint(1, 5)
+                    qc.orders.add(target.project_id, burst)
+                    fills_added[target.request_id] = fills_added.get(target.request_id, 0) + burst
+                    next_fill += fill_gap
                 if time.monotonic() >= next_change:
                     deployment = untouched.pop()
                     status = rng.choice(NEW_STATUSES)
@@ -272,7 +206,20 @@ def run_mode(mode: str, args: Any) -> dict[str, Any]:
                     if call.method == "chat.postMessage" and call.ok and call.body.get("thread_ts") in cards
                 }
 
-            wait_until(lambda: set(changes) <= replied(), args.drain, interval=0.5)
+            def fills_reported() -> int:
+                return counted(
+                    fill_messages(
+                        c.body
+                        for c in slack.calls[slack_from:]
+                        if c.method == "chat.postMessage" and c.ok and c.body.get("thread_ts") in cards
+                    )
+                )
+
+            wait_until(
+                lambda: set(changes) <= replied() and fills_reported() >= sum(fills_added.values()),
+                args.drain,
+                interval=0.5,
+            )
             time.sleep(3)  # a late duplicate would still be counted
             drift.stop()
             usage = [sampler.stop() for sampler in samplers]
@@ -310,6 +257,12 @@ def run_mode(mode: str, args: Any) -> dict[str, Any]:
             wrong_text += 1
         if replies:
             delays.append(replies[0][0] - changed_at)
+    fills_missed = fills_duplicated = 0
+    for request_id, added in fills_added.items():
+        messages_of = fill_messages(slack_tally.fills.get(request_id, []))
+        ids = listed_ids(messages_of)
+        fills_missed += max(0, added - counted(messages_of))
+        fills_duplicated += max(0, counted(messages_of) - added) + len(ids) - len(set(ids))
     unchanged = set(slack_tally.replies) | set(slack_tally.status_updates)
     stray = sum(1 for request_id in unchanged if request_id not in changes)
     equity_updates = sum(len(times) for times in slack_tally.equity_updates.values())
@@ -345,6 +298,12 @@ def run_mode(mode: str, args: Any) -> dict[str, Any]:
             "equity_refreshes": equity_updates,
             "equity_refreshes_max_per_card_per_period": max(per_card) if per_card else 0,
             "equity_in_thread_replies": equity_in_threads,
+            "alerts": sum(len(texts) for texts in slack_tally.alerts.values()),
+            "alerts_duplicated": sum(1 for texts in slack_tally.alerts.values() if len(texts) > 1),
+            "fills_added": sum(fills_added.values()),
+            "fill_messages": sum(len(p) for p in slack_tally.fills.values()),
+            "fills_missed": fills_missed,
+            "fills_duplicated": fills_duplicated,
             "failed_slack_calls": slack_tally.failed_calls,
             "other_slack_calls": slack_tally.other_calls,
             "slack_writes_per_change": round(
@@ -403,6 +362,10 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=90.0, help="seconds to wait for reports (default 90)")
     parser.add_argument(
         "--equity-every", type=float, default=10.0, help="equity moves every S s (10; 0: never)"
+    )
+    parser.add_argument("--fill-rate", type=float, default=0.0, help="order bursts per second (0: none)")
+    parser.add_argument(
+        "--fills-idle-max", type=float, default=0.0, help="FILLS_IDLE_MAX_SECONDS (0: the bot's default)"
     )
     parser.add_argument("--time-cap", type=float, default=1800.0, help="hard cap for the whole run (1800)")
     parser.add_argument("--seed", type=int, default=7, help="random seed")

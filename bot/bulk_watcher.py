@@ -11,8 +11,8 @@ compares the list with the store:
   replica sees it, across take-overs and restarts;
 - a deployment missing from the list is read with live/read before anything is said about it;
 - a running deployment's runtime statistics (P&L, fees... for the card's equity section) are read with
-  live/read at most once per `STATISTICS_REFRESH_SECONDS`, at most a bounded number per pass (spread over the
-  period, the most overdue first); the read goes through `Watcher.poll` like any other;
+  live/read at most once per `STATISTICS_REFRESH_SECONDS`, the most overdue first, at most twice the even
+  share per pass and within the section's share of Slack writes; the read goes through `Watcher.poll`;
 - equity from the list is stored and shown in the same card section, refreshed in place under the same
   policy (at most once per `STATISTICS_REFRESH_SECONDS` per card, only when it moved, bot/store/watching.py)
   and within a share of the channel's Slack pace (status reports go first), never as a thread reply.
@@ -56,6 +56,8 @@ log = logging.getLogger("bot.watcher")
 # What the list showed of a deployment: (status, error), or MISSING when it was not in the list.
 Seen = tuple[str, str | None]
 MISSING: Seen = ("(missing from live/list)", None)
+# A running deployment whose statistics are due: (when, the deployment, what the list showed, its equity).
+Due = tuple[datetime, WatchedDeployment, Seen, float | None]
 # After live/list fails, ask again after the list interval, doubling up to this (or after Retry-After).
 LIST_MAX_BACKOFF_SECONDS = 60.0
 # Equity refreshes may use at most this share of the channel's Slack writes (SLACK_CHANNEL_INTERVAL_SECONDS):
@@ -164,18 +166,18 @@ class BulkWatcher(Watcher):
             self._list_failed(exc, now)
             return 0
         self._list_failures, self._list_retry_at = 0, None
-        to_read, equity = self._compare(watched, {item.deploy_id: item for item in listed}, now)
+        to_read, statistics, equity = self._compare(watched, {item.deploy_id: item for item in listed}, now)
         polled = self._read(to_read, now)
-        self._refresh_equity(equity, now)
-        return polled
+        return polled + self._refresh_section(statistics, equity, now)
 
     def _compare(
         self, watched: Sequence[WatchedDeployment], listed: dict[str, LiveSummary], now: datetime
-    ) -> tuple[list[tuple[WatchedDeployment, Seen]], list[tuple[WatchedDeployment, float]]]:
-        """Which deployments to read with live/read, and which show an equity worth a card refresh."""
+    ) -> tuple[list[tuple[WatchedDeployment, Seen]], list[Due], list[tuple[WatchedDeployment, float]]]:
+        """What changed (to read with live/read), whose statistics are due, which show an equity worth a
+        card refresh."""
         to_read: list[tuple[WatchedDeployment, Seen]] = []
         equity: list[tuple[WatchedDeployment, float]] = []
-        statistics: list[tuple[datetime, WatchedDeployment, Seen, float | None]] = []
+        statistics: list[Due] = []
         for deployment in watched:
             request_id = deployment.request_id
             item = listed.get(deployment.deploy_id)
@@ -208,15 +210,7 @@ class BulkWatcher(Watcher):
         self.statistics_per_pass = math.ceil(
             2 * running * self.list_interval / self.statistics_period.total_seconds()
         )
-        statistics.sort(key=lambda entry: entry[0])
-        for _, deployment, seen, _ in statistics[: self.statistics_per_pass]:
-            # Read now; the next read a period on. Its equity comes with the statistics (no list refresh).
-            self._statistics_due[deployment.request_id] = now + self.statistics_period
-            to_read.append((deployment, seen))
-        for _, deployment, _, value in statistics[self.statistics_per_pass :]:
-            if value is not None and self._equity_due(deployment, value, now):
-                equity.append((deployment, value))
-        return to_read, equity
+        return to_read, statistics, equity
 
     def _statistics_due_at(self, deployment: WatchedDeployment, now: datetime) -> datetime | None:
         """When a running deployment's statistics are due for a live/read (None: it is not running).
@@ -263,7 +257,31 @@ class BulkWatcher(Watcher):
             extra={"error": type(exc).__name__, "failures": self._list_failures, "retry_in": round(delay, 1)},
         )
 
-    # -- equity --------------------------------------------------------------------------------------
+    # -- the card's equity section -------------------------------------------------------------------
+
+    def _refresh_section(
+        self, statistics: list[Due], equity: list[tuple[WatchedDeployment, float]], now: datetime
+    ) -> int:
+        """Statistics reads (the most overdue first), then equity moves, within the section's Slack share.
+
+        A statistics read may refresh the card, so it spends a share like an equity refresh: with more
+        cards than the share allows every period, each is refreshed less often, and status reports never
+        queue behind these. Returns how many deployments were read with live/read.
+        """
+        self._refill(now)
+        budget = int(self._tokens) if self.store.undelivered() <= EQUITY_MAX_BACKLOG else 0
+        statistics.sort(key=lambda entry: entry[0])
+        reads = statistics[: min(self.statistics_per_pass, budget)]
+        for _, deployment, _, _ in reads:
+            # Read now; the next read a period on. Its equity comes with the statistics (no list refresh).
+            self._statistics_due[deployment.request_id] = now + self.statistics_period
+        polled = self._read([(deployment, seen) for _, deployment, seen, _ in reads], now)
+        self._tokens -= len(reads)
+        for _, deployment, _, value in statistics[len(reads) :]:
+            if value is not None and self._equity_due(deployment, value, now):
+                equity.append((deployment, value))
+        self._refresh_equity(equity, now)
+        return polled
 
     def _equity_due(self, deployment: WatchedDeployment, equity: float, now: datetime) -> bool:
         """A new value (to the cent) whose card was not refreshed for equity within the period."""
