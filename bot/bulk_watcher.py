@@ -166,7 +166,9 @@ class BulkWatcher(Watcher):
             self._list_failed(exc, now)
             return 0
         self._list_failures, self._list_retry_at = 0, None
-        to_read, statistics, equity = self._compare(watched, {item.deploy_id: item for item in listed}, now)
+        to_read, statistics, equity = self._compare(
+            watched, {item.deploy_id: item for item in listed if item.deploy_id}, now
+        )
         polled = self._read(to_read, now)
         return polled + self._refresh_section(statistics, equity, now)
 

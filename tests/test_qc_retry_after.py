@@ -123,7 +123,7 @@ def test_live_summaries_read_every_deployment_in_one_call(qc: FakeQuantConnect) 
     assert [item.project_id for item in running] == [first]
 
 
-def test_unreadable_list_items_are_skipped_not_fatal() -> None:
+def test_unreadable_list_items_are_skipped_not_fatal_and_a_missing_deploy_id_is_kept() -> None:
     from bot.quantconnect.live_list import parse_live_list
 
     payload = {
@@ -137,6 +137,8 @@ def test_unreadable_list_items_are_skipped_not_fatal() -> None:
     }
     assert parse_live_list(payload) == [
         LiveSummary(1, "L-1", "Running", None, 12.5),
+        # Kept for stop-all (it stops by project); the watcher never matches it.
+        LiveSummary(3, None, "Running", None, None),
         LiveSummary(4, "L-4", "Undefined", None, None),
     ]
 

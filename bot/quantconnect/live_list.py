@@ -18,7 +18,7 @@ class LiveSummary(NamedTuple):
     """What live/list says about one deployment: enough to tell whether it changed."""
 
     project_id: int
-    deploy_id: str
+    deploy_id: str | None  # None only when QuantConnect left it out: never a watched deployment
     status: str
     error: str | None
     equity: float | None
@@ -47,7 +47,11 @@ def _equity(value: Any) -> float | None:
 
 
 def parse_live_list(payload: dict[str, Any]) -> list[LiveSummary]:
-    """The summaries of a live/list answer; items without a project or deployment id are skipped."""
+    """The summaries of a live/list answer; items without a project id are skipped.
+
+    One without a deployment id is kept: an emergency stop-all must see every running project (it stops by
+    project); the watcher never matches it with a deployment it watches.
+    """
     items = payload.get("live")
     if items is None:
         return []
@@ -58,7 +62,7 @@ def parse_live_list(payload: dict[str, Any]) -> list[LiveSummary]:
         if not isinstance(item, dict):
             continue
         project_id, deploy_id = item.get("projectId"), _text(item.get("deployId"))
-        if isinstance(project_id, bool) or not isinstance(project_id, int) or deploy_id is None:
+        if isinstance(project_id, bool) or not isinstance(project_id, int):
             continue
         summaries.append(
             LiveSummary(
