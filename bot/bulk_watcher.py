@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from bot.backoff import Backoff
 from bot.notices import CardNotifier, card_notice
 from bot.quantconnect.errors import QuantConnectError
+from bot.slack_share import RefreshBudget
 from bot.statuses import LIVE_TERMINAL, RUNNING
 from bot.store.roles import POLLER
 from bot.store.watching import WatchedDeployment
@@ -60,9 +61,6 @@ MISSING: Seen = ("(missing from live/list)", None)
 Due = tuple[datetime, WatchedDeployment, Seen, float | None]
 # After live/list fails, ask again after the list interval, doubling up to this (or after Retry-After).
 LIST_MAX_BACKOFF_SECONDS = 60.0
-# Equity refreshes may use at most this share of the channel's Slack writes (SLACK_CHANNEL_INTERVAL_SECONDS):
-# the rest stays free for status changes, each of which costs two writes (card and reply).
-EQUITY_SHARE_OF_CHANNEL = 0.2
 # Equity refreshes wait while more than this many Slack messages of this replica are undelivered: a status
 # report never queues behind a backlog of equity refreshes.
 EQUITY_MAX_BACKLOG = 2
@@ -72,6 +70,9 @@ EQUITY_DIGITS = 2
 
 class BulkWatcher(Watcher):
     """The watcher of WATCH_MODE=bulk: one live/list per pass by the replica holding the poller role."""
+
+    # Statistics reads are chosen within the refresh budget before they are made (_refresh_section).
+    budgets_statistics_on_read = False
 
     def __init__(
         self,
@@ -94,12 +95,7 @@ class BulkWatcher(Watcher):
         every = self.statistics_every if self.statistics_every > 0 else self.running_interval
         self.statistics_period = timedelta(seconds=max(every, self.list_interval))
         self.statistics_per_pass = 0
-        pace = settings.slack_channel_interval_seconds
-        # Refreshes per second, and how many may be spent in one pass.
-        self.equity_rate = math.inf if pace <= 0 else EQUITY_SHARE_OF_CHANNEL / pace
-        self.equity_burst = max(1.0, min(self.equity_rate * self.list_interval, 50.0))
-        self._tokens = self.equity_burst
-        self._tokens_at: datetime | None = None
+        self.refresh_budget = RefreshBudget(settings.slack_channel_interval_seconds, self.list_interval)
         self._list_backoff = Backoff(
             initial=self.list_interval, maximum=max(self.list_interval, LIST_MAX_BACKOFF_SECONDS)
         )
@@ -270,15 +266,14 @@ class BulkWatcher(Watcher):
         cards than the share allows every period, each is refreshed less often, and status reports never
         queue behind these. Returns how many deployments were read with live/read.
         """
-        self._refill(now)
-        budget = int(self._tokens) if self.store.undelivered() <= EQUITY_MAX_BACKLOG else 0
+        budget = self.refresh_budget.available(now) if self.store.undelivered() <= EQUITY_MAX_BACKLOG else 0
         statistics.sort(key=lambda entry: entry[0])
         reads = statistics[: min(self.statistics_per_pass, budget)]
         for _, deployment, _, _ in reads:
             # Read now; the next read a period on. Its equity comes with the statistics (no list refresh).
             self._statistics_due[deployment.request_id] = now + self.statistics_period
         polled = self._read([(deployment, seen) for _, deployment, seen, _ in reads], now)
-        self._tokens -= len(reads)
+        self.refresh_budget.spend(len(reads))
         for _, deployment, _, value in statistics[len(reads) :]:
             if value is not None and self._equity_due(deployment, value, now):
                 equity.append((deployment, value))
@@ -295,27 +290,21 @@ class BulkWatcher(Watcher):
 
     def _refresh_equity(self, candidates: list[tuple[WatchedDeployment, float]], now: datetime) -> None:
         """Store new equity and refresh those cards in place, the least recently refreshed first."""
-        self._refill(now)
-        if not candidates or self._tokens < 1:
+        budget = self.refresh_budget.available(now)
+        if not candidates or budget < 1:
             return
         if self.store.undelivered() > EQUITY_MAX_BACKLOG:
             return  # status reports are waiting for Slack: they go first
         never = now - timedelta(days=36500)
         candidates.sort(key=lambda pair: pair[0].equity_at or never)
-        chosen = candidates[: int(self._tokens)]
+        chosen = candidates[:budget]
         written = self.store.record_equity(
             [(deployment.request_id, round(value, EQUITY_DIGITS)) for deployment, value in chosen],
             now=now,
             notices=[card_notice()],
             show_every=self.statistics_every,
         )
-        self._tokens -= len(written)
-
-    def _refill(self, now: datetime) -> None:
-        if self._tokens_at is not None:
-            elapsed = max(0.0, (now - self._tokens_at).total_seconds())
-            self._tokens = min(self.equity_burst, self._tokens + elapsed * self.equity_rate)
-        self._tokens_at = now
+        self.refresh_budget.spend(len(written))
 
     # -- bookkeeping ---------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from bot.heartbeat import AlwaysHeld, LeaseHolder
 from bot.notices import CardNotifier, card_notice, error_notices, thread_notice
 from bot.periodic import PeriodicWorker
 from bot.quantconnect.errors import QuantConnectError
+from bot.slack_share import RefreshBudget
 from bot.statuses import LIVE_FAILURE, LIVE_TERMINAL, RUNNING, RequestStatus
 from bot.store.models import Deployment, DeployRequest, Notice
 
@@ -44,6 +45,8 @@ class Watcher(PeriodicWorker):
     """Polls live/read for due deployments on a background thread; `run_once(now)` does one pass (tests)."""
 
     name = "watcher"
+    # Per-deployment mode: statistics arrive with every live/read, so showing them spends the refresh budget.
+    budgets_statistics_on_read = True
 
     def __init__(
         self,
@@ -71,6 +74,9 @@ class Watcher(PeriodicWorker):
         self.max_backoff = max(self.running_interval, min(MAX_BACKOFF_SECONDS, 10 * self.running_interval))
         self._failures: dict[str, int] = {}
         self.statistics_every = settings.statistics_refresh_seconds
+        # Card refreshes for new statistics spend a share of the channel's Slack pace, so that with many
+        # running deployments status replies never queue behind them.
+        self.refresh_budget = RefreshBudget(settings.slack_channel_interval_seconds, self.interval)
 
     @property
     def owner(self) -> str:
@@ -131,11 +137,13 @@ class Watcher(PeriodicWorker):
             self._unreachable(deployment, request, exc, now)
             return True
         self._failures.pop(request_id, None)
-        if live.status == RUNNING and live.runtime_statistics:
+        if live.status == RUNNING and live.runtime_statistics and self._may_refresh_card(now):
             # Equity and P&L ride on the same live/read: the card shows them, refreshed every few minutes.
-            self.store.record_statistics(
+            shown = self.store.record_statistics(
                 request_id, live.runtime_statistics, now=now, show_every=self.statistics_every
             )
+            if shown and self.budgets_statistics_on_read:
+                self.refresh_budget.spend(1)
         if live.status not in LIVE_TERMINAL and self.store.schedule_if_status(
             request_id, live.status, now + timedelta(seconds=self._interval_for(live.status))
         ):
@@ -164,6 +172,10 @@ class Watcher(PeriodicWorker):
             return True
         self._schedule(request_id, now, self._interval_for(live.status))
         return True
+
+    def _may_refresh_card(self, now: datetime) -> bool:
+        """Whether new statistics may refresh a card now (unspent refreshes are simply read again later)."""
+        return not self.budgets_statistics_on_read or self.refresh_budget.available(now) >= 1
 
     def _interval_for(self, status: str) -> float:
         """Seconds until the next poll: Running rarely changes, every other status is watched closely."""

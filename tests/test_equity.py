@@ -90,3 +90,31 @@ def test_the_card_in_slack_shows_equity(tmp_path: Path) -> None:
         eventually(lambda: "$101,234.50" in card_text(bot, request), timeout=30, what="equity on the card")
         text = card_text(bot, request)
         assert ("Equity" in text and "Total P&amp;L" in text) or "Total P&L" in text
+
+
+def test_many_cards_refresh_within_a_share_of_the_channel_pace(world: World) -> None:
+    """Per-deployment mode: statistics arrive with every read, but cards refresh at most at a share of the
+    channel's Slack pace (status replies must not queue behind them); each card is shown in time anyway."""
+    settings = make_settings(
+        statistics_refresh_seconds=300.0,
+        watch_running_interval_seconds=10.0,
+        slack_channel_interval_seconds=1.0,
+    )
+    watcher = Watcher(world.store, world.client, world.notifier, settings, world.clock)
+    requests = []
+    for name in ("Alpha", "Beta", "Gamma", "Delta"):
+        request = world.request(project=name)
+        assert world.deployer().deploy(request.id) is not None
+        requests.append(request)
+    for _ in range(3):
+        watcher.run_once(world.clock.advance(1))
+    for request in requests:
+        world.qc.runtime_statistics[request.project_id] = dict(STATS)
+
+    watcher.run_once(world.clock.advance(10))  # every deployment is read in this pass
+    shown = [r for r in requests if world.store.get_statistics(r.id) is not None]
+    assert len(shown) == 1  # one refresh: the share (0.2 writes a second) allows no burst of four
+
+    for _ in range(60):
+        watcher.run_once(world.clock.advance(1))
+    assert all(world.store.get_statistics(r.id) is not None for r in requests)
