@@ -11,6 +11,7 @@ import pytest
 from bot.notices import card_notice, dm_notice
 from bot.store import RequestStatus, Store
 from tests.support.outbox import outbox_messages
+from tests.support.replicas import two_replicas
 from tests.support.requests import NOW, new_request
 
 S = RequestStatus
@@ -19,13 +20,7 @@ LEASE = 20.0
 
 @pytest.fixture
 def pair(store_url: str) -> Iterator[tuple[Store, Store]]:
-    first = Store(store_url, replica_id="replica-a")
-    second = Store(store_url, replica_id="replica-b", migrate=False)
-    first.heartbeat(NOW, LEASE)
-    second.heartbeat(NOW, LEASE)
-    yield first, second
-    first.dispose()
-    second.dispose()
+    yield from two_replicas(store_url, NOW, LEASE)
 
 
 def later(seconds: float) -> object:

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from bot.store import Notice, RequestStatus, Store, migrations
 from tests.support.outbox import outbox_messages
+from tests.support.replicas import two_replicas
 from tests.support.requests import NOW, new_request
-from tests.support.schema_v1 import V1_METADATA
+from tests.support.schema_v1 import create_version_1_database
 
 S = RequestStatus
 LEASE = 20.0
@@ -20,13 +20,7 @@ LEASE = 20.0
 @pytest.fixture
 def pair(store_url: str) -> Iterator[tuple[Store, Store]]:
     """Two replicas (two stores with their own ids) on one database, both with a live lease at NOW."""
-    first = Store(store_url, replica_id="replica-a")
-    second = Store(store_url, replica_id="replica-b", migrate=False)
-    first.heartbeat(NOW, LEASE)
-    second.heartbeat(NOW, LEASE)
-    yield first, second
-    first.dispose()
-    second.dispose()
+    yield from two_replicas(store_url, NOW, LEASE)
 
 
 def later(seconds: float) -> object:
@@ -218,17 +212,7 @@ def test_messages_of_a_dead_replica_are_delivered_by_another(pair: tuple[Store, 
 
 
 def test_version_1_databases_upgrade_with_their_data(store_url: str) -> None:
-    engine = sa.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as connection:
-        V1_METADATA.create_all(connection)
-        connection.execute(
-            sa.text(
-                "INSERT INTO schema_version (version, description, applied_at) "
-                "VALUES (1, 'create all tables', :now)"
-            ),
-            {"now": NOW},
-        )
-    engine.dispose()
+    create_version_1_database(store_url, NOW)
     store = Store(store_url, replica_id="replica-a")
     try:
         assert store.schema_current()

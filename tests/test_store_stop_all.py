@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.store import Store
+from tests.support.replicas import two_replicas
 from tests.support.requests import NOW
 
 LEASE = 20.0
@@ -16,13 +17,7 @@ LEASE = 20.0
 
 @pytest.fixture
 def replicas(store_url: str) -> Iterator[tuple[Store, Store]]:
-    first = Store(store_url, replica_id="replica-a")
-    second = Store(store_url, replica_id="replica-b", migrate=False)
-    first.heartbeat(NOW, LEASE)
-    second.heartbeat(NOW, LEASE)
-    yield first, second
-    first.dispose()
-    second.dispose()
+    yield from two_replicas(store_url, NOW, LEASE)
 
 
 def later(seconds: float) -> datetime:

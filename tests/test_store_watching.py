@@ -10,16 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from bot.blocks.card import request_card
 from bot.notices import card_notice
 from bot.store import RequestStatus, Store, migrations
 from bot.store.roles import POLLER
 from tests.support.outbox import outbox_messages
+from tests.support.replicas import two_replicas
 from tests.support.requests import NOW as CREATED_AT
 from tests.support.requests import new_request
-from tests.support.schema_v1 import V1_METADATA
+from tests.support.schema_v1 import create_version_1_database
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LEASE = 15.0
@@ -38,13 +38,7 @@ def later(seconds: float) -> datetime:
 @pytest.fixture
 def pair(store_url: str) -> Iterator[tuple[Store, Store]]:
     """Two replicas on one database, both alive at NOW."""
-    a = Store(store_url, replica_id="replica-a")
-    b = Store(store_url, replica_id="replica-b", migrate=False)
-    a.heartbeat(NOW, LEASE)
-    b.heartbeat(NOW, LEASE)
-    yield a, b
-    a.dispose()
-    b.dispose()
+    yield from two_replicas(store_url, NOW, LEASE)
 
 
 def live_deployment(store: Store, project_id: int = 101, status: str = "Running") -> str:
@@ -149,17 +143,7 @@ def test_equity_is_written_with_its_card_refresh_only_while_watched(pair: tuple[
 
 
 def test_version_1_databases_get_equity_and_roles(store_url: str) -> None:
-    engine = sa.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as connection:
-        V1_METADATA.create_all(connection)
-        connection.execute(
-            sa.text(
-                "INSERT INTO schema_version (version, description, applied_at) "
-                "VALUES (1, 'create all tables', :now)"
-            ),
-            {"now": NOW},
-        )
-    engine.dispose()
+    create_version_1_database(store_url, NOW)
     store = Store(store_url, replica_id="replica-a")
     try:
         assert store.schema_current() and store.migrate() == migrations.LATEST_VERSION

@@ -103,3 +103,20 @@ def v1_tables() -> sa.MetaData:
 
 
 V1_METADATA = v1_tables()
+
+
+def create_version_1_database(store_url: str, applied_at: object) -> None:
+    """A database as migration step 1 left it before step 2 existed: the frozen tables, version 1 recorded."""
+    engine = sa.create_engine(store_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as connection:
+            V1_METADATA.create_all(connection)
+            connection.execute(
+                sa.text(
+                    "INSERT INTO schema_version (version, description, applied_at) "
+                    "VALUES (1, 'create all tables', :now)"
+                ),
+                {"now": applied_at},
+            )
+    finally:
+        engine.dispose()
