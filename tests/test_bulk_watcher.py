@@ -19,16 +19,14 @@ from bot.blocks.card import request_card
 from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.bulk_watcher import BulkWatcher, make_watcher
 from bot.config import Settings
-from bot.secrets import CredentialProfiles, EnvSecretStore
 from bot.store import DeployRequest, Notice, RequestStatus, Store
 from bot.store.roles import POLLER
 from bot.watcher import Watcher
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.support.clocks import ManualClock
-from tests.support.examples import example_profiles, profile_env
 from tests.support.outbox import outbox_messages
 from tests.support.waiting import eventually
-from tests.support.world import RecordingNotifier, World, make_client, make_settings
+from tests.support.world import RecordingNotifier, World, make_client, make_settings, make_world
 
 S = RequestStatus
 LIST_INTERVAL = 5.0
@@ -51,21 +49,9 @@ def bulk_settings(**overrides: object) -> Settings:
 @pytest.fixture
 def world(store_url: str) -> Iterator[World]:
     """A fake QuantConnect, a real client and a store on each backend (replica `replica-a`)."""
-    with FakeQuantConnect() as qc:
-        client = make_client(qc, max_retries=0)
-        store = Store(store_url, replica_id="replica-a")
-        clock = ManualClock()
-        store.heartbeat(clock(), 24 * 3600)
-        profiles = CredentialProfiles(EnvSecretStore(environ=profile_env(example_profiles())))
-        built = World(qc, client, store, profiles, RecordingNotifier(store), bulk_settings(), clock)
-        try:
-            yield built
-        finally:
-            for deployer in built.deployers:
-                deployer.shutdown(wait=True)
-            client.close()
-            for opened in (store, *built.stores):
-                opened.dispose()
+    yield from make_world(
+        store_url=store_url, replica_id="replica-a", settings=bulk_settings(), max_retries=0
+    )
 
 
 def running(world: World, count: int) -> list[DeployRequest]:

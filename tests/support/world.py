@@ -225,16 +225,32 @@ def make_client(qc: FakeQuantConnect, **overrides: Any) -> QuantConnectClient:
     return QuantConnectClient(qc.user_id, token, **values)
 
 
-def make_world(tmp_path: Path) -> Iterator[World]:
-    """Everything a deployer, watcher or live-ops test needs (wrap it in a fixture)."""
+def make_world(
+    tmp_path: Path | None = None,
+    *,
+    store_url: str | None = None,
+    replica_id: str = "replica-test",
+    settings: Settings | None = None,
+    **client_overrides: Any,
+) -> Iterator[World]:
+    """Everything a deployer, watcher or live-ops test needs (wrap it in a fixture).
+
+    The store is a SQLite file in `tmp_path` unless `store_url` names another database.
+    """
+    if store_url is None:
+        if tmp_path is None:
+            raise ValueError("make_world needs tmp_path or store_url")
+        store_url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     with FakeQuantConnect() as qc:
-        client = make_client(qc)
-        store = Store(f"sqlite:///{tmp_path / 'bot.sqlite3'}", replica_id="replica-test")
+        client = make_client(qc, **client_overrides)
+        store = Store(store_url, replica_id=replica_id)
         clock = ManualClock()
         # A lease that outlives the test, as the heartbeat would keep it.
         store.heartbeat(clock(), 24 * 3600)
         profiles = CredentialProfiles(EnvSecretStore(environ=profile_env(example_profiles())))
-        built = World(qc, client, store, profiles, RecordingNotifier(store), make_settings(), clock)
+        built = World(
+            qc, client, store, profiles, RecordingNotifier(store), settings or make_settings(), clock
+        )
         try:
             yield built
         finally:
