@@ -80,7 +80,13 @@ def tally(calls: list[Any], cards: dict[str, str]) -> SlackTally:
 
 def statistics_of(equity: float) -> dict[str, str]:
     """live/read's runtime statistics of a deployment at `equity` (it started at 100,000)."""
-    return {"Equity": f"${equity:,.2f}", "Net Profit": f"${equity - 100_000:,.2f}", "Fees": "$0.00"}
+    # "Volume" moves only with fills (the fake adds up the filled orders), as Lean's statistic does.
+    return {
+        "Equity": f"${equity:,.2f}",
+        "Net Profit": f"${equity - 100_000:,.2f}",
+        "Fees": "$0.00",
+        "Volume": "$0.00",
+    }
 
 
 class EquityDrift:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from bot.backoff import Backoff
 from bot.notices import CardNotifier, card_notice
 from bot.quantconnect.errors import QuantConnectError
+from bot.read_budget import ReadBudget, unlimited
 from bot.slack_share import RefreshBudget
 from bot.statuses import LIVE_TERMINAL, RUNNING
 from bot.store.roles import POLLER
@@ -84,6 +85,7 @@ class BulkWatcher(Watcher):
         *,
         lease: LeaseHolder | None = None,
         rand: Callable[[], float] = random.random,
+        read_budget: ReadBudget | None = None,
     ) -> None:
         self.list_interval = settings.watch_list_interval_seconds
         super().__init__(store, qc, notifier, settings, clock, lease=lease, tick_seconds=self.list_interval)
@@ -96,6 +98,8 @@ class BulkWatcher(Watcher):
         self.statistics_period = timedelta(seconds=max(every, self.list_interval))
         self.statistics_per_pass = 0
         self.refresh_budget = RefreshBudget(settings.slack_channel_interval_seconds, self.list_interval)
+        # Statistics reads are QuantConnect calls that can wait: they share the replica's read budget.
+        self.read_budget = read_budget or unlimited()
         self._list_backoff = Backoff(
             initial=self.list_interval, maximum=max(self.list_interval, LIST_MAX_BACKOFF_SECONDS)
         )
@@ -268,7 +272,8 @@ class BulkWatcher(Watcher):
         """
         budget = self.refresh_budget.available(now) if self.store.undelivered() <= EQUITY_MAX_BACKLOG else 0
         statistics.sort(key=lambda entry: entry[0])
-        reads = statistics[: min(self.statistics_per_pass, budget)]
+        reads = statistics[: min(self.statistics_per_pass, budget, self.read_budget.available(now))]
+        self.read_budget.spend(len(reads))
         for _, deployment, _, _ in reads:
             # Read now; the next read a period on. Its equity comes with the statistics (no list refresh).
             self._statistics_due[deployment.request_id] = now + self.statistics_period
@@ -319,9 +324,10 @@ class BulkWatcher(Watcher):
             self._read_for.clear()
             self._list_errors.clear()
             self._statistics_due.clear()
+            self._volumes.clear()
 
     def _forget_all_but(self, request_ids: set[str]) -> None:
-        for memory in (self._read_for, self._list_errors, self._statistics_due):
+        for memory in (self._read_for, self._list_errors, self._statistics_due, self._volumes):
             for request_id in [key for key in memory if key not in request_ids]:
                 del memory[request_id]
 
@@ -334,8 +340,12 @@ def make_watcher(
     clock: Callable[[], datetime],
     *,
     lease: LeaseHolder | None = None,
+    read_budget: ReadBudget | None = None,
 ) -> Watcher:
-    """The watcher WATCH_MODE asks for: bulk (live/list, the default) or per-deployment (live/read each)."""
+    """The watcher WATCH_MODE asks for: bulk (live/list, the default) or per-deployment (live/read each).
+
+    Per-deployment watching reads statistics with every status read, so only bulk watching spends the budget.
+    """
     if settings.watch_mode == "per-deployment":
         return Watcher(store, qc, notifier, settings, clock, lease=lease)
-    return BulkWatcher(store, qc, notifier, settings, clock, lease=lease)
+    return BulkWatcher(store, qc, notifier, settings, clock, lease=lease, read_budget=read_budget)

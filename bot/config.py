@@ -144,6 +144,8 @@ class Settings(EnvSettings):
     statistics_refresh_seconds: Annotated[float, number(0)] = Field(
         300.0, validation_alias="STATISTICS_REFRESH_SECONDS"
     )
+    # QuantConnect calls a minute for reads that can wait (statistics for P&L, orders for fills); 0: no limit.
+    qc_reads_per_minute: Annotated[float, number(0)] = Field(3.0, validation_alias="QC_READS_PER_MINUTE")
     digest_time_utc: str | None = Field(None, validation_alias="DIGEST_TIME_UTC")
     # bulk: one live/list for every deployment per interval; per-deployment: live/read of each (the former
     # way, kept for comparison and as a fallback).

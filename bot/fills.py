@@ -8,6 +8,13 @@ an order. A deployment is read at most once per FILLS_INTERVAL_SECONDS, so it ge
 interval however many orders fill; one whose reads find nothing new is read less and less often, up to
 FILLS_IDLE_MAX_SECONDS. When QuantConnect fails, the cursor stays and the next reads back off, so the gap is
 filled once it answers.
+
+Reads on evidence. A fill moves the runtime statistics' "Volume" (total traded value), which the watcher sees
+in every live/read of a running deployment (store.note_volume). Once a deployment's volume is known and has
+not moved since before the orders snapshot now read was taken (QuantConnect refreshes it about every
+SNAPSHOT_SECONDS), a read that finds nothing new and no open order leaves the cursor without a next read: it
+is read again when the volume moves. Deployments whose statistics carry no volume keep the timed reads.
+Every call spends the replica's QuantConnect read budget (QC_READS_PER_MINUTE, bot/read_budget.py).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from bot.notices import thread_notice
 from bot.periodic import PeriodicWorker
 from bot.quantconnect.errors import QuantConnectError
 from bot.quantconnect.orders import PAGE_SIZE, LiveOrder
+from bot.read_budget import ReadBudget, unlimited
 
 if TYPE_CHECKING:
     from bot.quantconnect.client import QuantConnectClient
@@ -36,6 +44,9 @@ log = logging.getLogger("bot.fills")
 # a longer burst is reported over the following intervals.
 MAX_PAGES = 5
 MAX_BACKOFF_SECONDS = 900.0
+# QuantConnect refreshes a deployment's orders snapshot about every 10 minutes (its OpenAPI file); with a
+# margin: a read this long after the volume last moved sees every fill that moved it.
+SNAPSHOT_SECONDS = 660.0
 
 
 class FillFollower(PeriodicWorker):
@@ -54,6 +65,7 @@ class FillFollower(PeriodicWorker):
         lease: LeaseHolder | None = None,
         batch_size: int = 50,
         max_pages: int = MAX_PAGES,
+        budget: ReadBudget | None = None,
     ) -> None:
         super().__init__(min(every_seconds, 1.0) if every_seconds > 0 else 1.0)
         self.store = store
@@ -67,6 +79,7 @@ class FillFollower(PeriodicWorker):
         self.batch_size = batch_size
         self.max_pages = max_pages
         self.max_backoff = max(every_seconds, MAX_BACKOFF_SECONDS)
+        self.budget = budget or unlimited()
 
     @property
     def enabled(self) -> bool:
@@ -86,9 +99,12 @@ class FillFollower(PeriodicWorker):
         """Read every due deployment this replica watches; returns how many were read."""
         if not self.enabled or not self.lease.holds():
             return 0
+        allowed = min(self.batch_size, self.budget.available(now))
+        if allowed < 1:
+            return 0
         done = 0
-        for cursor in self.store.due_fill_cursors(now, self.batch_size):
-            if self.stopping:
+        for cursor in self.store.due_fill_cursors(now, allowed):
+            if self.stopping or (done and self.budget.available(now) < 1):
                 break
             try:
                 self.follow(cursor, now)
@@ -116,7 +132,9 @@ class FillFollower(PeriodicWorker):
             return self._reschedule(cursor, now + timedelta(seconds=self.every), 0, now)
         batch = next_batch(cursor, plan, orders)
         idle = 0 if batch.changed or batch.open_orders != cursor.open_orders else cursor.idle + 1
-        wait = min(self.every * 2**idle, self.idle_max)
+        next_read_at: datetime | None = now + timedelta(seconds=min(self.every * 2**idle, self.idle_max))
+        if idle and not batch.open_orders and _volume_settled(cursor, now):
+            next_read_at = None  # nothing new since the volume last moved: read when it moves again
         notices = []
         if batch.changed:
             request = self.store.get_request(cursor.request_id)
@@ -127,7 +145,7 @@ class FillFollower(PeriodicWorker):
             cursor,
             next_index=batch.next_index,
             open_orders=batch.open_orders,
-            next_read_at=now + timedelta(seconds=wait),
+            next_read_at=next_read_at,
             failures=0,
             reported=len(batch.orders),
             now=now,
@@ -155,6 +173,7 @@ class FillFollower(PeriodicWorker):
         """Orders from `start` on, up to max_pages pages; None while QuantConnect prepares the snapshot."""
         orders: list[LiveOrder] = []
         for _ in range(self.max_pages):
+            self.budget.spend(1)
             page = self.qc.read_live_orders(project_id, start + len(orders), start + len(orders) + PAGE_SIZE)
             if page.loading:
                 return orders or None
@@ -162,3 +181,11 @@ class FillFollower(PeriodicWorker):
             if len(page.orders) < PAGE_SIZE:
                 break
         return orders
+
+
+def _volume_settled(cursor: FillCursor, now: datetime) -> bool:
+    """Whether the volume is known and last moved before the orders snapshot just read was taken."""
+    if cursor.volume is None:
+        return False
+    changed = cursor.volume_changed_at
+    return changed is None or (now - changed).total_seconds() >= SNAPSHOT_SECONDS

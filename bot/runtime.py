@@ -52,6 +52,7 @@ def build_services(
     from bot.policy import Policy
     from bot.projects import ProjectCatalog
     from bot.quantconnect.client import QuantConnectClient
+    from bot.read_budget import ReadBudget
     from bot.recovery import Recovery
     from bot.reminders import ApprovalReminders
     from bot.requests import RequestService
@@ -97,6 +98,8 @@ def build_services(
     requests = RequestService(store, policy, profiles, notifier, deployer.submit, settings, clock)
     live_ops = LiveOps(store, qc, policy, notifier, clock)
     projects = ProjectCatalog(qc, settings.project_cache_seconds, clock)
+    # Statistics and orders reads wait for one budget of QuantConnect calls (status reads never do).
+    reads = ReadBudget(settings.qc_reads_per_minute)
     return Services(
         settings=settings,
         store=store,
@@ -108,7 +111,7 @@ def build_services(
         notifier=notifier,
         requests=requests,
         deployer=deployer,
-        watcher=make_watcher(store, qc, notifier, settings, clock, lease=heartbeat),
+        watcher=make_watcher(store, qc, notifier, settings, clock, lease=heartbeat, read_budget=reads),
         live_ops=live_ops,
         orders=LiveOrdersQuery(store, qc, policy, live_ops),
         sweeper=ExpirySweeper(
@@ -140,6 +143,7 @@ def build_services(
             every_seconds=settings.fills_interval_seconds,
             idle_max_seconds=settings.fills_idle_max_seconds,
             lease=heartbeat,
+            budget=reads,
         ),
         digest=DailyDigest(
             store,

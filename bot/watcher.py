@@ -11,7 +11,7 @@ once that the status is unknown, and reports the real status when QuantConnect a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,8 @@ ACTOR = "watcher"
 # Recorded (once) while QuantConnect cannot be asked; not terminal, so polling goes on.
 UNKNOWN_STATUS = "Unknown"
 MAX_BACKOFF_SECONDS = 600.0
+# The runtime statistic that moves with every fill (total traded value).
+VOLUME = "Volume"
 
 
 class Watcher(PeriodicWorker):
@@ -77,6 +79,8 @@ class Watcher(PeriodicWorker):
         # Card refreshes for new statistics spend a share of the channel's Slack pace, so that with many
         # running deployments status replies never queue behind them.
         self.refresh_budget = RefreshBudget(settings.slack_channel_interval_seconds, self.interval)
+        # Per deployment: the runtime volume last noted in the store (fills are read when it moves).
+        self._volumes: dict[str, str] = {}
 
     @property
     def owner(self) -> str:
@@ -137,6 +141,8 @@ class Watcher(PeriodicWorker):
             self._unreachable(deployment, request, exc, now)
             return True
         self._failures.pop(request_id, None)
+        if live.status == RUNNING and live.runtime_statistics:
+            self._note_volume(request_id, live.runtime_statistics, now)
         if live.status == RUNNING and live.runtime_statistics and self._may_refresh_card(now):
             # Equity and P&L ride on the same live/read: the card shows them, refreshed every few minutes.
             shown = self.store.record_statistics(
@@ -172,6 +178,14 @@ class Watcher(PeriodicWorker):
             return True
         self._schedule(request_id, now, self._interval_for(live.status))
         return True
+
+    def _note_volume(self, request_id: str, statistics: Mapping[str, str], now: datetime) -> None:
+        """Tell the fill follower when a deployment's traded volume moved (bot/fills.py reads on evidence)."""
+        volume = statistics.get(VOLUME)
+        if volume is None or self._volumes.get(request_id) == volume:
+            return
+        if self.store.note_volume(request_id, volume, now):
+            self._volumes[request_id] = volume
 
     def _may_refresh_card(self, now: datetime) -> bool:
         """Whether new statistics may refresh a card now (unspent refreshes are simply read again later)."""
@@ -231,6 +245,7 @@ class Watcher(PeriodicWorker):
             self.notifier.refresh_card(request_id)
         # Terminal deployments are never due again (due_deployments skips them): nothing to schedule.
         self._failures.pop(request_id, None)
+        self._volumes.pop(request_id, None)
         self.store.release_lease(request_id)
         log.info(
             "deployment finished",

@@ -19,6 +19,7 @@ from bot.blocks.card import request_card
 from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.bulk_watcher import BulkWatcher, make_watcher
 from bot.config import Settings
+from bot.read_budget import ReadBudget
 from bot.store import DeployRequest, Notice, RequestStatus, Store
 from bot.store.roles import POLLER
 from bot.watcher import Watcher
@@ -494,6 +495,35 @@ def test_runtime_statistics_are_read_once_per_period_a_bounded_number_per_pass(w
         statistics = world.store.get_statistics(request.id)
         assert statistics is not None and statistics.statistics["Net Profit"].startswith(f"${index}.")
         assert len(world.notifier.texts(request.id)) == len(world.notifier.texts(requests[0].id))
+
+
+def test_statistics_reads_spend_the_read_budget_and_status_changes_never_wait(world: World) -> None:
+    requests = running(world, 6)
+    for index, request in enumerate(requests):
+        world.qc.runtime_statistics[request.project_id] = {"Equity": "$1.00", "Net Profit": f"${index}.00"}
+    budget = ReadBudget(0.5)  # one QuantConnect read every two minutes, shared with the fill follower
+    watcher = BulkWatcher(
+        world.store, world.client, world.notifier, world.settings, world.clock, read_budget=budget
+    )
+    settle(watcher, world)
+    deliver_all(world.store, world)
+    reads_before = len(world.qc.calls_to("live/read"))
+    for step in range(int(20 * 60 / LIST_INTERVAL)):
+        for index, request in enumerate(requests):
+            world.qc.runtime_statistics[request.project_id] = {"Net Profit": f"${index}.{step:02d}"}
+        watcher.run_once(world.clock.advance(LIST_INTERVAL))
+        deliver_all(world.store, world)
+    reads = len(world.qc.calls_to("live/read")) - reads_before
+    # Unbudgeted, 18 to 24 reads in 20 minutes (the test above); at 0.5 a minute, one a minute's worth and
+    # then one every 2 minutes after the first is due (5 minutes in): at most 1 + 8.
+    assert 1 <= reads <= 9
+    # The budget is spent: a crash is read at once all the same.
+    assert budget.available(world.clock()) == 0
+    world.qc.set_status(requests[0].project_id, "RuntimeError", message="boom")
+    before = len(world.qc.calls_to("live/read"))
+    watcher.run_once(world.clock.advance(LIST_INTERVAL))
+    assert len(world.qc.calls_to("live/read")) == before + 1
+    assert world.store.get_deployment(requests[0].id).status == "RuntimeError"  # type: ignore[union-attr]
 
 
 # -- wiring -----------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from bot.blocks.common import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from bot.blocks.fills import MAX_LINES, fills_message
 from bot.fills import FillFollower
 from bot.quantconnect.orders import LiveOrder
+from bot.read_budget import ReadBudget
 from bot.store import DeployRequest, RequestStatus, Store
 from bot.watcher import Watcher
 from tests.fakes.fake_live_orders import CANCELED, FILLED, SUBMITTED
@@ -186,3 +187,103 @@ def test_the_fake_answers_as_the_openapi_file_says(world: World) -> None:
     assert validate_against("LiveOrdersResponse", {**answer, "success": True, "errors": []}) == []
     page = world.client.read_live_orders(project_id, 0, 100)
     assert [order.id for order in page.orders] == [1, 2] and page.orders[0].ticker == "SPY"
+
+
+# -- reads on evidence: the runtime statistics' volume, and the QuantConnect read budget -----------------
+
+
+def note_statistics(world: World, request_id: str, watcher: Watcher) -> None:
+    """One live/read of the deployment, as the watcher makes it (it notes the volume it shows)."""
+    deployment = world.store.get_deployment(request_id)
+    assert deployment is not None
+    watcher.poll(deployment, world.clock())
+
+
+def orders_reads(world: World) -> int:
+    return len(world.qc.calls_to("live/orders/read"))
+
+
+def test_a_deployment_whose_volume_stays_is_not_read_until_it_moves(world: World) -> None:
+    request = running(world)
+    world.qc.runtime_statistics[request.project_id] = {"Equity": "$100,000.00", "Volume": "$0.00"}
+    watcher = Watcher(world.store, world.client, world.notifier, world.settings, world.clock)
+    fills = follower(world)
+    note_statistics(world, request.id, watcher)
+    fills.run_once(world.clock())
+    # Reads go on (doubling) until the snapshot is surely newer than the volume, then stop.
+    for _ in range(20):
+        fills.run_once(world.clock.advance(INTERVAL))
+        note_statistics(world, request.id, watcher)
+    cursor = world.store.get_fill_cursor(request.id)
+    assert cursor is not None and cursor.next_read_at is None and cursor.volume == "$0.00"
+    quiet = orders_reads(world)
+    for _ in range(120):  # two hours of passes and statistics reads: the volume does not move
+        fills.run_once(world.clock.advance(INTERVAL))
+        note_statistics(world, request.id, watcher)
+    assert orders_reads(world) == quiet
+    # Three fills move the volume: the next statistics read makes the orders due at once.
+    world.qc.orders.add(request.project_id, 3)
+    note_statistics(world, request.id, watcher)
+    assert fills.run_once(world.clock.advance(1)) == 1
+    assert listed_ids(messages(world, request.id)) == [1, 2, 3]
+    assert world.store.get_fill_cursor(request.id).volume == "$12,375.00"  # type: ignore[union-attr]
+
+
+def test_a_volume_ahead_of_the_orders_snapshot_keeps_the_reads_going_until_it_shows(world: World) -> None:
+    request = running(world)
+    world.qc.runtime_statistics[request.project_id] = {"Equity": "$100,000.00", "Volume": "$0.00"}
+    watcher = Watcher(world.store, world.client, world.notifier, world.settings, world.clock)
+    fills = follower(world)
+    note_statistics(world, request.id, watcher)
+    for _ in range(20):
+        fills.run_once(world.clock.advance(INTERVAL))
+    assert world.store.get_fill_cursor(request.id).next_read_at is None  # type: ignore[union-attr]
+    # The statistics show a fill that QuantConnect's orders snapshot (refreshed every ~10 minutes) lacks.
+    world.qc.runtime_statistics[request.project_id]["Volume"] = "$4,125.00"
+    note_statistics(world, request.id, watcher)
+    for _ in range(7):
+        fills.run_once(world.clock.advance(INTERVAL))
+    assert messages(world, request.id) == []
+    cursor = world.store.get_fill_cursor(request.id)
+    assert cursor is not None and cursor.next_read_at is not None  # still read: the snapshot may be old
+    world.qc.orders.add(request.project_id, 1)  # the snapshot catches up
+    for _ in range(6):
+        fills.run_once(world.clock.advance(INTERVAL))
+    assert listed_ids(messages(world, request.id)) == [1]
+    for _ in range(30):
+        fills.run_once(world.clock.advance(INTERVAL))
+    assert world.store.get_fill_cursor(request.id).next_read_at is None  # type: ignore[union-attr]
+    assert listed_ids(messages(world, request.id)) == [1]
+
+
+def test_a_volume_noted_during_a_read_leaves_that_read_without_effect(world: World) -> None:
+    request = running(world)
+    fills = follower(world)
+    world.qc.orders.add(request.project_id, 2)
+    [cursor] = world.store.due_fill_cursors(world.clock())
+    assert world.store.note_volume(request.id, "$8,250.00", world.clock()) is True
+    # The read began before the volume was noted: its cursor is stale, nothing is said or moved.
+    assert fills.follow(cursor, world.clock()) is False
+    assert messages(world, request.id) == []
+    assert fills.run_once(world.clock.advance(1)) == 1
+    assert listed_ids(messages(world, request.id)) == [1, 2]
+    assert world.store.note_volume(request.id, "$8,250.00", world.clock()) is True  # unchanged: no write
+    assert world.store.get_fill_cursor(request.id).volume == "$8,250.00"  # type: ignore[union-attr]
+
+
+def test_orders_reads_stay_within_the_read_budget(world: World) -> None:
+    requests = [running(world, project=f"Budget {index}") for index in range(10)]
+    for request in requests:
+        world.qc.orders.add(request.project_id, 1)
+    budget = ReadBudget(3)
+    fills = FillFollower(world.store, world.client, world.clock, every_seconds=INTERVAL, budget=budget)
+    start = orders_reads(world)
+    for _ in range(130):  # 130 one-second passes
+        fills.run_once(world.clock.advance(1))
+    # A minute's worth at once, then one every 20 s: 3 + 6 in the 129 s after the first pass.
+    assert orders_reads(world) - start == 9
+    reported = [r for r in requests if messages(world, r.id)]
+    assert len(reported) == 9  # each read reported its deployment's fill, once
+    for _ in range(60):
+        fills.run_once(world.clock.advance(1))
+    assert all(listed_ids(messages(world, r.id)) == [1] for r in requests)

@@ -37,6 +37,13 @@ class FillCursor(BaseModel):
     idle: int = 0
     reported: int = 0
     revision: int = 0
+    volume: str | None = None
+    volume_changed_at: datetime | None = None
+
+    @property
+    def stored(self) -> bool:
+        """Whether the cursor has a row (a new deployment's has none until its first read or volume)."""
+        return self.revision > 0
 
 
 class FillStore(StoreBase):
@@ -57,7 +64,8 @@ class FillStore(StoreBase):
                 deployments.c.lease_owner == self.replica_id,
                 deployments.c.status == RUNNING,
                 requests.c.status == RequestStatus.LIVE.value,
-                sa.or_(read_at.is_(None), read_at <= now),
+                # No row yet: never read. A row without a time waits for its volume to move (note_volume).
+                sa.or_(fill_cursors.c.revision.is_(None), read_at <= now),
             )
             .order_by(sa.nulls_first(read_at.asc()), deployments.c.request_id)
             .limit(limit)
@@ -74,13 +82,68 @@ class FillStore(StoreBase):
             row = connection.execute(query.where(deployments.c.request_id == request_id)).first()
             return None if row is None else _cursor_of(row)
 
+    def note_volume(self, request_id: str, volume: str, now: datetime) -> bool:
+        """Record the runtime statistics' volume of a deployment; True once the store holds it (False: another
+        writer moved the cursor meanwhile, note it again).
+
+        A move (or a first sight) is evidence of new fills: the cursor is due at once, and its revision moves,
+        so a read that started before this does not settle the cursor on a snapshot older than the volume.
+        """
+        aware(now)
+        query = sa.select(fill_cursors.c.volume, fill_cursors.c.next_read_at, fill_cursors.c.revision).where(
+            fill_cursors.c.request_id == request_id
+        )
+        with self._reader.begin() as connection:
+            row = connection.execute(query).first()
+        if row is not None and row.volume == volume:
+            return True
+        try:
+            with self._writing() as connection:
+                row = connection.execute(query).first()
+                if row is None:
+                    connection.execute(
+                        sa.insert(fill_cursors),
+                        {
+                            "request_id": request_id,
+                            "next_index": 0,
+                            "open_orders": [],
+                            "next_read_at": now,
+                            "failures": 0,
+                            "idle": 0,
+                            "reported": 0,
+                            "revision": 1,
+                            "updated_at": now,
+                            "volume": volume,
+                            "volume_changed_at": now,
+                        },
+                    )
+                    return True
+                if row.volume == volume:
+                    return True
+                read_at = row.next_read_at
+                moved = connection.execute(
+                    sa.update(fill_cursors)
+                    .where(fill_cursors.c.request_id == request_id, fill_cursors.c.revision == row.revision)
+                    .values(
+                        volume=volume,
+                        volume_changed_at=now,
+                        next_read_at=now if read_at is None or read_at > now else read_at,
+                        idle=0,
+                        revision=row.revision + 1,
+                        updated_at=now,
+                    )
+                ).rowcount
+                return moved == 1
+        except sa.exc.IntegrityError:
+            return False  # the first read of this deployment stored its cursor meanwhile: noted next time
+
     def advance_fills(
         self,
         cursor: FillCursor,
         *,
         next_index: int,
         open_orders: Sequence[tuple[int, int | None]],
-        next_read_at: datetime,
+        next_read_at: datetime | None,
         failures: int,
         reported: int,
         now: datetime,
@@ -161,4 +224,6 @@ def _cursor_of(row: sa.Row[Any]) -> FillCursor:
         idle=data["idle"],
         reported=data["reported"],
         revision=data["revision"],
+        volume=data.get("volume"),
+        volume_changed_at=data.get("volume_changed_at"),
     )

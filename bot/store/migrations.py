@@ -97,6 +97,19 @@ def _equity_and_leaders(connection: sa.Connection) -> None:
     tables.leaders.create(connection)
 
 
+def _fill_volume(connection: sa.Connection) -> None:
+    """The runtime statistics' volume each fill cursor last saw, and when it changed (reads on evidence).
+
+    Step 4 creates fill_cursors as tables.py describes it now, so a database that took step 4 after this
+    column was added has it already.
+    """
+    timestamp = "TIMESTAMP WITH TIME ZONE" if connection.dialect.name == "postgresql" else "DATETIME"
+    present = {column["name"] for column in sa.inspect(connection).get_columns("fill_cursors")}
+    for column, kind in (("volume", "VARCHAR(64)"), ("volume_changed_at", timestamp)):
+        if column not in present:
+            connection.exec_driver_sql(f"ALTER TABLE fill_cursors ADD COLUMN {column} {kind}")
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create all tables", _create_everything),
     MigrationStep(2, "replica leases, request ownership and settling, Slack outbox", _leases_and_outbox),
@@ -107,6 +120,7 @@ STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(7, "when a pending request's approvers were reminded", _reminded_at),
     MigrationStep(8, "the emergency stop-all claim", _emergency_stops),
     MigrationStep(9, "deployment equity, leader roles (live/list poller)", _equity_and_leaders),
+    MigrationStep(10, "the runtime volume each fill cursor last saw (orders read on evidence)", _fill_volume),
 )
 
 LATEST_VERSION: int = STEPS[-1].version

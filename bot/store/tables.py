@@ -245,6 +245,10 @@ fill_cursors = sa.Table(
     sa.Column("reported", sa.BigInteger, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The runtime statistics' "Volume" last seen and when it last changed: a deployment whose volume has
+    # not moved since its orders snapshot was read filled nothing new (no next_read_at until it moves).
+    sa.Column("volume", sa.String(64), nullable=True),
+    sa.Column("volume_changed_at", UTCDateTime, nullable=True),
 )
 
 # The last runtime statistics (equity, P&L, fees, holdings) live/read gave for a running deployment, and

@@ -77,7 +77,15 @@ class FakeLiveOrders:
     def set_status(self, project_id: int, index: int, status: int) -> None:
         """Move one order on (e.g. Submitted to Filled)."""
         with self._lock:
-            self._orders[project_id][index]["status"] = status
+            order = self._orders[project_id][index]
+            order["status"] = status
+            if status == FILLED:
+                order["value"] = order["price"] * abs(order["quantity"])
+
+    def traded_value(self, project_id: int) -> float:
+        """The value of every filled order: what Lean's runtime statistic "Volume" adds up."""
+        with self._lock:
+            return sum(o["value"] for o in self._orders[project_id] if o["status"] == FILLED)
 
     def count(self, project_id: int) -> int:
         """How many orders the project has."""

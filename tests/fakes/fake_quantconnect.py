@@ -741,11 +741,17 @@ class FakeQuantConnect:
             "projectName": self._projects[deployment.project_id].name,
             "subscription": "Strategy Equity",
             "runtimeStatistics": (
-                dict(self.runtime_statistics.get(deployment.project_id, {}))
-                if deployment.status == "Running"
-                else {}
+                self._statistics_of(deployment.project_id) if deployment.status == "Running" else {}
             ),
         }
+
+    def _statistics_of(self, project_id: int) -> dict[str, str]:
+        """A running deployment's runtime statistics as a test set them; "Volume" moves with its fills."""
+        statistics = dict(self.runtime_statistics.get(project_id, {}))
+        traded = self.orders.traded_value(project_id)
+        if statistics and traded:
+            statistics["Volume"] = f"${traded:,.2f}"
+        return statistics
 
     def _advance(self, project: FakeProject, deployment: FakeDeployment) -> None:
         """One live/read step along the status walk or towards the scripted outcome."""

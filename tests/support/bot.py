@@ -72,6 +72,8 @@ def base_env(tmp_path: Path, slack: FakeSlack, qc: FakeQuantConnect) -> dict[str
         # Slack allows about one message per second per channel; tests pace faster against the fake.
         "SLACK_CHANNEL_INTERVAL_SECONDS": "0.02",
         "HOME_REFRESH_SECONDS": "0.05",
+        # Fast intervals need more QuantConnect reads than production's budget: tests that count them set it.
+        "QC_READS_PER_MINUTE": "0",
         # Beat and look for orphaned work often, so take-overs in tests happen soon after a lease expires.
         "HEARTBEAT_SECONDS": "0.2",
         "RECOVERY_INTERVAL_SECONDS": "0.2",

@@ -13,6 +13,7 @@ ADDED_AFTER_VERSION_2: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, 
     (("requests.reminded_at",), (), ()),  # 7
     ((), (), ("emergency_stops",)),  # 8
     (("deployments.equity", "deployments.equity_at"), (), ("leaders",)),  # 9
+    (("fill_cursors.volume", "fill_cursors.volume_changed_at"), (), ()),  # 10
 )
 
 
