@@ -13,7 +13,7 @@ Reads on evidence. A fill moves the runtime statistics' "Volume" (total traded v
 in every live/read of a running deployment (store.note_volume). Once a deployment's volume is known and has
 not moved since before the orders snapshot now read was taken (QuantConnect refreshes it about every
 SNAPSHOT_SECONDS), a read that finds nothing new and no open order leaves the cursor without a next read: it
-is read again when the volume moves. Deployments whose statistics carry no volume keep the timed reads.
+is read again when the volume moves (at once, and once more when the snapshot surely shows the move). Deployments whose statistics carry no volume keep the timed reads.
 Every call spends the replica's QuantConnect read budget (QC_READS_PER_MINUTE, bot/read_budget.py).
 """
 
@@ -132,9 +132,7 @@ class FillFollower(PeriodicWorker):
             return self._reschedule(cursor, now + timedelta(seconds=self.every), 0, now)
         batch = next_batch(cursor, plan, orders)
         idle = 0 if batch.changed or batch.open_orders != cursor.open_orders else cursor.idle + 1
-        next_read_at: datetime | None = now + timedelta(seconds=min(self.every * 2**idle, self.idle_max))
-        if idle and not batch.open_orders and _volume_settled(cursor, now):
-            next_read_at = None  # nothing new since the volume last moved: read when it moves again
+        next_read_at = self._next_read(cursor, idle, bool(batch.open_orders), now)
         notices = []
         if batch.changed:
             request = self.store.get_request(cursor.request_id)
@@ -155,6 +153,20 @@ class FillFollower(PeriodicWorker):
         if batch.orders and moved:
             log.info("orders reported", extra={"request_id": cursor.request_id, "count": len(batch.orders)})
         return moved
+
+    def _next_read(self, cursor: FillCursor, idle: int, open_orders: bool, now: datetime) -> datetime | None:
+        """When to read again: soon after news, later and later without, never while the volume is still.
+
+        A read that found nothing new, with no open order and a known volume, is followed by one more read
+        once the snapshot surely includes the volume's last move, and by none after that until it moves.
+        """
+        timed = now + timedelta(seconds=min(self.every * 2**idle, self.idle_max))
+        if not idle or open_orders or cursor.volume is None:
+            return timed
+        changed = cursor.volume_changed_at
+        if changed is None or (now - changed).total_seconds() >= SNAPSHOT_SECONDS:
+            return None  # nothing new since the volume last moved: read when it moves again
+        return max(now + timedelta(seconds=self.every), changed + timedelta(seconds=SNAPSHOT_SECONDS))
 
     def _reschedule(self, cursor: FillCursor, at: datetime, failures: int, now: datetime) -> bool:
         """Leave the cursor where it is and read again at `at`."""
@@ -181,11 +193,3 @@ class FillFollower(PeriodicWorker):
             if len(page.orders) < PAGE_SIZE:
                 break
         return orders
-
-
-def _volume_settled(cursor: FillCursor, now: datetime) -> bool:
-    """Whether the volume is known and last moved before the orders snapshot just read was taken."""
-    if cursor.volume is None:
-        return False
-    changed = cursor.volume_changed_at
-    return changed is None or (now - changed).total_seconds() >= SNAPSHOT_SECONDS

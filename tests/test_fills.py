@@ -241,6 +241,7 @@ def test_a_volume_ahead_of_the_orders_snapshot_keeps_the_reads_going_until_it_sh
     # The statistics show a fill that QuantConnect's orders snapshot (refreshed every ~10 minutes) lacks.
     world.qc.runtime_statistics[request.project_id]["Volume"] = "$4,125.00"
     note_statistics(world, request.id, watcher)
+    at_evidence = orders_reads(world)
     for _ in range(7):
         fills.run_once(world.clock.advance(INTERVAL))
     assert messages(world, request.id) == []
@@ -254,6 +255,8 @@ def test_a_volume_ahead_of_the_orders_snapshot_keeps_the_reads_going_until_it_sh
         fills.run_once(world.clock.advance(INTERVAL))
     assert world.store.get_fill_cursor(request.id).next_read_at is None  # type: ignore[union-attr]
     assert listed_ids(messages(world, request.id)) == [1]
+    # At once, once the snapshot surely shows the move (11 minutes on), and one more after the report.
+    assert orders_reads(world) - at_evidence == 3
 
 
 def test_a_volume_noted_during_a_read_leaves_that_read_without_effect(world: World) -> None:
