@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 from bot.backoff import Backoff
 from bot.notices import CardNotifier, card_notice
 from bot.quantconnect.errors import QuantConnectError
-from bot.read_budget import ReadBudget, unlimited
+from bot.read_budget import STATISTICS, ReadBudget, ReadShare, unlimited
 from bot.slack_share import RefreshBudget
 from bot.statuses import LIVE_TERMINAL, RUNNING
 from bot.store.roles import POLLER
@@ -85,7 +85,7 @@ class BulkWatcher(Watcher):
         *,
         lease: LeaseHolder | None = None,
         rand: Callable[[], float] = random.random,
-        read_budget: ReadBudget | None = None,
+        read_budget: ReadShare | None = None,
     ) -> None:
         self.list_interval = settings.watch_list_interval_seconds
         super().__init__(store, qc, notifier, settings, clock, lease=lease, tick_seconds=self.list_interval)
@@ -99,7 +99,7 @@ class BulkWatcher(Watcher):
         self.statistics_per_pass = 0
         self.refresh_budget = RefreshBudget(settings.slack_channel_interval_seconds, self.list_interval)
         # Statistics reads are QuantConnect calls that can wait: they share the replica's read budget.
-        self.read_budget = read_budget or unlimited()
+        self.read_budget = read_budget or unlimited(STATISTICS)
         self._list_backoff = Backoff(
             initial=self.list_interval, maximum=max(self.list_interval, LIST_MAX_BACKOFF_SECONDS)
         )
@@ -348,4 +348,5 @@ def make_watcher(
     """
     if settings.watch_mode == "per-deployment":
         return Watcher(store, qc, notifier, settings, clock, lease=lease)
-    return BulkWatcher(store, qc, notifier, settings, clock, lease=lease, read_budget=read_budget)
+    share = read_budget.share(STATISTICS) if read_budget is not None else None
+    return BulkWatcher(store, qc, notifier, settings, clock, lease=lease, read_budget=share)

@@ -13,8 +13,9 @@ Reads on evidence. A fill moves the runtime statistics' "Volume" (total traded v
 in every live/read of a running deployment (store.note_volume). Once a deployment's volume is known and has
 not moved since before the orders snapshot now read was taken (QuantConnect refreshes it about every
 SNAPSHOT_SECONDS), a read that finds nothing new and no open order leaves the cursor without a next read: it
-is read again when the volume moves (at once, and once more when the snapshot surely shows the move). Deployments whose statistics carry no volume keep the timed reads.
-Every call spends the replica's QuantConnect read budget (QC_READS_PER_MINUTE, bot/read_budget.py).
+is read again when the volume moves (at once, and once more when the snapshot surely shows the move).
+Deployments whose statistics carry no volume keep the timed reads. Every call spends the fills' share of the
+replica's QuantConnect read budget (QC_READS_PER_MINUTE, bot/read_budget.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bot.notices import thread_notice
 from bot.periodic import PeriodicWorker
 from bot.quantconnect.errors import QuantConnectError
 from bot.quantconnect.orders import PAGE_SIZE, LiveOrder
-from bot.read_budget import ReadBudget, unlimited
+from bot.read_budget import FILLS, ReadShare, unlimited
 
 if TYPE_CHECKING:
     from bot.quantconnect.client import QuantConnectClient
@@ -65,7 +66,7 @@ class FillFollower(PeriodicWorker):
         lease: LeaseHolder | None = None,
         batch_size: int = 50,
         max_pages: int = MAX_PAGES,
-        budget: ReadBudget | None = None,
+        budget: ReadShare | None = None,
     ) -> None:
         super().__init__(min(every_seconds, 1.0) if every_seconds > 0 else 1.0)
         self.store = store
@@ -79,7 +80,7 @@ class FillFollower(PeriodicWorker):
         self.batch_size = batch_size
         self.max_pages = max_pages
         self.max_backoff = max(every_seconds, MAX_BACKOFF_SECONDS)
-        self.budget = budget or unlimited()
+        self.budget = budget or unlimited(FILLS)
 
     @property
     def enabled(self) -> bool:

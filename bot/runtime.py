@@ -52,7 +52,7 @@ def build_services(
     from bot.policy import Policy
     from bot.projects import ProjectCatalog
     from bot.quantconnect.client import QuantConnectClient
-    from bot.read_budget import ReadBudget
+    from bot.read_budget import FILLS, ReadBudget
     from bot.recovery import Recovery
     from bot.reminders import ApprovalReminders
     from bot.requests import RequestService
@@ -143,7 +143,7 @@ def build_services(
             every_seconds=settings.fills_interval_seconds,
             idle_max_seconds=settings.fills_idle_max_seconds,
             lease=heartbeat,
-            budget=reads,
+            budget=reads.share(FILLS),
         ),
         digest=DailyDigest(
             store,

@@ -7,8 +7,7 @@ number: refreshes may spend at most REFRESH_SHARE_OF_CHANNEL of the channel's wr
 from __future__ import annotations
 
 import math
-
-from bot.token_bucket import TokenBucket
+from datetime import datetime
 
 # The share of the channel's Slack writes (SLACK_CHANNEL_INTERVAL_SECONDS) card refreshes may use.
 REFRESH_SHARE_OF_CHANNEL = 0.2
@@ -16,11 +15,25 @@ REFRESH_SHARE_OF_CHANNEL = 0.2
 MAX_BURST = 50.0
 
 
-class RefreshBudget(TokenBucket):
+class RefreshBudget:
     """How many card refreshes may be spent now; it refills at a share of the channel's pace."""
 
     def __init__(self, channel_interval_seconds: float, pass_seconds: float) -> None:
-        rate = (
+        self.rate = (
             math.inf if channel_interval_seconds <= 0 else REFRESH_SHARE_OF_CHANNEL / channel_interval_seconds
         )
-        super().__init__(rate, max(1.0, min(rate * pass_seconds, MAX_BURST)))
+        self.burst = max(1.0, min(self.rate * pass_seconds, MAX_BURST))
+        self._tokens = self.burst
+        self._at: datetime | None = None
+
+    def available(self, now: datetime) -> int:
+        """Whole refreshes that may be spent now."""
+        if self._at is not None:
+            elapsed = max(0.0, (now - self._at).total_seconds())
+            self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+        self._at = now
+        return int(self._tokens)
+
+    def spend(self, count: int) -> None:
+        """Count refreshes as spent."""
+        self._tokens -= count

@@ -19,7 +19,7 @@ from bot.blocks.card import request_card
 from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.bulk_watcher import BulkWatcher, make_watcher
 from bot.config import Settings
-from bot.read_budget import ReadBudget
+from bot.read_budget import STATISTICS, ReadBudget
 from bot.store import DeployRequest, Notice, RequestStatus, Store
 from bot.store.roles import POLLER
 from bot.watcher import Watcher
@@ -501,7 +501,8 @@ def test_statistics_reads_spend_the_read_budget_and_status_changes_never_wait(wo
     requests = running(world, 6)
     for index, request in enumerate(requests):
         world.qc.runtime_statistics[request.project_id] = {"Equity": "$1.00", "Net Profit": f"${index}.00"}
-    budget = ReadBudget(0.5)  # one QuantConnect read every two minutes, shared with the fill follower
+    # One read every two minutes: half for statistics, and the fill follower's unspent half flows over.
+    budget = ReadBudget(0.5).share(STATISTICS)
     watcher = BulkWatcher(
         world.store, world.client, world.notifier, world.settings, world.clock, read_budget=budget
     )

@@ -12,7 +12,7 @@ from bot.blocks.common import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from bot.blocks.fills import MAX_LINES, fills_message
 from bot.fills import FillFollower
 from bot.quantconnect.orders import LiveOrder
-from bot.read_budget import ReadBudget
+from bot.read_budget import FILLS, ReadBudget
 from bot.store import DeployRequest, RequestStatus, Store
 from bot.watcher import Watcher
 from tests.fakes.fake_live_orders import CANCELED, FILLED, SUBMITTED
@@ -278,15 +278,16 @@ def test_orders_reads_stay_within_the_read_budget(world: World) -> None:
     requests = [running(world, project=f"Budget {index}") for index in range(10)]
     for request in requests:
         world.qc.orders.add(request.project_id, 1)
-    budget = ReadBudget(3)
+    budget = ReadBudget(3).share(FILLS)
     fills = FillFollower(world.store, world.client, world.clock, every_seconds=INTERVAL, budget=budget)
     start = orders_reads(world)
     for _ in range(130):  # 130 one-second passes
         fills.run_once(world.clock.advance(1))
-    # A minute's worth at once, then one every 20 s: 3 + 6 in the 129 s after the first pass.
-    assert orders_reads(world) - start == 9
+    # The fills' half of a minute's worth at once (1.5: one read), then, with the statistics' half unspent
+    # and flowing over, the whole 3 a minute: one every 20 s in the 129 s after the first pass.
+    assert orders_reads(world) - start == 1 + 6
     reported = [r for r in requests if messages(world, r.id)]
-    assert len(reported) == 9  # each read reported its deployment's fill, once
-    for _ in range(60):
+    assert len(reported) == 7  # each read reported its deployment's fill, once
+    for _ in range(120):
         fills.run_once(world.clock.advance(1))
     assert all(listed_ids(messages(world, r.id)) == [1] for r in requests)
