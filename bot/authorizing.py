@@ -184,8 +184,9 @@ class Authorizer:
             )
             return None
         waited = now - (deadline - self.ttl)
-        self.store.schedule_authorization_check(
+        self.store.schedule_check(
             request.id,
+            RequestStatus.AUTHORIZING,
             now + timedelta(seconds=next_check_delay(waited)),
             f"waiting for {model.display_name} authorization",
             now=now,

@@ -286,10 +286,12 @@ class DeployStages:
         now = self.clock()
         note = f"live/create got no clear answer ({reason}); waiting for QuantConnect to confirm"
         deadline = request.settle_deadline or now + self.settle_window
-        self.store.schedule_settle_check(
+        self.store.schedule_check(
             request.id,
+            S.DEPLOYING,
             now + timedelta(seconds=FIRST_CHECK_SECONDS),
             note,
+            now=now,
             notices=[
                 card_notice(),
                 thread_notice(

@@ -91,7 +91,7 @@ class Settler:
         """Ask QuantConnect again later: soon at first, then less often."""
         waited = now - (request.deploying_since or request.updated_at)
         at = now + timedelta(seconds=next_check_delay(waited))
-        self.store.schedule_settle_check(request.id, at, note)
+        self.store.schedule_check(request.id, S.DEPLOYING, at, note, now=now)
         return self.store.get_request(request.id)
 
     def heal(self) -> list[str]:

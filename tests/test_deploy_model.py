@@ -81,8 +81,7 @@ CRASH_STAGES = ("authorize", "compile", "create_before", "create_after", "record
 DB_WRITES = (
     "transition",
     "start_deployment",
-    "schedule_settle_check",
-    "schedule_authorization_check",
+    "schedule_check",
     "record_status",
     "claim_request",
 )

@@ -61,11 +61,11 @@ def test_authorizing_is_in_flight_and_its_dm_is_queued_with_the_move(pair: tuple
 def test_the_check_schedule_is_fenced_by_the_claim(pair: tuple[Store, Store]) -> None:
     a, b = pair
     rid = authorizing(a)
-    assert not b.schedule_authorization_check(rid, later(10), "b", now=later(1))
-    assert a.schedule_authorization_check(rid, later(10), "a", now=later(1))
+    assert not b.schedule_check(rid, S.AUTHORIZING, later(10), "b", now=later(1))
+    assert a.schedule_check(rid, S.AUTHORIZING, later(10), "a", now=later(1))
     assert a.get_request(rid).next_check_at == later(10)  # type: ignore[union-attr]
     # a's lease ran out: its schedule no longer counts, and b takes the wait over.
-    assert not a.schedule_authorization_check(rid, later(60), "a", now=later(LEASE + 1))
+    assert not a.schedule_check(rid, S.AUTHORIZING, later(60), "a", now=later(LEASE + 1))
     b.heartbeat(later(LEASE + 1), LEASE)
     assert [r.id for r in b.resumable_requests(later(LEASE + 2))] == [rid]
     assert b.claim_request(rid, later(LEASE + 2)) is not None

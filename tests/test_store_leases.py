@@ -79,6 +79,23 @@ def test_fenced_moves_need_the_claim_and_a_live_lease(pair: tuple[Store, Store])
     assert done is not None and done.owner is None and done.owned_since is None
 
 
+def test_a_settling_requests_next_check_is_fenced_like_its_moves(pair: tuple[Store, Store]) -> None:
+    a, b = pair
+    rid = approved(a)
+    a.claim_request(rid, NOW)
+    for source, target in ((S.APPROVED, S.COMPILING), (S.COMPILING, S.DEPLOYING)):
+        a.transition(rid, from_statuses={source}, to=target, actor="bot", action="m", now=NOW, owned=True)
+    card = [Notice(kind="card")]
+    assert not b.schedule_check(rid, S.DEPLOYING, later(10), "b", now=later(1), notices=card)
+    assert not a.schedule_check(rid, S.AUTHORIZING, later(10), "a", now=later(1))  # not in that wait
+    assert a.schedule_check(rid, S.DEPLOYING, later(10), "a", now=later(1), notices=card)
+    assert a.get_request(rid).next_check_at == later(10)  # type: ignore[union-attr]
+    # a's lease ran out: a late check (a slow QuantConnect answer) writes and queues nothing.
+    queued = len(outbox_messages(a))
+    assert not a.schedule_check(rid, S.DEPLOYING, later(60), "late", now=later(LEASE + 1), notices=card)
+    assert a.get_request(rid).settle_note == "a" and len(outbox_messages(a)) == queued  # type: ignore[union-attr]
+
+
 def test_retire_hands_everything_back_at_once(pair: tuple[Store, Store]) -> None:
     a, b = pair
     rid = approved(a)

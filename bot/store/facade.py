@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.store.approvals import ApprovalStore
 from bot.store.audit import AuditStore
-from bot.store.authorizations import AuthorizationStore
 from bot.store.deployments import DeploymentStore
 from bot.store.emergency import EmergencyStopStore
 from bot.store.fills import FillStore
@@ -30,7 +29,6 @@ class Store(
     StatisticsStore,
     ReminderStore,
     EmergencyStopStore,
-    AuthorizationStore,
 ):
     """Persistent state of the bot; one transaction per call, never a secret.
 

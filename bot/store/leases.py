@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from bot.statuses import IN_FLIGHT, LIVE_TERMINAL
+from bot.statuses import IN_FLIGHT, LIVE_TERMINAL, RequestStatus
 from bot.store.base import StoreBase, aware
 from bot.store.models import (
     Deployment,
@@ -213,19 +213,30 @@ class LeaseStore(StoreBase):
         with self._reader.begin() as connection:
             return {str(value) for value in connection.execute(query).scalars()}
 
-    def schedule_settle_check(
-        self, request_id: str, at: datetime, note: str, *, notices: Sequence[Notice] = ()
+    def schedule_check(
+        self,
+        request_id: str,
+        status: RequestStatus,
+        at: datetime,
+        note: str,
+        *,
+        now: datetime,
+        notices: Sequence[Notice] = (),
     ) -> bool:
-        """While we own the deploying request: when to ask QuantConnect next, and what the card says."""
+        """While we own a request waiting in `status` (deploying: settling; authorizing): when to ask
+        QuantConnect next and what the card says. Fenced on our lease: False, with nothing written, once
+        another replica may have taken the request over."""
         aware(at, "at")
+        aware(now)
         with self._writing() as connection:
             scheduled = (
                 connection.execute(
                     sa.update(requests)
                     .where(
                         requests.c.id == request_id,
-                        requests.c.status == "deploying",
+                        requests.c.status == str(status),
                         requests.c.owner == self.replica_id,
+                        is_alive(self.replica_id, now),
                     )
                     .values(next_check_at=at, settle_note=note, revision=requests.c.revision + 1)
                 ).rowcount
@@ -233,7 +244,7 @@ class LeaseStore(StoreBase):
             )
             queued = 0
             if scheduled:
-                queued = queue_notices(connection, request_id, notices, owner=self.replica_id, now=at)
+                queued = queue_notices(connection, request_id, notices, owner=self.replica_id, now=now)
         self._queued(queued)
         return scheduled
 
