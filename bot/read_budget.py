@@ -28,7 +28,8 @@ class ReadBudget:
         share = max(per_minute, 0.0) / len(READERS)
         self.rate = share / 60.0  # per reader, per second
         self.burst = max(1.0, share)  # per reader: about a minute's share, at least one call
-        self._tokens = dict.fromkeys(READERS, self.burst)
+        # Empty at first: a start (or a restart loop) adds no burst to what QuantConnect is asked.
+        self._tokens = dict.fromkeys(READERS, 0.0)
         self._at: datetime | None = None
         self._lock = threading.Lock()
 
