@@ -9,13 +9,15 @@ interval however many orders fill; one whose reads find nothing new is read less
 FILLS_IDLE_MAX_SECONDS. When QuantConnect fails, the cursor stays and the next reads back off, so the gap is
 filled once it answers.
 
-Reads on evidence. A fill moves the runtime statistics' "Volume" (total traded value), which the watcher sees
-in every live/read of a running deployment (store.note_volume). Once a deployment's volume is known and has
-not moved since before the orders snapshot now read was taken (QuantConnect refreshes it about every
-SNAPSHOT_SECONDS), a read that finds nothing new and no open order leaves the cursor without a next read: it
-is read again when the volume moves (at once, and once more when the snapshot surely shows the move).
-Deployments whose statistics carry no volume keep the timed reads. Every call spends the fills' share of the
-replica's QuantConnect read budget (QC_READS_PER_MINUTE, bot/read_budget.py).
+Reads on evidence first. A fill moves the runtime statistics' "Volume" (total traded value), which the
+watcher sees in every live/read of a running deployment (store.note_volume). Once a deployment's volume is
+known and has not moved since before the orders snapshot now read was taken (QuantConnect refreshes it about
+every SNAPSHOT_SECONDS), a read that finds nothing new and no open order leaves the deployment *quiet*: it is
+read at once when the volume moves (and once more when the snapshot surely shows the move), and otherwise
+only every FILLS_IDLE_MAX_SECONDS after the reads that have evidence, which go first. Every call spends the
+fills' share of the replica's QuantConnect read budget (QC_READS_PER_MINUTE, bot/read_budget.py): a large
+budget reads every quiet deployment every FILLS_IDLE_MAX_SECONDS as before, a small one spends itself where
+the volume moved and reads the quiet ones in turn with what is left.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ class FillFollower(PeriodicWorker):
         if allowed < 1:
             return 0
         done = 0
-        for cursor in self.store.due_fill_cursors(now, allowed):
+        for cursor in self.store.due_fill_cursors(now, allowed, quiet_every=self.idle_max):
             if self.stopping or (done and self.budget.available(now) < 1):
                 break
             try:
@@ -159,14 +161,14 @@ class FillFollower(PeriodicWorker):
         """When to read again: soon after news, later and later without, never while the volume is still.
 
         A read that found nothing new, with no open order and a known volume, is followed by one more read
-        once the snapshot surely includes the volume's last move, and by none after that until it moves.
+        once the snapshot surely includes the volume's last move; after that the deployment is quiet (None).
         """
         timed = now + timedelta(seconds=min(self.every * 2**idle, self.idle_max))
         if not idle or open_orders or cursor.volume is None:
             return timed
         changed = cursor.volume_changed_at
         if changed is None or (now - changed).total_seconds() >= SNAPSHOT_SECONDS:
-            return None  # nothing new since the volume last moved: read when it moves again
+            return None  # quiet: read when the volume moves, else after the reads with evidence
         return max(now + timedelta(seconds=self.every), changed + timedelta(seconds=SNAPSHOT_SECONDS))
 
     def _reschedule(self, cursor: FillCursor, at: datetime, failures: int, now: datetime) -> bool:

@@ -203,11 +203,13 @@ def orders_reads(world: World) -> int:
     return len(world.qc.calls_to("live/orders/read"))
 
 
-def test_a_deployment_whose_volume_stays_is_not_read_until_it_moves(world: World) -> None:
+def test_a_deployment_whose_volume_stays_is_quiet_until_it_moves(world: World) -> None:
     request = running(world)
     world.qc.runtime_statistics[request.project_id] = {"Equity": "$100,000.00", "Volume": "$0.00"}
     watcher = Watcher(world.store, world.client, world.notifier, world.settings, world.clock)
-    fills = follower(world)
+    fills = FillFollower(
+        world.store, world.client, world.clock, every_seconds=INTERVAL, idle_max_seconds=3600
+    )
     note_statistics(world, request.id, watcher)
     fills.run_once(world.clock())
     # Reads go on (doubling) until the snapshot is surely newer than the volume, then stop.
@@ -220,7 +222,7 @@ def test_a_deployment_whose_volume_stays_is_not_read_until_it_moves(world: World
     for _ in range(120):  # two hours of passes and statistics reads: the volume does not move
         fills.run_once(world.clock.advance(INTERVAL))
         note_statistics(world, request.id, watcher)
-    assert orders_reads(world) == quiet
+    assert orders_reads(world) - quiet == 2  # a quiet deployment is read once per FILLS_IDLE_MAX_SECONDS
     # Three fills move the volume: the next statistics read makes the orders due at once.
     world.qc.orders.add(request.project_id, 3)
     note_statistics(world, request.id, watcher)
@@ -233,7 +235,9 @@ def test_a_volume_ahead_of_the_orders_snapshot_keeps_the_reads_going_until_it_sh
     request = running(world)
     world.qc.runtime_statistics[request.project_id] = {"Equity": "$100,000.00", "Volume": "$0.00"}
     watcher = Watcher(world.store, world.client, world.notifier, world.settings, world.clock)
-    fills = follower(world)
+    fills = FillFollower(
+        world.store, world.client, world.clock, every_seconds=INTERVAL, idle_max_seconds=3600
+    )
     note_statistics(world, request.id, watcher)
     for _ in range(20):
         fills.run_once(world.clock.advance(INTERVAL))
@@ -272,6 +276,34 @@ def test_a_volume_noted_during_a_read_leaves_that_read_without_effect(world: Wor
     assert listed_ids(messages(world, request.id)) == [1, 2]
     assert world.store.note_volume(request.id, "$8,250.00", world.clock()) is True  # unchanged: no write
     assert world.store.get_fill_cursor(request.id).volume == "$8,250.00"  # type: ignore[union-attr]
+
+
+def test_under_a_tight_budget_reads_go_where_the_volume_moved(world: World) -> None:
+    requests = [running(world, project=f"Quiet {index}") for index in range(6)]
+    watcher = Watcher(world.store, world.client, world.notifier, world.settings, world.clock)
+    for request in requests:
+        world.qc.runtime_statistics[request.project_id] = {"Equity": "$100,000.00", "Volume": "$0.00"}
+        note_statistics(world, request.id, watcher)
+    fills = FillFollower(world.store, world.client, world.clock, every_seconds=INTERVAL, idle_max_seconds=300)
+    for _ in range(40):  # every deployment read until quiet (no budget yet)
+        fills.run_once(world.clock.advance(INTERVAL))
+    assert all(world.store.get_fill_cursor(r.id).next_read_at is None for r in requests)  # type: ignore[union-attr]
+    # Now one read a minute for fills, and all six quiet ones overdue: the one whose volume moved goes first.
+    fills.budget = ReadBudget(2).share(FILLS)
+    traded = requests[4]
+    world.qc.orders.add(traded.project_id, 2)
+    note_statistics(world, traded.id, watcher)
+    read_projects = []
+    for _ in range(150):
+        before = len(world.qc.calls_to("live/orders/read"))
+        fills.run_once(world.clock.advance(1))
+        read_projects += [c.body["projectId"] for c in world.qc.calls_to("live/orders/read")[before:]]
+    assert len(read_projects) <= 150 / 30  # 2 a minute, the statistics' unspent half included
+    assert read_projects[0] == traded.project_id
+    assert listed_ids(messages(world, traded.id)) == [1, 2]
+    # What is left of the budget reads the quiet ones in turn, each once.
+    quiet = [project for project in read_projects if project != traded.project_id]
+    assert len(quiet) == len(set(quiet)) >= 1
 
 
 def test_orders_reads_stay_within_the_read_budget(world: World) -> None:

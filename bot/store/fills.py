@@ -8,7 +8,7 @@ reports the orders it moved over: a restart or a take-over neither repeats nor s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,10 +49,24 @@ class FillCursor(BaseModel):
 class FillStore(StoreBase):
     """Read the cursors due for this replica, and move one with its report in one transaction."""
 
-    def due_fill_cursors(self, now: datetime, limit: int = 50) -> list[FillCursor]:
-        """Running deployments this replica watches whose orders are due to be read, most overdue first."""
+    def due_fill_cursors(
+        self, now: datetime, limit: int = 50, *, quiet_every: float | None = None
+    ) -> list[FillCursor]:
+        """Running deployments this replica watches whose orders are due to be read, in order of need.
+
+        First those never read, then those due by their schedule (news, open orders, a volume that moved),
+        the most overdue first; last, with `quiet_every`, those waiting for their volume to move that were
+        last read that long ago (the least recently read first), so a tight read budget goes where there
+        is evidence of fills and what is left reads the quiet ones in turn.
+        """
         aware(now)
         read_at = fill_cursors.c.next_read_at
+        due = [fill_cursors.c.revision.is_(None), read_at <= now]
+        if quiet_every is not None:
+            due.append(
+                sa.and_(read_at.is_(None), fill_cursors.c.updated_at <= now - timedelta(seconds=quiet_every))
+            )
+        need = sa.case((fill_cursors.c.revision.is_(None), 0), (read_at.isnot(None), 1), else_=2)
         query = (
             sa.select(deployments.c.request_id, deployments.c.project_id, fill_cursors)
             .select_from(
@@ -64,10 +78,9 @@ class FillStore(StoreBase):
                 deployments.c.lease_owner == self.replica_id,
                 deployments.c.status == RUNNING,
                 requests.c.status == RequestStatus.LIVE.value,
-                # No row yet: never read. A row without a time waits for its volume to move (note_volume).
-                sa.or_(fill_cursors.c.revision.is_(None), read_at <= now),
+                sa.or_(*due),
             )
-            .order_by(sa.nulls_first(read_at.asc()), deployments.c.request_id)
+            .order_by(need, sa.func.coalesce(read_at, fill_cursors.c.updated_at), deployments.c.request_id)
             .limit(limit)
         )
         with self._reader.begin() as connection:
