@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +24,9 @@ INTERVAL = 60.0
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    yield from make_world(tmp_path)
+def world(store_url: str) -> Iterator[World]:
+    """A world on each database backend (the due query orders by need in SQL)."""
+    yield from make_world(store_url=store_url)
 
 
 def running(world: World, project: str = "Momentum") -> DeployRequest:
