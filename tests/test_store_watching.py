@@ -216,3 +216,16 @@ def test_equity_and_statistics_share_one_refresh_of_the_card(store: Store) -> No
     assert not store.record_statistics(rid, {"Net Profit": "$2.00"}, now=later(302), show_every=300)
     assert store.record_statistics(rid, {"Net Profit": "$2.00"}, now=later(601), show_every=300)
     assert shown_at() == later(601)
+
+
+def test_the_first_statistics_wait_for_a_period_after_the_lists_equity_was_shown(store: Store) -> None:
+    store.heartbeat(NOW, 3600)
+    rid = live_deployment(store)
+    # Equity alone (no statistics yet) refreshed the card: the first statistics do not refresh it again.
+    assert store.record_equity([(rid, 10.0)], now=later(5), notices=[card_notice()], show_every=300) == [rid]
+    cards = len([m for m in outbox_messages(store) if m.kind == "card"])
+    assert not store.record_statistics(rid, {"Net Profit": "$1.00"}, now=later(15), show_every=300)
+    assert store.get_statistics(rid) is None
+    assert len([m for m in outbox_messages(store) if m.kind == "card"]) == cards
+    assert store.record_statistics(rid, {"Net Profit": "$1.00"}, now=later(305), show_every=300)
+    assert store.get_statistics(rid).shown_at == later(305)  # type: ignore[union-attr]

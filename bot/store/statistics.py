@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.store.base import StoreBase, aware
 from bot.store.models import Notice
 from bot.store.outbox import CARD, queue_notices
-from bot.store.tables import digest_claims, live_statistics
+from bot.store.tables import deployments, digest_claims, live_statistics
 
 
 class LiveStatistics(BaseModel):
@@ -40,7 +40,10 @@ class StatisticsStore(StoreBase):
         """
         aware(now)
         values = {str(k): str(v) for k, v in statistics.items()}
-        query = sa.select(live_statistics).where(live_statistics.c.request_id == request_id)
+        query = sa.select(live_statistics, deployments.c.equity_at).select_from(
+            deployments.outerjoin(live_statistics, live_statistics.c.request_id == deployments.c.request_id)
+        )
+        query = query.where(deployments.c.request_id == request_id)
         # Most polls bring nothing to show: decide on a read, and take the write lock only to show.
         with self._reader.begin() as connection:
             if not self._due(connection.execute(query).first(), values, now, show_every):
@@ -49,6 +52,8 @@ class StatisticsStore(StoreBase):
             row = connection.execute(query).first()
             if not self._due(row, values, now, show_every):
                 return False  # another poll showed them meanwhile
+            if row is not None and row.request_id is None:
+                row = None  # the deployment has no statistics yet
             update: dict[str, Any] = {"statistics": values, "read_at": now, "shown_at": now}
             if row is None:
                 connection.execute(sa.insert(live_statistics), {"request_id": request_id, **update})
@@ -65,12 +70,16 @@ class StatisticsStore(StoreBase):
 
     @staticmethod
     def _due(row: sa.Row[Any] | None, values: dict[str, str], now: datetime, show_every: float) -> bool:
-        """New values the card has not shown, and it last showed some `show_every` seconds ago or more."""
+        """New values the card has not shown, and its section last showed something `show_every` seconds ago
+        or more: the statistics, or before there were any, the equity from live/list (one refresh policy)."""
+        period = timedelta(seconds=show_every)
         if row is None:
             return True
+        if row.request_id is None:  # no statistics yet: the section showed the list's equity, if anything
+            return row.equity_at is None or now - row.equity_at >= period
         if dict(row.statistics) == values:
             return False
-        return row.shown_at is None or now - row.shown_at >= timedelta(seconds=show_every)
+        return row.shown_at is None or now - row.shown_at >= period
 
     def get_statistics(self, request_id: str) -> LiveStatistics | None:
         """The last statistics of a request's deployment, or None."""
