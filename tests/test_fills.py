@@ -203,13 +203,20 @@ def orders_reads(world: World) -> int:
     return len(world.qc.calls_to("live/orders/read"))
 
 
-def test_a_deployment_whose_volume_stays_is_quiet_until_it_moves(world: World) -> None:
+def trading_hourly(world: World) -> tuple[DeployRequest, Watcher, FillFollower]:
+    """A running deployment whose statistics show a volume, its watcher, and a follower that reads a quiet
+    deployment hourly."""
     request = running(world)
     world.qc.runtime_statistics[request.project_id] = {"Equity": "$100,000.00", "Volume": "$0.00"}
     watcher = Watcher(world.store, world.client, world.notifier, world.settings, world.clock)
     fills = FillFollower(
         world.store, world.client, world.clock, every_seconds=INTERVAL, idle_max_seconds=3600
     )
+    return request, watcher, fills
+
+
+def test_a_deployment_whose_volume_stays_is_quiet_until_it_moves(world: World) -> None:
+    request, watcher, fills = trading_hourly(world)
     note_statistics(world, request.id, watcher)
     fills.run_once(world.clock())
     # Reads go on (doubling) until the snapshot is surely newer than the volume, then stop.
@@ -232,12 +239,7 @@ def test_a_deployment_whose_volume_stays_is_quiet_until_it_moves(world: World) -
 
 
 def test_a_volume_ahead_of_the_orders_snapshot_keeps_the_reads_going_until_it_shows(world: World) -> None:
-    request = running(world)
-    world.qc.runtime_statistics[request.project_id] = {"Equity": "$100,000.00", "Volume": "$0.00"}
-    watcher = Watcher(world.store, world.client, world.notifier, world.settings, world.clock)
-    fills = FillFollower(
-        world.store, world.client, world.clock, every_seconds=INTERVAL, idle_max_seconds=3600
-    )
+    request, watcher, fills = trading_hourly(world)
     note_statistics(world, request.id, watcher)
     for _ in range(20):
         fills.run_once(world.clock.advance(INTERVAL))
