@@ -158,7 +158,7 @@ class FillFollower(PeriodicWorker):
         return moved
 
     def _next_read(self, cursor: FillCursor, idle: int, open_orders: bool, now: datetime) -> datetime | None:
-        """When to read again: soon after news, later and later without, never while the volume is still.
+        """When to read again: soon after news, later and later without, None (quiet) while volume is still.
 
         A read that found nothing new, with no open order and a known volume, is followed by one more read
         once the snapshot surely includes the volume's last move; after that the deployment is quiet (None).
