@@ -238,7 +238,8 @@ class BotRuntime:
             ),
             # Then: an announcement may still hand an auto-approved request to the deployer.
             lambda: services.requests.close(min(left(), 10.0)),
-            lambda: services.after_ack.shutdown(wait=True, cancel_futures=True),
+            # Queued after-ack work was acknowledged already (an approval, a modal to fill in): it runs.
+            lambda: drain_executor(services.after_ack, min(left(), 10.0), "after-ack", cancel_queued=False),
             lambda: services.recovery.stop(left()),
             lambda: services.sweeper.stop(left()),
             # Running deployments finish their step or hand the request back; queued ones go back at once.
@@ -270,11 +271,11 @@ class BotRuntime:
         log.info("stopped", extra={"replica": services.store.replica_id})
 
 
-def drain_executor(executor: Executor, timeout: float, what: str) -> None:
-    """Refuse new work and wait up to `timeout` seconds for the running work to finish."""
+def drain_executor(executor: Executor, timeout: float, what: str, *, cancel_queued: bool = True) -> None:
+    """Refuse new work; wait up to `timeout` seconds for what runs (and, unless cancelled, what is queued)."""
     waiter = threading.Thread(
         target=executor.shutdown,
-        kwargs={"wait": True, "cancel_futures": True},
+        kwargs={"wait": True, "cancel_futures": cancel_queued},
         name=f"drain-{what}",
         daemon=True,
     )

@@ -12,6 +12,7 @@ from bot.blocks.card import reject_modal
 from bot.blocks.common import escape
 from bot.blocks.preview import preview_modal
 from bot.ids import Action, Block, Callback
+from handlers.after_ack import run_after_ack
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, BoltContext, Respond
@@ -50,12 +51,15 @@ def register(app: App, services: Services) -> None:
     @app.action(Action.APPROVE.value)
     def approve(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         ack()
-        tell(respond, requests.approve(button_value(action), context.user_id or "").message)
+        request_id, user_id = button_value(action), context.user_id or ""
+        # The vote, its card refresh and the deployer hand-off run on the after-ack pool (see there).
+        run_after_ack(services, respond, lambda: requests.approve(request_id, user_id).message)
 
     @app.action(Action.CANCEL.value)
     def cancel(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         ack()
-        tell(respond, requests.cancel(button_value(action), context.user_id or "").message)
+        request_id, user_id = button_value(action), context.user_id or ""
+        run_after_ack(services, respond, lambda: requests.cancel(request_id, user_id).message)
 
     @app.action(Action.REJECT.value)
     def reject(
