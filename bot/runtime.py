@@ -239,6 +239,7 @@ class BotRuntime:
             # Then: an announcement may still hand an auto-approved request to the deployer.
             lambda: services.requests.close(min(left(), 10.0)),
             # Queued after-ack work was acknowledged already (an approval, a modal to fill in): it runs.
+            lambda: drain_executor(services.decisions, min(left(), 10.0), "decisions", cancel_queued=False),
             lambda: drain_executor(services.after_ack, min(left(), 10.0), "after-ack", cancel_queued=False),
             lambda: services.recovery.stop(left()),
             lambda: services.sweeper.stop(left()),

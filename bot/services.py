@@ -47,6 +47,12 @@ def after_ack_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
 
 
+def decisions_executor() -> ThreadPoolExecutor:
+    """The pool approvals and cancellations are counted on after their ack: off Bolt's listener threads (a
+    burst of clicks filled them all), and never queued behind modal work that waits for QuantConnect."""
+    return ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="decisions")
+
+
 @dataclass
 class Services:
     """Everything a handler may use. Handlers never call QuantConnect or build Slack payloads themselves."""
@@ -72,6 +78,7 @@ class Services:
     stop_all: StopAll
     clock: Callable[[], datetime] = field(default=utc_now)
     after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
+    decisions: ThreadPoolExecutor = field(default_factory=decisions_executor)
     fills: FillFollower | None = None
     digest: DailyDigest | None = None
     orders: LiveOrdersQuery | None = None

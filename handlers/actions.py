@@ -52,14 +52,14 @@ def register(app: App, services: Services) -> None:
     def approve(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         ack()
         request_id, user_id = button_value(action), context.user_id or ""
-        # The vote, its card refresh and the deployer hand-off run on the after-ack pool (see there).
-        run_after_ack(services, respond, lambda: requests.approve(request_id, user_id).message)
+        # The vote, its card refresh and the deployer hand-off run on the decisions pool (handlers/after_ack).
+        run_after_ack(services.decisions, respond, lambda: requests.approve(request_id, user_id).message)
 
     @app.action(Action.CANCEL.value)
     def cancel(ack: Ack, action: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         ack()
         request_id, user_id = button_value(action), context.user_id or ""
-        run_after_ack(services, respond, lambda: requests.cancel(request_id, user_id).message)
+        run_after_ack(services.decisions, respond, lambda: requests.cancel(request_id, user_id).message)
 
     @app.action(Action.REJECT.value)
     def reject(

@@ -1,15 +1,16 @@
-"""Post-ack work on the bot's small after-ack pool; what it answers, or its error, reaches the person.
+"""Post-ack work on one of the bot's small pools; what it answers, or its error, reaches the person.
 
 A listener that keeps its Bolt thread after `ack()` holds one of the threads the next requests need to be
 acknowledged, and competes with them for the interpreter lock: a burst of Approve clicks filled all of
 Bolt's listener threads with votes and deployer hand-offs, and later clicks waited for a thread before
-they could be acked (bench/ack_latency.py). Work handed to the pool runs a couple at a time, in order.
+they could be acked (bench/ack_latency.py). Work handed to a pool runs a couple at a time, in order.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 from bot.blocks.common import escape
@@ -18,14 +19,12 @@ from bot.errors import BotError, user_facing_message
 if TYPE_CHECKING:
     from slack_bolt import Respond
 
-    from bot.services import Services
-
 log = logging.getLogger("bot.handlers.after_ack")
 
 
-def run_after_ack(services: Services, respond: Respond, work: Callable[[], str | None]) -> None:
-    """Queue `work` on the after-ack pool; its returned text (if any) goes to the person who acted."""
-    services.after_ack.submit(reported, respond, work)
+def run_after_ack(pool: Executor, respond: Respond, work: Callable[[], str | None]) -> None:
+    """Queue `work` on `pool`; its returned text (if any) goes to the person who acted."""
+    pool.submit(reported, respond, work)
 
 
 def reported(respond: Respond, work: Callable[[], str | None]) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
-from typing import Any
 
 from bot.errors import BotError
 from handlers.after_ack import reported, run_after_ack
@@ -44,9 +42,8 @@ def test_an_error_is_told_as_the_error_handler_would() -> None:
     assert "a bug" not in told.messages[1]
 
 
-def test_run_after_ack_queues_the_work_on_the_after_ack_pool() -> None:
+def test_run_after_ack_queues_the_work_on_the_pool() -> None:
     told = Told()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        services: Any = SimpleNamespace(after_ack=pool)
-        run_after_ack(services, told, lambda: "done")  # type: ignore[arg-type]
+        run_after_ack(pool, told, lambda: "done")  # type: ignore[arg-type]
     assert told.messages == ["done"]
