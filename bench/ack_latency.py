@@ -412,17 +412,18 @@ def main() -> int:
             ]
             bare, ours, _ = _phase("approve", clicks, bare_app, bot, concurrency, deadline, driver, fakes)
             record("approve", bare, ours)
-            results["requests_approved"] = len(
-                store.list_requests(
-                    statuses=[
-                        RequestStatus.APPROVED,
-                        RequestStatus.COMPILING,
-                        RequestStatus.DEPLOYING,
-                        RequestStatus.LIVE,
-                    ],
-                    limit=count * 2,
-                )
-            )
+            acked_at = time.monotonic()
+
+            def approved() -> int:
+                moved_on = [RequestStatus.APPROVED, RequestStatus.COMPILING, RequestStatus.DEPLOYING]
+                statuses = [*moved_on, RequestStatus.LIVE]
+                return len(store.list_requests(statuses=statuses, limit=count * 2))
+
+            results["requests_approved"] = approved()
+            # Votes are counted after the ack (the decisions pool): how long until every click counted.
+            wait_until(lambda: approved() >= len(clicks), timeout=60.0, interval=0.2)
+            results["approvals_counted"] = approved()
+            results["approvals_counted_within_s"] = round(time.monotonic() - acked_at, 1)
 
     driver.close()
     results["rows"] = rows
@@ -475,7 +476,8 @@ def main() -> int:
     print(
         f"submissions accepted: {results.get('submissions')}, "
         f"cards posted before approvals: {results.get('cards_posted_before_approvals')}, "
-        f"approved or beyond: {results.get('requests_approved')}"
+        f"approved or beyond: {results.get('requests_approved')} at the end of the phase, "
+        f"{results.get('approvals_counted')} within {results.get('approvals_counted_within_s')} s"
     )
     write_json(args.json, results)
     cancel_hard_cap()

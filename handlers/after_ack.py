@@ -22,19 +22,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.handlers.after_ack")
 
 
-def run_after_ack(pool: Executor, respond: Respond, work: Callable[[], str | None]) -> None:
+def run_after_ack(pool: Executor, respond: Respond | None, work: Callable[[], str | None]) -> None:
     """Queue `work` on `pool`; its returned text (if any) goes to the person who acted."""
     pool.submit(reported, respond, work)
 
 
-def reported(respond: Respond, work: Callable[[], str | None]) -> None:
-    """Run `work`; an error is told to the person as the app's error handler tells a listener's."""
+def reported(respond: Respond | None, work: Callable[[], str | None]) -> None:
+    """Run `work`; its answer, or its error worded as the app's error handler words it, goes to the person
+    (an action inside a modal has nowhere to answer: the error is logged, as Bolt logs a listener's)."""
     try:
         message = work()
     except Exception as exc:  # off the listener, Bolt's error handler no longer sees it
         text = user_facing_message(exc)
         if isinstance(exc, BotError):
             log.warning("refused: %s", text)
+        else:
+            log.exception("after-ack work failed")
         message = escape(text)
-    if message:
+    if message and respond is not None:
         respond(message)

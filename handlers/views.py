@@ -38,9 +38,10 @@ from bot.quantconnect.models import LeanVersion, Node, Project
 from bot.secrets.errors import SecretError
 from bot.secrets.notification_presets import NotificationPresets
 from bot.submissions import SUBMIT_BUDGET_SECONDS, DeploySubmissions, Refused, Stored
+from handlers.after_ack import run_after_ack
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App
+    from slack_bolt import Ack, App, Respond
     from slack_sdk import WebClient
 
     from bot.services import Services
@@ -277,6 +278,44 @@ def _rebuild(
     update_view(client, str(view.get("id")), view.get("hash"), deploy_modal(inputs))
 
 
+def brokerage_changed(client: WebClient, services: Services, body: dict[str, Any]) -> None:
+    """Rebuild the modal for the newly chosen brokerage (after the ack, on the after-ack pool)."""
+    view = body.get("view") or {}
+    state = (view.get("state") or {}).get("values") or {}
+    values = read_state(state)
+    action = (body.get("actions") or [{}])[0]
+    chosen = (action.get("selected_option") or {}).get("value") or values.get(Block.BROKERAGE)
+    model_key = _model_key({Block.BROKERAGE: chosen}, fallback=str(values.get(Block.BROKERAGE) or ""))
+    if not model_key:
+        return
+    model = registry.get(model_key)
+    project = selected_project(state)
+    profiles, profiles_error = profiles_for(services, model)
+    # A brokerage that takes holdings or cash gets the project's book unless the person entered some.
+    read_book = takes_book(model) and not values.get(Block.HOLDINGS) and not values.get(Block.CASH)
+    _rebuild(
+        client, services, view, model.key, project, profiles, profiles_error, values, read_book=read_book
+    )
+
+
+def project_changed(client: WebClient, services: Services, body: dict[str, Any]) -> None:
+    """Rebuild the modal for the newly chosen project (after the ack, on the after-ack pool)."""
+    view = body.get("view") or {}
+    state = (view.get("state") or {}).get("values") or {}
+    values = read_state(state)
+    action = (body.get("actions") or [{}])[0]
+    selected = action.get("selected_option")
+    project = selected_project({Block.PROJECT: {Action.PROJECT_SELECT: {"selected_option": selected}}})
+    model = registry.get(_model_key(values, fallback="QuantConnectSettings"))
+    profiles = profiles_in_view(view)
+    profiles_error = None
+    if profiles is None:
+        profiles, profiles_error = profiles_for(services, model)
+    # The preselected Lean version follows the project: the previous one was the old project's.
+    values = {key: value for key, value in values.items() if key != Block.VERSION}
+    _rebuild(client, services, view, model.key, project, profiles, profiles_error, values, read_book=True)
+
+
 def register(app: App, services: Services) -> None:
     """Register the deploy modal's listeners."""
     submissions = DeploySubmissions(services)
@@ -287,42 +326,14 @@ def register(app: App, services: Services) -> None:
         submit_deploy(ack, body, view, submissions)
 
     @app.action(Action.BROKERAGE_SELECT.value)
-    def on_brokerage_change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def on_brokerage_change(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        view = body.get("view") or {}
-        state = (view.get("state") or {}).get("values") or {}
-        values = read_state(state)
-        action = (body.get("actions") or [{}])[0]
-        chosen = (action.get("selected_option") or {}).get("value") or values.get(Block.BROKERAGE)
-        model_key = _model_key({Block.BROKERAGE: chosen}, fallback=str(values.get(Block.BROKERAGE) or ""))
-        if not model_key:
-            return
-        model = registry.get(model_key)
-        project = selected_project(state)
-        profiles, profiles_error = profiles_for(services, model)
-        # A brokerage that takes holdings or cash gets the project's book unless the person entered some.
-        read_book = takes_book(model) and not values.get(Block.HOLDINGS) and not values.get(Block.CASH)
-        _rebuild(
-            client, services, view, model.key, project, profiles, profiles_error, values, read_book=read_book
-        )
+        run_after_ack(services.after_ack, respond, lambda: brokerage_changed(client, services, body))
 
     @app.action(Action.PROJECT_SELECT.value)
-    def on_project_change(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def on_project_change(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        view = body.get("view") or {}
-        state = (view.get("state") or {}).get("values") or {}
-        values = read_state(state)
-        action = (body.get("actions") or [{}])[0]
-        selected = action.get("selected_option")
-        project = selected_project({Block.PROJECT: {Action.PROJECT_SELECT: {"selected_option": selected}}})
-        model = registry.get(_model_key(values, fallback="QuantConnectSettings"))
-        profiles = profiles_in_view(view)
-        profiles_error = None
-        if profiles is None:
-            profiles, profiles_error = profiles_for(services, model)
-        # The preselected Lean version follows the project: the previous one was the old project's.
-        values = {key: value for key, value in values.items() if key != Block.VERSION}
-        _rebuild(client, services, view, model.key, project, profiles, profiles_error, values, read_book=True)
+        run_after_ack(services.after_ack, respond, lambda: project_changed(client, services, body))
 
     @app.options(Action.PROJECT_SELECT.value)
     def project_options(ack: Ack, body: dict[str, Any]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from bot.errors import BotError
 from handlers.after_ack import reported, run_after_ack
 
@@ -47,3 +49,16 @@ def test_run_after_ack_queues_the_work_on_the_pool() -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         run_after_ack(pool, told, lambda: "done")  # type: ignore[arg-type]
     assert told.messages == ["done"]
+
+
+def test_work_from_inside_a_modal_has_nowhere_to_answer_and_its_error_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    reported(None, broken)
+    reported(None, lambda: "rebuilt")
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.handlers.after_ack"] == [
+        "after-ack work failed"
+    ]
