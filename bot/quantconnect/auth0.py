@@ -19,6 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.quantconnect.errors import RequestRefused, Timeout, Unavailable
+from bot.quantconnect.transport import QuantConnectTransport
 from bot.secrets.redaction import DEFAULT_REGISTRY
 
 if TYPE_CHECKING:
@@ -62,21 +63,8 @@ def tokens_of(payload: Mapping[str, Any]) -> dict[str, SecretStr]:
     return tokens
 
 
-class Auth0Endpoints:
-    """The two live/auth0 endpoints, mixed into QuantConnectClient (which supplies `_post` and `_http`)."""
-
-    _http: httpx.Client
-    timeout: float
-
-    def _post(
-        self, endpoint: str, body: dict[str, Any], *, retry: bool, context: str | None = None
-    ) -> dict[str, Any]:
-        raise NotImplementedError  # provided by QuantConnectClient
-
-    def _interpret(
-        self, endpoint: str, response: httpx.Response, started: float, context: str | None
-    ) -> dict[str, Any]:
-        raise NotImplementedError  # provided by QuantConnectClient
+class Auth0Endpoints(QuantConnectTransport):
+    """The two live/auth0 endpoints, on the client's transport (QuantConnectClient derives from this)."""
 
     def read_authorization(self, brokerage: str) -> ExternalAuthorization:
         """What QuantConnect holds for `brokerage` (alpaca, tradestation, charlesschwab, tastytrade)."""
