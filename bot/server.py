@@ -94,6 +94,10 @@ def shutdown_server(server: BaseWSGIServer | MultiSocketServer, timeout: float =
     # Sockets must be closed on the loop's own thread: closing them under a running select() fails with EBADF.
     trigger = getattr(server, "trigger", None)
     if trigger is not None:
-        trigger.pull_trigger(close_everything)
+        try:
+            trigger.pull_trigger(close_everything)
+        except OSError:
+            # The loop has ended and closed its trigger (EBADF): nothing selects any more, close them here.
+            trigger = None
     if trigger is None or not closed.wait(timeout):
         wasyncore.close_all(socket_map)
