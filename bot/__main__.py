@@ -18,7 +18,7 @@ python -m bot audit --since YYYY-MM-DD [--until ...] [--project ID] [--format cs
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """Turn SIGTERM (what process managers send) into a clean shutdown."""
+    """Turn SIGTERM (what process managers send) and SIGINT into a clean shutdown."""
     raise KeyboardInterrupt
 
 
@@ -41,6 +41,9 @@ def serve(argv: list[str]) -> int:
         return 2
     configure_logging(settings.log_level, settings.log_format)
     signal.signal(signal.SIGTERM, _interrupt)
+    # Set explicitly: a process started with SIGINT ignored (a shell's background job) gets no handler from
+    # Python, and Ctrl-C or `kill -INT` would be ignored.
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         runtime = BotRuntime.create(settings)
     except BotError as exc:

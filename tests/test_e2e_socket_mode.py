@@ -245,8 +245,10 @@ def test_slack_unreachable_at_start_is_retried_until_it_answers(
 
 
 def _bot_process(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`python -m bot` started as a shell starts a background job: SIGINT ignored from the start (Python then
+    installs no KeyboardInterrupt handler of its own; the bot must install one)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "bot"],
+        ["sh", "-c", 'trap "" INT; exec "$0" -m bot', sys.executable],
         cwd=tmp_path,
         env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
         stdout=subprocess.PIPE,
