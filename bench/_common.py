@@ -46,6 +46,7 @@ from tests.fakes.fake_quantconnect import (  # noqa: E402
     _Fault,
 )
 from tests.fakes.slack_requests import sign  # noqa: E402
+from tests.support.bot import DEPLOY_CHANNEL, REQUESTER  # noqa: E402
 
 SERVER_THREADS = 8
 
@@ -691,6 +692,49 @@ def seed_live(
     # Handed back, as a clean stop leaves it: the bot picks it up at its scheduled poll, not at once.
     store.release_lease(request.id)
     store.schedule_poll(request.id, next_poll_at)
+
+
+@dataclass
+class Seeded:
+    """One live deployment: its request, project and card."""
+
+    request_id: str
+    project_id: int
+    card_ts: str
+
+
+def seed_running(
+    store: Store,
+    slack: WebClient,
+    qc: FakeQuantConnect,
+    count: int,
+    *,
+    name: str,
+    settings: Mapping[str, Any],
+    running_interval: float,
+) -> list[Seeded]:
+    """`count` live deployments pinned Running in the fake (projects named `name.format(index)`), cards
+    posted, their polls spread over `running_interval`, none held by any replica."""
+    now = datetime.now(UTC)
+    seeded = []
+    for index in range(count):
+        project_name = name.format(index)
+        project_id = qc.add_project(project_name)
+        deploy_id = qc.seed_live(project_id, "Running")
+        request = seed_request(
+            store,
+            slack,
+            project_id=project_id,
+            project_name=project_name,
+            channel_id=DEPLOY_CHANNEL,
+            requester_id=REQUESTER,
+            approvals_needed=0,
+            settings=settings,
+        )
+        next_poll = now + timedelta(seconds=running_interval * index / count)
+        seed_live(store, request, deploy_id, "Running", next_poll)
+        seeded.append(Seeded(request.id, project_id, str(request.message_ts)))
+    return seeded
 
 
 # The test harness speeds the bot up for tests; benchmarks measure the defaults an operator gets. (Until

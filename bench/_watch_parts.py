@@ -17,7 +17,7 @@ _EQUITY_TEXT = re.compile(r"Equity\W+\$?[0-9,]+\.[0-9]{2}")
 
 
 class Listed(Protocol):
-    """A seeded deployment (watch_scale.Seeded): its project."""
+    """A seeded deployment (_common.Seeded): its project."""
 
     project_id: int
 

@@ -33,11 +33,11 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from _common import (
+    Seeded,
     TimedFakeQuantConnect,
     bench_parser,
     bot_env,
@@ -50,8 +50,7 @@ from _common import (
     print_table,
     production_defaults,
     quiet_logs,
-    seed_live,
-    seed_request,
+    seed_running,
     start_bot,
     stop_process,
     wait_until,
@@ -62,21 +61,12 @@ from slack_sdk import WebClient
 from bot.blocks.live_status import LIVE_STATUS_TEXT
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
-from tests.support.bot import DEPLOY_CHANNEL, REQUESTER, base_env
+from tests.support.bot import base_env
 from tests.support.examples import EXAMPLE_PROFILES, profile_env
 from tests.support.outbox import outbox_messages
 
 RUNNING_INTERVAL = 60.0
 TARGET_TAKEOVER_SECONDS = 30.0
-
-
-@dataclass
-class Seeded:
-    """One live deployment: its request, project and card."""
-
-    request_id: str
-    project_id: int
-    card_ts: str
 
 
 @dataclass
@@ -107,24 +97,15 @@ def world(count: int, database_url: str | None, extra_env: dict[str, str]) -> It
         }
         store = Store(env["DATABASE_URL"])
         web = WebClient(token=slack.bot_token, base_url=slack.base_url)
-        now = datetime.now(UTC)
-        seeded = []
-        for index in range(count):
-            project_id = qc.add_project(f"Take-over {index:04d}")
-            deploy_id = qc.seed_live(project_id, "Running")
-            request = seed_request(
-                store,
-                web,
-                project_id=project_id,
-                project_name=f"Take-over {index:04d}",
-                channel_id=DEPLOY_CHANNEL,
-                requester_id=REQUESTER,
-                approvals_needed=0,
-                settings=settings,
-            )
-            next_poll = now + timedelta(seconds=RUNNING_INTERVAL * index / count)
-            seed_live(store, request, deploy_id, "Running", next_poll)
-            seeded.append(Seeded(request.id, project_id, str(request.message_ts)))
+        seeded = seed_running(
+            store,
+            web,
+            qc,
+            count,
+            name="Take-over {:04d}",
+            settings=settings,
+            running_interval=RUNNING_INTERVAL,
+        )
         store.dispose()
         yield World(slack, qc, env, seeded, tmp)
 

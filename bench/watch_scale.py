@@ -48,13 +48,12 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from _common import (
     ProcessSampler,
+    Seeded,
     TimedFakeQuantConnect,
     bench_parser,
     bot_env,
@@ -67,8 +66,7 @@ from _common import (
     print_table,
     production_defaults,
     quiet_logs,
-    seed_live,
-    seed_request,
+    seed_running,
     start_bot,
     stop_process,
     wait_until,
@@ -79,7 +77,7 @@ from slack_sdk import WebClient
 
 from bot.store import Store
 from tests.fakes.fake_slack import FakeSlack
-from tests.support.bot import DEPLOY_CHANNEL, REQUESTER, base_env
+from tests.support.bot import base_env
 from tests.support.examples import EXAMPLE_PROFILES, profile_env
 from tests.support.fills import counted, fill_messages, listed_ids
 
@@ -93,38 +91,15 @@ TARGET_CPU_SHARE = 0.05
 TARGET_RSS_MB = 150.0
 
 
-@dataclass
-class Seeded:
-    """One live deployment: its request, project and card."""
-
-    request_id: str
-    project_id: int
-    card_ts: str
-
-
 def seed(store: Store, slack: FakeSlack, qc: TimedFakeQuantConnect, count: int) -> list[Seeded]:
     """`count` live deployments, cards posted, polls spread over the Running interval, none held."""
     settings, _ = EXAMPLE_PROFILES["TradierSettings"]
     web = WebClient(token=slack.bot_token, base_url=slack.base_url)
-    now = datetime.now(UTC)
-    seeded = []
-    for index in range(count):
-        project_id = qc.add_project(f"Watch {index:05d}", default_nodes=True)
-        deploy_id = qc.seed_live(project_id, "Running")
-        qc.runtime_statistics[project_id] = statistics_of(100_000.0)
-        request = seed_request(
-            store,
-            web,
-            project_id=project_id,
-            project_name=f"Watch {index:05d}",
-            channel_id=DEPLOY_CHANNEL,
-            requester_id=REQUESTER,
-            approvals_needed=0,
-            settings=settings,
-        )
-        next_poll = now + timedelta(seconds=RUNNING_INTERVAL * index / count)
-        seed_live(store, request, deploy_id, "Running", next_poll)
-        seeded.append(Seeded(request.id, project_id, str(request.message_ts)))
+    seeded = seed_running(
+        store, web, qc, count, name="Watch {:05d}", settings=settings, running_interval=RUNNING_INTERVAL
+    )
+    for deployment in seeded:
+        qc.runtime_statistics[deployment.project_id] = statistics_of(100_000.0)
     return seeded
 
 
