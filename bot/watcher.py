@@ -143,13 +143,13 @@ class Watcher(PeriodicWorker):
         self._failures.pop(request_id, None)
         if live.status == RUNNING and live.runtime_statistics:
             self._note_volume(request_id, live.runtime_statistics, now)
-        if live.status == RUNNING and live.runtime_statistics and self._may_refresh_card(now):
-            # Equity and P&L ride on the same live/read: the card shows them, refreshed every few minutes.
-            shown = self.store.record_statistics(
-                request_id, live.runtime_statistics, now=now, show_every=self.statistics_every
-            )
-            if shown and self.budgets_statistics_on_read:
-                self.refresh_budget.spend(1)
+            if self._may_refresh_card(now):
+                # Equity and P&L ride on the same live/read: the card shows them, refreshed every few minutes.
+                shown = self.store.record_statistics(
+                    request_id, live.runtime_statistics, now=now, show_every=self.statistics_every
+                )
+                if shown and self.budgets_statistics_on_read:
+                    self.refresh_budget.spend(1)
         if live.status not in LIVE_TERMINAL and self.store.schedule_if_status(
             request_id, live.status, now + timedelta(seconds=self._interval_for(live.status))
         ):

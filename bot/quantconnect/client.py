@@ -36,9 +36,9 @@ from bot.quantconnect.models import (
 from bot.quantconnect.nodes import pick_live_node
 from bot.quantconnect.orders import LiveOrdersPage
 from bot.quantconnect.portfolio import LivePortfolio
-from bot.quantconnect.transport import DEFAULT_BASE_URL, QuantConnectTransport
+from bot.quantconnect.transport import DEFAULT_BASE_URL
 
-__all__ = ["DEFAULT_BASE_URL", "QuantConnectClient", "QuantConnectTransport"]
+__all__ = ["DEFAULT_BASE_URL", "QuantConnectClient"]
 
 log = logging.getLogger("bot.quantconnect")
 

@@ -40,11 +40,6 @@ class FillCursor(BaseModel):
     volume: str | None = None
     volume_changed_at: datetime | None = None
 
-    @property
-    def stored(self) -> bool:
-        """Whether the cursor has a row (a new deployment's has none until its first read or volume)."""
-        return self.revision > 0
-
 
 class FillStore(StoreBase):
     """Read the cursors due for this replica, and move one with its report in one transaction."""

@@ -52,10 +52,8 @@ class StatisticsStore(StoreBase):
             row = connection.execute(query).first()
             if not self._due(row, values, now, show_every):
                 return False  # another poll showed them meanwhile
-            if row is not None and row.request_id is None:
-                row = None  # the deployment has no statistics yet
             update: dict[str, Any] = {"statistics": values, "read_at": now, "shown_at": now}
-            if row is None:
+            if row is None or row.request_id is None:  # no statistics yet
                 connection.execute(sa.insert(live_statistics), {"request_id": request_id, **update})
             else:
                 connection.execute(
