@@ -6,6 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.clock import utc_now
@@ -42,15 +43,9 @@ if TYPE_CHECKING:
 AFTER_ACK_THREADS = 2
 
 
-def after_ack_executor() -> ThreadPoolExecutor:
-    """The small pool handlers hand their post-ack work to."""
-    return ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack")
-
-
-def decisions_executor() -> ThreadPoolExecutor:
-    """The pool approvals and cancellations are counted on after their ack: off Bolt's listener threads (a
-    burst of clicks filled them all), and never queued behind modal work that waits for QuantConnect."""
-    return ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix="decisions")
+def post_ack_pool(name: str) -> ThreadPoolExecutor:
+    """A small pool handlers hand post-ack work to (its threads named `name`)."""
+    return ThreadPoolExecutor(max_workers=AFTER_ACK_THREADS, thread_name_prefix=name)
 
 
 @dataclass
@@ -77,8 +72,11 @@ class Services:
     books: BookReader
     stop_all: StopAll
     clock: Callable[[], datetime] = field(default=utc_now)
-    after_ack: ThreadPoolExecutor = field(default_factory=after_ack_executor)
-    decisions: ThreadPoolExecutor = field(default_factory=decisions_executor)
+    # Modal work after the ack (filling in, rebuilding: it may wait for QuantConnect).
+    after_ack: ThreadPoolExecutor = field(default_factory=partial(post_ack_pool, "after-ack"))
+    # Approvals and cancellations, counted off Bolt's listener threads (a burst of clicks filled them all)
+    # and never queued behind modal work that waits for QuantConnect.
+    decisions: ThreadPoolExecutor = field(default_factory=partial(post_ack_pool, "decisions"))
     fills: FillFollower | None = None
     digest: DailyDigest | None = None
     orders: LiveOrdersQuery | None = None
