@@ -7,12 +7,16 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.response import BoltResponse
+
+from bot.slack_body import payload_json
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
+    from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
     from waitress.server import BaseWSGIServer, MultiSocketServer
 
 log = logging.getLogger("bot.server")
@@ -21,11 +25,28 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 
+class SlackEventsHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, with interactive payloads decoded by bot.slack_body instead of urllib."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        """Hand the request to Bolt; a `payload=` body goes in as its JSON, its signature over the raw."""
+        raw = request.get_body()
+        decoded = payload_json(raw)
+        bolt_request = BoltRequest(
+            body=raw if decoded is None else decoded,
+            query=request.query_string,
+            headers=request.get_headers(),
+        )
+        # Bolt's signature check reads `raw_body`: the bytes Slack signed, not the decoded JSON.
+        bolt_request.raw_body = raw
+        return self.app.dispatch(bolt_request)
+
+
 class BotWsgiApp:
     """Routes /healthz to a health check and everything else to Bolt's WSGI handler."""
 
     def __init__(self, app: App, health: Callable[[], dict[str, Any]]) -> None:
-        self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.slack = SlackEventsHandler(app, path=EVENTS_PATH)
         self.health = health
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

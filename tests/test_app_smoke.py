@@ -14,10 +14,12 @@ import httpx
 import pytest
 
 from bot.config import ConfigError, Settings
+from bot.ids import Action
+from bot.slack_body import payload_json
 from tests.fakes.fake_quantconnect import FakeQuantConnect
 from tests.fakes.fake_slack import FakeSlack
-from tests.fakes.slack_requests import sign, slash_command_body
-from tests.support.bot import REQUESTER, base_env, running_bot
+from tests.fakes.slack_requests import block_actions_body, sign, slash_command_body
+from tests.support.bot import REQUESTER, SIGNING_SECRET, base_env, running_bot
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,6 +68,32 @@ def test_requests_not_signed_by_slack_are_refused(tmp_path: Path, case: str) -> 
             response = bot.sender.send(body, timestamp=int(time.time()) - 301)
         assert response.status_code == 401
         assert not bot.slack.calls_to("views.open")
+
+
+@pytest.mark.parametrize("signed", ["raw", "decoded-json", "tampered"])
+def test_interactive_payloads_are_checked_against_the_bytes_slack_signed(tmp_path: Path, signed: str) -> None:
+    """The bot decodes `payload=` bodies itself (bot/slack_body.py); the signature is over the raw body."""
+    with running_bot(tmp_path) as bot:
+        body = block_actions_body(Action.APPROVE.value, "r-missing", user_id=REQUESTER, channel_id="C1")
+        payload = payload_json(body.decode()) or ""
+        if signed == "raw":
+            response = bot.sender.send(body)
+        elif signed == "decoded-json":
+            headers = sign(SIGNING_SECRET, payload.encode())
+            response = bot.sender.send(
+                body,
+                timestamp=int(headers["X-Slack-Request-Timestamp"]),
+                signature=headers["X-Slack-Signature"],
+            )
+        else:
+            headers = sign(SIGNING_SECRET, body)
+            tampered = body.replace(b"r-missing", b"r-tampered")
+            response = bot.sender.send(
+                tampered,
+                timestamp=int(headers["X-Slack-Request-Timestamp"]),
+                signature=headers["X-Slack-Signature"],
+            )
+        assert response.status_code == (200 if signed == "raw" else 401)
 
 
 def test_unknown_path_is_404(tmp_path: Path) -> None:
