@@ -106,8 +106,9 @@ class RequestStore(StoreBase):
             auto_approved = new.approvals_needed == 0
             request_id = new_request_id()
             # Inserts take their values as parameters: one cached statement instead of one built per call.
-            connection.execute(
-                sa.insert(requests),
+            # RETURNING hands back the row as stored (masked columns redacted) without a second transaction.
+            created = connection.execute(
+                sa.insert(requests).returning(*requests.c),
                 {
                     "id": request_id,
                     **new.model_dump(exclude={"data_providers", "notify_events", "notify_targets"}),
@@ -127,7 +128,7 @@ class RequestStore(StoreBase):
                     "decision_note": None,
                     "revision": 1,
                 },
-            )
+            ).one()
             connection.execute(
                 sa.insert(project_locks),
                 {
@@ -161,12 +162,7 @@ class RequestStore(StoreBase):
                 )
             if auto_approved:
                 write_event(connection, "policy", "approved", detail={"approvals_needed": 0}, **audit)
-        # Read back after the commit: the write turn (every writer of this process waits for it) is not held
-        # while the row is read and validated (a submission burst spent a seventh of its time there).
-        created = self.get_request(request_id)
-        if created is None:
-            raise RuntimeError(f"request {request_id} was stored but cannot be read back")
-        return created
+        return request_of(created)
 
     def get_request(self, request_id: str) -> DeployRequest | None:
         """The request with that id, or None."""
