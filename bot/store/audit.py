@@ -14,6 +14,8 @@ from bot.store.jsonsafe import json_safe
 from bot.store.models import AuditEvent
 from bot.store.tables import audit_events
 
+_INSERT_EVENT = sa.insert(audit_events)
+
 
 def write_event(
     connection: sa.Connection,
@@ -36,8 +38,8 @@ def write_event(
         # event the one the table holds.
         "detail": redact_data(json_safe(detail or {}, "detail")),
     }
-    # Values as parameters, not .values(): the statement stays the same and its compiled form is reused.
-    event_id = connection.execute(sa.insert(audit_events), values).inserted_primary_key[0]
+    # Values as parameters, not .values(): one statement, built once, its compiled form reused.
+    event_id = connection.execute(_INSERT_EVENT, values).inserted_primary_key[0]
     return AuditEvent.model_validate({**values, "id": event_id, "at": now.astimezone(UTC)})
 
 

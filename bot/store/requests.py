@@ -18,7 +18,7 @@ from bot.store.jsonsafe import json_safe
 from bot.store.models import ALLOWED_TRANSITIONS, DeployRequest, NewRequest, Notice
 from bot.store.outbox import CARD, queue_notices
 from bot.store.ownership import is_alive
-from bot.store.rows import read_request, request_of
+from bot.store.rows import REQUEST_BY_ID, read_request, request_of
 from bot.store.tables import project_locks, requests
 
 # Fields a transition may set besides the status; everything else about a request is fixed at creation.
@@ -45,6 +45,15 @@ _OUT_OF_FLIGHT = {"owner": None, "owned_since": None, "next_check_at": None, "se
 # operation, which then sees the winner's row.
 _CREATE_ATTEMPTS = 3
 
+# A submission's statements, built once: building and coercing them on every call cost a deploy-form
+# submission more interpreter time than running them.
+_BY_DEDUPE_KEY = sa.select(requests).where(requests.c.dedupe_key == sa.bindparam("dedupe_key"))
+_LOCK_OF_PROJECT = (
+    sa.select(project_locks).where(project_locks.c.project_id == sa.bindparam("project_id")).with_for_update()
+)
+_INSERT_REQUEST = sa.insert(requests).returning(*requests.c)
+_INSERT_LOCK = sa.insert(project_locks)
+
 
 def new_request_id() -> str:
     """A short random request id such as `r-7f3a9c2b`."""
@@ -58,17 +67,15 @@ def _statuses(values: Iterable[RequestStatus | str] | RequestStatus | str) -> fr
 
 
 def _exists(connection: sa.Connection, request_id: str) -> bool:
-    return connection.execute(sa.select(requests.c.id).where(requests.c.id == request_id)).first() is not None
+    return connection.execute(REQUEST_BY_ID, {"request_id": request_id}).first() is not None
 
 
 def open_lock_holder(connection: sa.Connection, project_id: int) -> sa.Row[Any] | None:
     """The open request holding the project's lock (inside the caller's transaction), or None."""
-    lock = connection.execute(
-        sa.select(project_locks).where(project_locks.c.project_id == project_id).with_for_update()
-    ).first()
+    lock = connection.execute(_LOCK_OF_PROJECT, {"project_id": project_id}).first()
     if lock is None:
         return None
-    holder = connection.execute(sa.select(requests).where(requests.c.id == lock.request_id)).first()
+    holder = connection.execute(REQUEST_BY_ID, {"request_id": lock.request_id}).first()
     if holder is not None and RequestStatus(holder.status) in OPEN:
         return holder
     # Transitions release locks in the same transaction, so this only heals a lock left by hand edits.
@@ -92,9 +99,7 @@ class RequestStore(StoreBase):
     def _create_request_once(self, new: NewRequest, now: datetime) -> DeployRequest:
         with self._writing() as connection:
             if new.dedupe_key is not None:
-                existing = connection.execute(
-                    sa.select(requests).where(requests.c.dedupe_key == new.dedupe_key)
-                ).first()
+                existing = connection.execute(_BY_DEDUPE_KEY, {"dedupe_key": new.dedupe_key}).first()
                 if existing is not None:
                     return request_of(existing)
             holder = open_lock_holder(connection, new.project_id)
@@ -105,10 +110,9 @@ class RequestStore(StoreBase):
                 raise ProjectLocked(holder.id, holder.requester_id, holder.status)
             auto_approved = new.approvals_needed == 0
             request_id = new_request_id()
-            # Inserts take their values as parameters: one cached statement instead of one built per call.
             # RETURNING hands back the row as stored (masked columns redacted) without a second transaction.
             created = connection.execute(
-                sa.insert(requests).returning(*requests.c),
+                _INSERT_REQUEST,
                 {
                     "id": request_id,
                     **new.model_dump(exclude={"data_providers", "notify_events", "notify_targets"}),
@@ -130,7 +134,7 @@ class RequestStore(StoreBase):
                 },
             ).one()
             connection.execute(
-                sa.insert(project_locks),
+                _INSERT_LOCK,
                 {
                     "project_id": new.project_id,
                     "request_id": request_id,
@@ -167,7 +171,7 @@ class RequestStore(StoreBase):
     def get_request(self, request_id: str) -> DeployRequest | None:
         """The request with that id, or None."""
         with self._reader.begin() as connection:
-            row = connection.execute(sa.select(requests).where(requests.c.id == request_id)).first()
+            row = connection.execute(REQUEST_BY_ID, {"request_id": request_id}).first()
         return None if row is None else request_of(row)
 
     def list_requests(
