@@ -143,14 +143,26 @@ class _Secret:
         return found
 
 
+def _screen(secrets: Iterable[_Secret]) -> re.Pattern[str] | None:
+    """One regex finding any value's anchor: a text it misses holds no value. None when a value has none."""
+    anchors: set[str] = set()
+    for secret in secrets:
+        if secret.anchor is None:
+            return None
+        anchors.add(secret.anchor)
+    return re.compile("|".join(re.escape(anchor) for anchor in sorted(anchors)))
+
+
 class SecretRegistry:
     """Thread-safe set of secret values loaded by this process, each with the name its marker shows."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._secrets: dict[str, _Secret] = {}
-        # Rebuilt on change and read without the lock: a reader sees the old or the new tuple, both whole.
-        self._ordered: tuple[_Secret, ...] = ()
+        # Rebuilt on change and read without the lock: a reader sees the old or the new pair, both whole.
+        # The values longest first, and the screen: every outbound string is masked, and one regex search
+        # (instead of a Python call per value) clears the many that hold none.
+        self._ordered: tuple[tuple[_Secret, ...], re.Pattern[str] | None] = ((), None)
 
     def register(self, value: str | None, name: str | None = None) -> None:
         """Mask `value` from now on as `***name***` (short values are ignored; the first name stays)."""
@@ -163,7 +175,8 @@ class SecretRegistry:
                 return
             self._secrets[value] = _Secret(value, name or DEFAULT_NAME)
             # Longest first, so that a value containing another one names itself first.
-            self._ordered = tuple(sorted(self._secrets.values(), key=lambda s: len(s.value), reverse=True))
+            ordered = tuple(sorted(self._secrets.values(), key=lambda s: len(s.value), reverse=True))
+            self._ordered = (ordered, _screen(ordered))
 
     def register_many(self, values: Iterable[str | None]) -> None:
         """Register several values at once under the default name."""
@@ -171,14 +184,17 @@ class SecretRegistry:
             self.register(value)
 
     def __len__(self) -> int:
-        return len(self._ordered)
+        return len(self._ordered[0])
 
     def __repr__(self) -> str:
         return f"SecretRegistry({len(self)} values)"
 
     def redact(self, text: str) -> str:
         """`text` with every registered value, in any spelling, replaced by its marker."""
-        spans = [span for secret in self._ordered for span in secret.spans(text)]
+        ordered, screen = self._ordered
+        if not ordered or (screen is not None and screen.search(text) is None):
+            return text
+        spans = [span for secret in ordered for span in secret.spans(text)]
         return _replace(text, spans) if spans else text
 
 
@@ -209,21 +225,21 @@ def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
 DEFAULT_REGISTRY = SecretRegistry()
 
 _registries_lock = threading.Lock()
-_registries: list[SecretRegistry] = [DEFAULT_REGISTRY]
+# Replaced whole under the lock and read without it (redact runs for every outbound string).
+_registries: tuple[SecretRegistry, ...] = (DEFAULT_REGISTRY,)
 
 
 def add_registry(registry: SecretRegistry) -> None:
     """Have `redact` mask this registry's values too (idempotent)."""
+    global _registries
     with _registries_lock:
         if not any(existing is registry for existing in _registries):
-            _registries.append(registry)
+            _registries = (*_registries, registry)
 
 
 def redact(text: str) -> str:
     """THE outbound mask: `text` with every registered secret value replaced by `***<field>***`."""
-    with _registries_lock:
-        registries = list(_registries)
-    for registry in registries:
+    for registry in _registries:
         text = registry.redact(text)
     return text
 
