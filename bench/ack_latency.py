@@ -1,7 +1,7 @@
 """Acknowledgement latency of the bot in HTTP mode against a bare Bolt app on the same server stack.
 
-    python bench/ack_latency.py [--requests N] [--concurrency C] [--bare calls|plain] [--time-cap S]
-                                [--json FILE]
+    python bench/ack_latency.py [--requests N] [--concurrency C] [--warmup W] [--bare calls|plain]
+                                [--time-cap S] [--json FILE]
 
 The bot runs as `python -m bot --http` and the bare app as `python bench/bare_app.py`, each in its own
 process; this process holds the fake Slack and the fake QuantConnect, and the load generator runs in a
@@ -9,7 +9,9 @@ child process of its own (`LoadDriver`), so serving the bot's Slack calls does n
 The bare app acks and then (`--bare calls`, the default) makes the same Slack and QuantConnect calls the bot
 makes for each request (`_common.SameCalls`), so the bot/bare ratio isolates the bot's own work; with
 `--bare plain` it only acks (the former comparison).
-Phases, each sent to the bare app and then to the bot with the same bodies (signed, over loopback HTTP):
+Phases, each sent to the bare app and then to the bot with the same bodies (signed, over loopback HTTP); the
+first W bodies of each phase (default 5) go one at a time, untimed, so that what a process does once (its
+first SQL compilations, first renders) is not counted as load; `--warmup 0` counts it:
   help        `/qc help`, answered in the acknowledgement itself: the bot's own request path with no work
               after it, a control for the phases below.
   command     `/qc deploy <project id>`, one per project: the bot acks, then opens a modal (views.open) and
@@ -209,24 +211,38 @@ def _run_measured(
     return summary, result.bodies
 
 
-def _phase(
-    name: str,
-    bodies: list[bytes],
-    bare_app: App,
-    bot: App,
-    concurrency: int,
-    deadline: float,
-    driver: LoadDriver,
-    fakes: Fakes,
-) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """Send the same bodies to the bare app, then to the bot; returns both summaries and the bot's answers."""
-    requests = [SignedRequest(body) for body in bodies]
-    bare, _ = _run_measured(driver, bare_app, requests, concurrency, deadline, fakes)
-    # The bare app's after-ack QuantConnect calls finish before the bot is timed (they share the fakes).
-    _quiet(fakes)
-    ours, answers = _run_measured(driver, bot, requests, concurrency, deadline, fakes)
-    print(f"  {name}: bare {bare['wall_seconds']:.1f} s, bot {ours['wall_seconds']:.1f} s")
-    return bare, ours, answers
+@dataclass
+class Phases:
+    """Runs each phase's bodies against the bare app, then the bot, after the same untimed warm-up."""
+
+    bare_app: App
+    bot: App
+    concurrency: int
+    deadline: float
+    driver: LoadDriver
+    fakes: Fakes
+    warmup: int
+
+    def run(self, name: str, bodies: list[bytes]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        """Both apps' summaries of the timed bodies (all but the first `warmup`), and the bot's answers."""
+        requests = [SignedRequest(body) for body in bodies]
+        warm, timed = requests[: self.warmup], requests[self.warmup :]
+        bare = self._timed(self.bare_app, warm, timed)[0]
+        # The bare app's after-ack QuantConnect calls finish before the bot is timed (they share the fakes).
+        _quiet(self.fakes)
+        ours, answers = self._timed(self.bot, warm, timed)
+        print(f"  {name}: bare {bare['wall_seconds']:.1f} s, bot {ours['wall_seconds']:.1f} s")
+        return bare, ours, answers
+
+    def _timed(
+        self, app: App, warm: list[SignedRequest], timed: list[SignedRequest]
+    ) -> tuple[dict[str, Any], list[str]]:
+        if warm:
+            # One at a time, untimed: what a process does once (compiling SQL, first renders) stays out of
+            # the percentiles; --warmup 0 measures it too.
+            self.driver.run(app.url, SIGNING_SECRET, warm, concurrency=1, deadline=self.deadline)
+            _quiet(self.fakes)
+        return _run_measured(self.driver, app, timed, self.concurrency, self.deadline, self.fakes)
 
 
 def main() -> int:
@@ -236,6 +252,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight (default 20)")
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds before phases stop sending")
     parser.add_argument(
+        "--warmup",
+        type=int,
+        default=5,
+        help="untimed requests sent one at a time before each phase, to each app (default 5; 0: none)",
+    )
+    parser.add_argument(
         "--bare",
         choices=("calls", "plain"),
         default="calls",
@@ -243,7 +265,7 @@ def main() -> int:
         "plain: it only acks",
     )
     args = parser.parse_args()
-    count, concurrency = max(1, args.requests), max(1, args.concurrency)
+    count, concurrency, warmup = max(1, args.requests), max(1, args.concurrency), max(0, args.warmup)
     quiet_logs()
     # The hard cap also covers start-up and shutdown; load stops being sent at the softer deadline.
     hard_cap(args.time_cap + 45)
@@ -255,6 +277,7 @@ def main() -> int:
         "machine": machine_info(),
         "requests": count,
         "concurrency": concurrency,
+        "warmup": warmup,
         "bare": args.bare,
         "bot_env": extra_env,
     }
@@ -269,7 +292,8 @@ def main() -> int:
         FakeSlack(check_blocks=False) as slack,
         TimedFakeQuantConnect() as qc,
     ):
-        projects = [qc.add_project(f"Bench {i:04d}") for i in range(count)]
+        # Each phase sends `warmup` bodies before its `count` timed ones, one project each.
+        projects = [qc.add_project(f"Bench {i:04d}") for i in range(count + warmup)]
         fakes = Fakes(slack, qc)
         # The bare app's deployments go to a project of its own, so that they never touch the bot's.
         bare_project = qc.add_project("Bench bare")
@@ -305,8 +329,9 @@ def main() -> int:
 
             print(f"{count} requests per phase at concurrency {concurrency}")
             # -- /qc help: the request path alone ----------------------------------------------------
-            helps = [slash_command_body(text="help", user_id=REQUESTER) for _ in range(count)]
-            bare, ours, _ = _phase("help", helps, bare_app, bot, concurrency, deadline, driver, fakes)
+            phases = Phases(bare_app, bot, concurrency, deadline, driver, fakes, warmup)
+            helps = [slash_command_body(text="help", user_id=REQUESTER) for _ in range(count + warmup)]
+            bare, ours, _ = phases.run("help", helps)
             record("help", bare, ours)
 
             # -- /qc deploy ------------------------------------------------------------------------
@@ -320,7 +345,7 @@ def main() -> int:
                 )
                 for pid in projects
             ]
-            bare, ours, _ = _phase("command", commands, bare_app, bot, concurrency, deadline, driver, fakes)
+            bare, ours, _ = phases.run("command", commands)
             record("command", bare, ours)
 
             # The modals the bot opened (not the bare app's: their triggers end in -bare), in the order Slack
@@ -338,7 +363,7 @@ def main() -> int:
                 for call in slack.calls_to("views.open")
                 if str(call.body.get("trigger_id") or "").endswith("-bare")
             }
-            wait_until(lambda: len(bot_calls("views.open")) - opened_before >= ours["n"], 30)
+            wait_until(lambda: len(bot_calls("views.open")) - opened_before >= len(commands), 30)
             view_ids = [str(call.response["view"]["id"]) for call in bot_calls("views.open")[opened_before:]]
             # Let the background fill-in (project look-up, views.update) finish before the person acts.
             wait_until(lambda: len(bot_calls("views.update", ok_only=False)) >= len(view_ids), 30)
@@ -356,7 +381,7 @@ def main() -> int:
                 )
                 for view_id in view_ids
             ]
-            bare, ours, _ = _phase("brokerage", changes, bare_app, bot, concurrency, deadline, driver, fakes)
+            bare, ours, _ = phases.run("brokerage", changes)
             record("brokerage", bare, ours)
 
             def has_profile_block(view_id: str) -> bool:
@@ -367,7 +392,7 @@ def main() -> int:
                 for call in slack.calls_to("views.open")
                 if str(call.body.get("trigger_id") or "").endswith("-bare")
             }
-            wait_until(lambda: len(bot_calls("views.update")) - updates_before >= ours["n"], 30)
+            wait_until(lambda: len(bot_calls("views.update")) - updates_before >= len(changes), 30)
             ready = [v for v in view_ids if has_profile_block(v)]
             if len(ready) < len(view_ids):
                 notes.append(f"{len(view_ids) - len(ready)} modals did not switch to Tradier in time")
@@ -386,9 +411,7 @@ def main() -> int:
                     },
                 )
                 submissions.append(view_submission_body(view, REQUESTER, values))
-            bare, ours, answers = _phase(
-                "submit", submissions, bare_app, bot, concurrency, deadline, driver, fakes
-            )
+            bare, ours, answers = phases.run("submit", submissions)
             record("submit", bare, ours)
             accepted = sum(1 for answer in answers if not answer.strip())
             results["submissions"] = {"accepted": accepted, "refused": len(answers) - accepted}
@@ -397,7 +420,7 @@ def main() -> int:
                 notes.append(f"{len(answers) - accepted} submissions refused, e.g. {refused[:300]}")
 
             # -- approvals ---------------------------------------------------------------------------
-            pending = store.list_requests(statuses=[RequestStatus.PENDING], limit=count * 2)
+            pending = store.list_requests(statuses=[RequestStatus.PENDING], limit=(count + warmup) * 2)
             posted = sum(1 for request in pending if request.message_ts)
             results["cards_posted_before_approvals"] = posted
             clicks = [
@@ -410,14 +433,14 @@ def main() -> int:
                 )
                 for request in pending
             ]
-            bare, ours, _ = _phase("approve", clicks, bare_app, bot, concurrency, deadline, driver, fakes)
+            bare, ours, _ = phases.run("approve", clicks)
             record("approve", bare, ours)
             acked_at = time.monotonic()
 
             def approved() -> int:
                 moved_on = [RequestStatus.APPROVED, RequestStatus.COMPILING, RequestStatus.DEPLOYING]
                 statuses = [*moved_on, RequestStatus.LIVE]
-                return len(store.list_requests(statuses=statuses, limit=count * 2))
+                return len(store.list_requests(statuses=statuses, limit=(count + warmup) * 2))
 
             results["requests_approved"] = approved()
             # Votes are counted after the ack (the decisions pool): how long until every click counted.
