@@ -11,23 +11,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING
 
 from bot.blocks.common import escape
 from bot.errors import BotError, user_facing_message
 
-if TYPE_CHECKING:
-    from slack_bolt import Respond
+# How the answer reaches the person: Bolt's respond(), a command's tell(); None inside a modal.
+Tell = Callable[[str], object]
 
 log = logging.getLogger("bot.handlers.after_ack")
 
 
-def run_after_ack(pool: Executor, respond: Respond | None, work: Callable[[], str | None]) -> None:
+def run_after_ack(pool: Executor, tell: Tell | None, work: Callable[[], str | None]) -> None:
     """Queue `work` on `pool`; its returned text (if any) goes to the person who acted."""
-    pool.submit(reported, respond, work)
+    pool.submit(reported, tell, work)
 
 
-def reported(respond: Respond | None, work: Callable[[], str | None]) -> None:
+def reported(tell: Tell | None, work: Callable[[], str | None]) -> None:
     """Run `work`; its answer, or its error worded as the app's error handler words it, goes to the person
     (an action inside a modal has nowhere to answer: the error is logged, as Bolt logs a listener's)."""
     try:
@@ -39,5 +38,5 @@ def reported(respond: Respond | None, work: Callable[[], str | None]) -> None:
         else:
             log.exception("after-ack work failed")
         message = escape(text)
-    if message and respond is not None:
-        respond(message)
+    if message and tell is not None:
+        tell(message)

@@ -11,9 +11,10 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.common import escape
 from bot.blocks.modal import DEFAULT_MODEL_KEY, ModalInputs, ModalMetadata, ProjectOption, deploy_modal
 from bot.brokerages import registry
-from bot.errors import BotError, user_facing_message
+from bot.errors import BotError
 from bot.modal_book import apply_book
 from bot.projects import ProjectNotFound
+from handlers.after_ack import run_after_ack
 from handlers.commands import CommandContext, subcommand
 from handlers.views import (
     MODAL_LOOKUP_SECONDS,
@@ -61,18 +62,10 @@ def deploy(ctx: CommandContext) -> None:
         return
     opened = response.get("view") or {}
     # The listener is free after views.open; the look-ups and views.update run on the small after-ack pool.
-    services.after_ack.submit(fill_in_reported, ctx, inputs, str(opened.get("id") or ""), opened.get("hash"))
-
-
-def fill_in_reported(ctx: CommandContext, inputs: ModalInputs, view_id: str, view_hash: str | None) -> None:
-    """`fill_in` off the listener; a failure reaches the person as the error handler would have told them."""
-    try:
-        fill_in(ctx.client, ctx.services, inputs, view_id, view_hash)
-    except Exception as exc:
-        message = user_facing_message(exc)
-        if isinstance(exc, BotError):
-            log.warning("deploy modal not filled in: %s", message)
-        ctx.tell(escape(message))
+    view_id, view_hash = str(opened.get("id") or ""), opened.get("hash")
+    run_after_ack(
+        services.after_ack, ctx.tell, lambda: fill_in(ctx.client, services, inputs, view_id, view_hash)
+    )
 
 
 def fill_in(

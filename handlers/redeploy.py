@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import escape
-from bot.blocks.modal import ModalInputs, deploy_modal
-from bot.errors import BotError, user_facing_message
+from bot.blocks.modal import deploy_modal
+from bot.errors import BotError
 from bot.ids import Action
 from bot.redeploy import check_redeployable, redeploy_inputs, request_to_redeploy
 from handlers.actions import button_value
+from handlers.after_ack import run_after_ack
 from handlers.commands import CommandContext, subcommand
 from handlers.deploy_command import fill_in
 
@@ -54,23 +55,8 @@ def open_redeploy(
         tell(f"Slack could not open the redeploy form ({escape(error)}); try again.")
         return
     opened = response.get("view") or {}
-    services.after_ack.submit(
-        _fill_in_reported, client, services, inputs, str(opened.get("id") or ""), opened.get("hash"), tell
-    )
-
-
-def _fill_in_reported(
-    client: WebClient,
-    services: Services,
-    inputs: ModalInputs,
-    view_id: str,
-    view_hash: str | None,
-    tell: Callable[[str], None],
-) -> None:
-    try:
-        fill_in(client, services, inputs, view_id, view_hash)
-    except Exception as exc:
-        tell(escape(user_facing_message(exc)))
+    view_id, view_hash = str(opened.get("id") or ""), opened.get("hash")
+    run_after_ack(services.after_ack, tell, lambda: fill_in(client, services, inputs, view_id, view_hash))
 
 
 @subcommand(

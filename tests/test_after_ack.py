@@ -22,9 +22,9 @@ class Told:
 
 def test_the_answer_of_the_work_reaches_the_person_and_silence_stays_silent() -> None:
     told = Told()
-    reported(told, lambda: "Your approval of `r-1` is counted (1 of 2).")  # type: ignore[arg-type]
-    reported(told, lambda: "")  # type: ignore[arg-type]
-    reported(told, lambda: None)  # type: ignore[arg-type]
+    reported(told, lambda: "Your approval of `r-1` is counted (1 of 2).")
+    reported(told, lambda: "")
+    reported(told, lambda: None)
     assert told.messages == ["Your approval of `r-1` is counted (1 of 2)."]
 
 
@@ -37,8 +37,8 @@ def test_an_error_is_told_as_the_error_handler_would() -> None:
     def broken() -> str:
         raise RuntimeError("a bug")
 
-    reported(told, refused)  # type: ignore[arg-type]
-    reported(told, broken)  # type: ignore[arg-type]
+    reported(told, refused)
+    reported(told, broken)
     assert told.messages[0] == "Only approvers may approve &lt;r-1&gt;."
     assert "Something went wrong on the bot's side" in told.messages[1]
     assert "a bug" not in told.messages[1]
@@ -47,7 +47,7 @@ def test_an_error_is_told_as_the_error_handler_would() -> None:
 def test_run_after_ack_queues_the_work_on_the_pool() -> None:
     told = Told()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        run_after_ack(pool, told, lambda: "done")  # type: ignore[arg-type]
+        run_after_ack(pool, told, lambda: "done")
     assert told.messages == ["done"]
 
 
