@@ -162,7 +162,7 @@ class SecretRegistry:
         # Rebuilt on change and read without the lock: a reader sees the old or the new pair, both whole.
         # The values longest first, and the screen: every outbound string is masked, and one regex search
         # (instead of a Python call per value) clears the many that hold none.
-        self._ordered: tuple[tuple[_Secret, ...], re.Pattern[str] | None] = ((), None)
+        self._current: tuple[tuple[_Secret, ...], re.Pattern[str] | None] = ((), None)
 
     def register(self, value: str | None, name: str | None = None) -> None:
         """Mask `value` from now on as `***name***` (short values are ignored; the first name stays)."""
@@ -176,7 +176,7 @@ class SecretRegistry:
             self._secrets[value] = _Secret(value, name or DEFAULT_NAME)
             # Longest first, so that a value containing another one names itself first.
             ordered = tuple(sorted(self._secrets.values(), key=lambda s: len(s.value), reverse=True))
-            self._ordered = (ordered, _screen(ordered))
+            self._current = (ordered, _screen(ordered))
 
     def register_many(self, values: Iterable[str | None]) -> None:
         """Register several values at once under the default name."""
@@ -184,14 +184,14 @@ class SecretRegistry:
             self.register(value)
 
     def __len__(self) -> int:
-        return len(self._ordered[0])
+        return len(self._current[0])
 
     def __repr__(self) -> str:
         return f"SecretRegistry({len(self)} values)"
 
     def redact(self, text: str) -> str:
         """`text` with every registered value, in any spelling, replaced by its marker."""
-        ordered, screen = self._ordered
+        ordered, screen = self._current
         if not ordered or (screen is not None and screen.search(text) is None):
             return text
         spans = [span for secret in ordered for span in secret.spans(text)]

@@ -53,6 +53,7 @@ _LOCK_OF_PROJECT = (
 )
 _INSERT_REQUEST = sa.insert(requests).returning(*requests.c)
 _INSERT_LOCK = sa.insert(project_locks)
+_ID_IF_EXISTS = sa.select(requests.c.id).where(requests.c.id == sa.bindparam("request_id"))
 
 
 def new_request_id() -> str:
@@ -67,7 +68,7 @@ def _statuses(values: Iterable[RequestStatus | str] | RequestStatus | str) -> fr
 
 
 def _exists(connection: sa.Connection, request_id: str) -> bool:
-    return connection.execute(REQUEST_BY_ID, {"request_id": request_id}).first() is not None
+    return connection.execute(_ID_IF_EXISTS, {"request_id": request_id}).first() is not None
 
 
 def open_lock_holder(connection: sa.Connection, project_id: int) -> sa.Row[Any] | None:
